@@ -1,0 +1,44 @@
+"""newsletter: a self-hosted mailing-list and newsletter manager."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+from flask import Flask
+
+from newsletter.config import instance_dir, load_config, static_defaults
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def templates_dir() -> Path:
+    """The checkout's top-level templates/, or the copy a wheel carries inside the package."""
+    checkout = PACKAGE_DIR.parent / "templates"
+    return checkout if checkout.is_dir() else PACKAGE_DIR / "templates"
+
+
+def create_app(config: Mapping[str, object] | None = None) -> Flask:
+    """Build the Flask app; `config` overrides what the environment says."""
+    app = Flask(
+        __name__,
+        template_folder=str(templates_dir()),
+        static_folder=str(PACKAGE_DIR / "static"),
+        instance_path=str(instance_dir()),
+    )
+    app.config.update(static_defaults())
+    if config is None or "SQLALCHEMY_DATABASE_URI" not in config:
+        app.config.update(load_config())
+    app.config.update(config or {})
+    app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("BASE_URL") or "").startswith(
+        "https://"
+    )
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
+    app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
+
+    from newsletter import extensions, models, security, views  # noqa: F401  (tables register)
+
+    extensions.init_app(app)
+    security.init_app(app)
+    views.init_app(app)
+    return app

@@ -1,0 +1,7 @@
+"""The secretariat's admin: every view needs a signed-in account."""
+
+from flask import Blueprint
+
+bp = Blueprint("admin", __name__)
+
+from newsletter.admin import dashboard  # noqa: E402, F401

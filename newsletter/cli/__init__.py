@@ -1,0 +1,71 @@
+"""The `newsletter` console script: a Flask CLI group with the project's commands."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from newsletter.config import mask_url
+from newsletter.errors import NewsletterError
+
+
+def _database_message(ctx: click.Context, error: DBAPIError) -> str:
+    """One line naming the database (password masked) and what went wrong."""
+    app = getattr(ctx.find_object(ScriptInfo), "_loaded_app", None)
+    url = app.config["SQLALCHEMY_DATABASE_URI"] if app is not None else "(unknown)"
+    reason = str(getattr(error, "orig", error)).strip().splitlines()
+    detail = reason[0] if reason else error.__class__.__name__
+    return f"cannot use the database {mask_url(url)}: {detail}"
+
+
+class NewsletterGroup(FlaskGroup):
+    """Turns the errors a user can cause into one line on stderr and exit status 1."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except NewsletterError as error:
+            raise click.ClickException(str(error)) from error
+        except (OperationalError, DBAPIError) as error:
+            raise click.ClickException(_database_message(ctx, error)) from error
+
+
+def needs_schema(command):
+    """Run the command in the app context on an up-to-date schema (CONTRACT.md, embedded mode)."""
+
+    @wraps(command)
+    @with_appcontext
+    def wrapper(*args, **kwargs):
+        from newsletter.schema import prepare_schema
+
+        prepare_schema(current_app._get_current_object())
+        return command(*args, **kwargs)
+
+    return wrapper
+
+
+def _create_app():
+    from newsletter import create_app
+
+    return create_app()
+
+
+@click.group(cls=NewsletterGroup, create_app=_create_app, add_version_option=False)
+def main() -> None:
+    """Mailing lists and newsletters for the secretariat."""
+
+
+def _register_commands() -> None:
+    from newsletter.cli import accounts, lists, serve, worker
+
+    main.add_command(accounts.admin)
+    main.add_command(lists.lists)
+    main.add_command(serve.serve)
+    main.add_command(worker.worker)
+
+
+_register_commands()

@@ -1,0 +1,139 @@
+"""Configuration: one place that reads the environment (and ./.env) and coerces types."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from email.utils import parseaddr
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from dotenv import dotenv_values
+
+from newsletter.errors import ConfigError
+
+DEFAULT_BASE_URL = "http://127.0.0.1:5000"
+DEFAULT_MAIL_FROM = "Newsletter <newsletter@localhost>"
+
+
+def instance_dir() -> Path:
+    """The embedded-mode instance folder: ./instance/ in the current directory."""
+    return Path.cwd() / "instance"
+
+
+def read_environment(environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment over the values of ./.env (the environment wins)."""
+    env_file = Path.cwd() / ".env"
+    values: dict[str, str] = {}
+    if env_file.is_file():
+        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
+    values.update(os.environ if environ is None else environ)
+    return values
+
+
+def _split_list(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def _int(env: Mapping[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+
+
+def system_from(mail_from: str) -> str:
+    """MAIL_FROM with its local part replaced by noreply."""
+    name, address = parseaddr(mail_from)
+    domain = address.rpartition("@")[2] or "localhost"
+    return f"{name} <noreply@{domain}>" if name else f"noreply@{domain}"
+
+
+def _generated_secret_key(folder: Path) -> str:
+    """Read ./instance/secret_key, creating it (owner-only) on first use."""
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
+    """Flask config built from the environment; raises ConfigError on a bad value."""
+    env = read_environment(environ)
+    database_url = env.get("DATABASE_URL", "").strip()
+    embedded = not database_url
+    folder = instance_dir()
+    if embedded:
+        folder.mkdir(parents=True, exist_ok=True)
+        database_url = f"sqlite:///{folder / 'newsletter.db'}"
+    secret_key = env.get("SECRET_KEY", "").strip()
+    if not secret_key:
+        if not embedded:
+            raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
+        secret_key = _generated_secret_key(folder)
+    mail_from = env.get("MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
+    base_url = env.get("BASE_URL", "").strip().rstrip("/")
+    return {
+        "EMBEDDED": embedded,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SECRET_KEY": secret_key,
+        "SECRET_KEY_FALLBACKS": _split_list(env.get("SECRET_KEY_FALLBACKS")),
+        "SUPPRESSION_KEY": env.get("SUPPRESSION_KEY", "").strip() or None,
+        "REDIS_URL": env.get("REDIS_URL", "").strip() or None,
+        "SMTP_URL": env.get("SMTP_URL", "").strip() or None,
+        "BASE_URL": base_url or None,
+        "MAIL_FROM": mail_from,
+        "MAIL_FROM_SYSTEM": env.get("MAIL_FROM_SYSTEM", "").strip() or system_from(mail_from),
+        "BOUNCE_DOMAIN": env.get("BOUNCE_DOMAIN", "").strip()
+        or parseaddr(mail_from)[1].rpartition("@")[2]
+        or "localhost",
+        "ORG_NAME": env.get("ORG_NAME", "").strip() or "Newsletter",
+        "ORG_ADDRESS": env.get("ORG_ADDRESS", "").strip(),
+        "SEND_RATE": _int(env, "SEND_RATE", 0),
+        "DKIM_DOMAIN": env.get("DKIM_DOMAIN", "").strip() or None,
+        "DKIM_SELECTOR": env.get("DKIM_SELECTOR", "").strip() or None,
+        "DKIM_KEY_FILE": env.get("DKIM_KEY_FILE", "").strip() or None,
+        "SINK_PORT": _int(env, "SINK_PORT", 0),
+    }
+
+
+def normalise_database_url(url: str) -> str:
+    """`postgresql://` means psycopg 3, as `postgresql+psycopg://` does."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def mask_url(url: str) -> str:
+    """The URL with any password replaced by ***, safe to print."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
+
+
+def static_defaults() -> dict[str, object]:
+    """Settings that do not come from the environment."""
+    return {
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "WTF_CSRF_TIME_LIMIT": None,
+        "MAX_CONTENT_LENGTH": 64 * 1024 * 1024,
+        "RATELIMIT_HEADERS_ENABLED": False,
+        "LOGIN_RATE_PER_IP": "20 per minute",
+        "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
+        "PERIODIC_INTERVAL": 15.0,
+        "WORKER_THREADS": 4,
+    }

@@ -1,0 +1,41 @@
+"""The data model; importing this package registers every table on db.metadata."""
+
+from newsletter.models.accounts import Account, AuditEvent
+from newsletter.models.consent import AppendOnlyError, ConsentEvent
+from newsletter.models.enums import (
+    AccountRole,
+    ConsentAction,
+    ConsentMethod,
+    DeliveryStatus,
+    IssueStatus,
+    OptInLevel,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.models.lists import MailingList
+from newsletter.models.subscribers import Subscriber, Subscription
+from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
+from newsletter.models.system import AppSetting, Lease, OutboxMessage
+
+__all__ = [
+    "Account",
+    "AccountRole",
+    "AppSetting",
+    "AppendOnlyError",
+    "AuditEvent",
+    "ConsentAction",
+    "ConsentEvent",
+    "ConsentMethod",
+    "DeliveryStatus",
+    "IssueStatus",
+    "Lease",
+    "MailingList",
+    "OptInLevel",
+    "OutboxMessage",
+    "Subscriber",
+    "Subscription",
+    "SubscriptionStatus",
+    "SuppressionEntry",
+    "SuppressionEntryReason",
+    "SuppressionReason",
+]

@@ -1,0 +1,61 @@
+"""Consent events: the append-only record of how each person agreed or left."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Mapped, mapped_column
+
+from newsletter.extensions import db
+from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.enums import ConsentAction, ConsentMethod, enum_column
+
+
+class ConsentEvent(db.Model):
+    __tablename__ = "consent_event"
+    __table_args__ = (
+        sa.Index("ix_consent_event_subscriber_occurred", "subscriber_id", "occurred_at"),
+        # The retention job blanks IP addresses and user agents older than a cut-off.
+        sa.Index("ix_consent_event_recorded_at", "recorded_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Erasure deletes a person's events with them (DESIGN.md 3); nothing else deletes events.
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
+    list_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("mailing_list.id", ondelete="SET NULL")
+    )
+    action: Mapped[ConsentAction] = mapped_column(enum_column(ConsentAction))
+    method: Mapped[ConsentMethod] = mapped_column(enum_column(ConsentMethod))
+    # When it happened (an imported OPTIN_TIME may be years old) and when we wrote it down.
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    ip_address: Mapped[str | None] = mapped_column(sa.String(64))
+    user_agent: Mapped[str | None] = mapped_column(sa.String(512))
+    # The wording the person saw (form text, list description) when they agreed.
+    wording: Mapped[str | None] = mapped_column(sa.Text)
+    source_system: Mapped[str | None] = mapped_column(sa.String(64))
+    import_job_id: Mapped[int | None] = mapped_column(sa.Integer)
+    account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id", ondelete="SET NULL"))
+    detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    def __repr__(self) -> str:
+        return f"<ConsentEvent {self.id} {self.action}/{self.method}>"
+
+
+class AppendOnlyError(RuntimeError):
+    """Raised when code tries to rewrite a consent event."""
+
+
+# Only the retention job may touch an event, and only to blank its IP address and user agent.
+_REDACTABLE = {"ip_address", "user_agent"}
+
+
+@event.listens_for(ConsentEvent, "before_update")
+def _refuse_rewrites(mapper, connection, target: ConsentEvent) -> None:
+    state = sa.inspect(target)
+    changed = {attr.key for attr in state.attrs if attr.history.has_changes()}
+    if changed - _REDACTABLE:
+        raise AppendOnlyError(f"consent events are append-only (tried to change {changed})")

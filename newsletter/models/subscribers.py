@@ -1,0 +1,70 @@
+"""People and their subscriptions."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from newsletter.extensions import db
+from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.enums import OptInLevel, SubscriptionStatus, enum_column
+from newsletter.models.lists import MailingList
+
+
+def new_unsubscribe_token() -> str:
+    """An opaque 192-bit token for unsubscribe links that must work for ever."""
+    return secrets.token_urlsafe(24)
+
+
+class Subscriber(db.Model):
+    __tablename__ = "subscriber"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # email-validator's normalised form: what we store and mail.
+    email: Mapped[str] = mapped_column(sa.String(320))
+    # The normalised form casefolded: the key for deduplication, suppression and erasure.
+    email_key: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200), default="")
+    attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+    unsubscribe_token: Mapped[str] = mapped_column(
+        sa.String(64), unique=True, default=new_unsubscribe_token
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    subscriptions: Mapped[list[Subscription]] = relationship(
+        back_populates="subscriber", cascade="all, delete-orphan"
+    )
+
+    def __repr__(self) -> str:
+        return f"<Subscriber {self.id}>"
+
+
+class Subscription(db.Model):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.UniqueConstraint("subscriber_id", "list_id"),
+        # The ledger's INSERT ... SELECT walks confirmed subscriptions of a list by subscriber.
+        sa.Index("ix_subscription_list_status_subscriber", "list_id", "status", "subscriber_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
+    list_id: Mapped[int] = mapped_column(sa.ForeignKey("mailing_list.id", ondelete="CASCADE"))
+    status: Mapped[SubscriptionStatus] = mapped_column(enum_column(SubscriptionStatus))
+    opt_in_level: Mapped[OptInLevel] = mapped_column(
+        enum_column(OptInLevel), default=OptInLevel.UNKNOWN
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+    subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")
+    mailing_list: Mapped[MailingList] = relationship()
+
+    def __repr__(self) -> str:
+        return f"<Subscription {self.subscriber_id}:{self.list_id} {self.status}>"

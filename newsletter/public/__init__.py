@@ -1,0 +1,7 @@
+"""Pages anyone may open."""
+
+from flask import Blueprint
+
+bp = Blueprint("public", __name__)
+
+from newsletter.public import health, pages  # noqa: E402, F401

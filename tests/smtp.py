@@ -1,0 +1,71 @@
+"""A real SMTP server for tests: aiosmtpd on a free port, messages parsed with `email`."""
+
+from __future__ import annotations
+
+import email
+import threading
+import time
+from dataclasses import dataclass, field
+from email import policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+@dataclass
+class CapturedMessage:
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.message = email.message_from_bytes(self.raw, policy=policy.default)
+
+    def __getitem__(self, header: str) -> str | None:
+        return self.message[header]
+
+    def text(self) -> str:
+        part = self.message.get_body(preferencelist=("plain",))
+        return part.get_content() if part else ""
+
+    def html(self) -> str:
+        part = self.message.get_body(preferencelist=("html",))
+        return part.get_content() if part else ""
+
+
+class _Handler:
+    def __init__(self, sink: SmtpSink) -> None:
+        self.sink = sink
+
+    async def handle_DATA(self, server, session, envelope):
+        captured = CapturedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        with self.sink.lock:
+            self.sink.messages.append(captured)
+        return "250 Message accepted for delivery"
+
+
+class SmtpSink:
+    """Collects every message sent to 127.0.0.1:port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.messages: list[CapturedMessage] = []
+        self.lock = threading.Lock()
+        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+
+    def start(self) -> None:
+        self.controller.start()
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[CapturedMessage]:
+        """Wait until `count` messages arrived; return them all."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.lock:
+                if len(self.messages) >= count:
+                    return list(self.messages)
+            time.sleep(0.02)
+        raise AssertionError(f"expected {count} messages, got {len(self.messages)}")
