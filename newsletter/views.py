@@ -1,6 +1,11 @@
-"""Registers the blueprints: the public pages, sign-in, and the admin."""
+"""Registers the blueprints (public pages, sign-in, admin) and the template helpers."""
 
 from flask import Flask
+
+
+def form_error_list(form) -> list[tuple[str, str]]:
+    """(field id, first message) for each invalid field, for the error summary."""
+    return [(form[name].id, messages[0]) for name, messages in form.errors.items() if messages]
 
 
 def init_app(app: Flask) -> None:
@@ -11,3 +16,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/admin")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.jinja_env.globals["form_error_list"] = form_error_list
+
+    @app.context_processor
+    def admin_navigation() -> dict[str, object]:
+        return {"admin_endpoints": set(app.view_functions)}
