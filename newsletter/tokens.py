@@ -1,0 +1,50 @@
+"""Signed, expiring tokens for links (confirm, preferences): one salt per purpose.
+
+Rotation: tokens are signed with SECRET_KEY and still accepted when signed with any key in
+SECRET_KEY_FALLBACKS, so a key can be retired without breaking links already in inboxes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from newsletter.errors import NewsletterError
+
+SALTS = {
+    "confirm": "newsletter.confirm.v1",
+    "preferences": "newsletter.preferences.v1",
+    "setup": "newsletter.setup.v1",
+}
+
+
+class InvalidTokenError(NewsletterError):
+    """The token was tampered with, is for another purpose, or is unreadable."""
+
+
+class ExpiredTokenError(InvalidTokenError):
+    """The token was genuine but is too old."""
+
+
+def _serializer(purpose: str) -> URLSafeTimedSerializer:
+    config = current_app.config
+    # itsdangerous signs with the last key and verifies with any of them.
+    keys = [*reversed(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
+    return URLSafeTimedSerializer(keys, salt=SALTS[purpose])
+
+
+def make_token(purpose: str, payload: Any) -> str:
+    """Sign `payload` (ids, never addresses) for `purpose`."""
+    return _serializer(purpose).dumps(payload)
+
+
+def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
+    """The payload of a genuine, unexpired token for `purpose`."""
+    try:
+        return _serializer(purpose).loads(token, max_age=max_age_seconds)
+    except SignatureExpired as error:
+        raise ExpiredTokenError("This link has expired.") from error
+    except BadSignature as error:
+        raise InvalidTokenError("This link is not valid.") from error

@@ -1,0 +1,121 @@
+"""Configuration from the environment and ./.env, and key rotation."""
+
+import os
+import stat
+
+import pytest
+
+from newsletter import create_app
+from newsletter.config import load_config, mask_url, normalise_database_url
+from newsletter.errors import ConfigError
+from newsletter.tokens import ExpiredTokenError, InvalidTokenError, make_token, read_token
+
+
+@pytest.fixture
+def empty_cwd(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_embedded_mode_generates_a_private_secret_key_once(empty_cwd):
+    """Without DATABASE_URL the key is created in ./instance/, owner-only, and reused."""
+    first = load_config({})
+    key_file = empty_cwd / "instance" / "secret_key"
+    assert first["EMBEDDED"] is True
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert load_config({})["SECRET_KEY"] == first["SECRET_KEY"] == key_file.read_text().strip()
+    assert first["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{empty_cwd / 'instance/newsletter.db'}"
+
+
+def test_database_url_without_secret_key_is_refused(empty_cwd):
+    """Production mode must be given its SECRET_KEY; nothing is generated."""
+    with pytest.raises(ConfigError, match="SECRET_KEY is required"):
+        load_config({"DATABASE_URL": "postgresql://db.example/news"})
+    assert not (empty_cwd / "instance").exists()
+
+
+def test_dotenv_file_is_read_and_the_environment_wins(empty_cwd):
+    """Values come from ./.env unless the process environment sets them."""
+    (empty_cwd / ".env").write_text("ORG_NAME=Coalition\nSEND_RATE=40\nMAIL_FROM=a@b.org\n")
+    config = load_config({"SEND_RATE": "5"})
+    assert config["ORG_NAME"] == "Coalition"
+    assert config["SEND_RATE"] == 5
+    assert config["MAIL_FROM"] == "a@b.org"
+
+
+def test_defaults_for_mail_identity(empty_cwd):
+    """MAIL_FROM_SYSTEM takes MAIL_FROM with a noreply local part; BOUNCE_DOMAIN its host."""
+    config = load_config({"MAIL_FROM": "Local Digital <news@example.org>"})
+    assert config["MAIL_FROM_SYSTEM"] == "Local Digital <noreply@example.org>"
+    assert config["BOUNCE_DOMAIN"] == "example.org"
+
+
+def test_a_malformed_number_is_a_clear_error(empty_cwd):
+    """A bad SEND_RATE names the variable."""
+    with pytest.raises(ConfigError, match="SEND_RATE must be a whole number"):
+        load_config({"SEND_RATE": "fast"})
+
+
+def test_postgresql_urls_mean_psycopg3():
+    """postgresql:// and postgresql+psycopg:// are the same driver."""
+    assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"
+    assert normalise_database_url("sqlite:///x.db") == "sqlite:///x.db"
+
+
+def test_masked_url_hides_only_the_password():
+    """Printed URLs keep user, host and database but not the password."""
+    masked = mask_url("postgresql+psycopg://news:s3cret@db.internal:5432/news")
+    assert masked == "postgresql+psycopg://news:***@db.internal:5432/news"
+
+
+def test_https_base_url_makes_cookies_secure(migrated_database):
+    """The session cookie is Secure exactly when BASE_URL is https."""
+    from tests.conftest import base_config
+
+    secure = create_app(base_config(migrated_database, BASE_URL="https://news.example.org"))
+    plain = create_app(base_config(migrated_database, BASE_URL="http://127.0.0.1:5000"))
+    assert secure.config["SESSION_COOKIE_SECURE"] is True
+    assert plain.config["SESSION_COOKIE_SECURE"] is False
+    assert secure.config["SESSION_COOKIE_HTTPONLY"] is True
+    assert secure.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_tokens_signed_with_a_retired_key_still_verify(app):
+    """After rotation, SECRET_KEY_FALLBACKS keeps links already sent working."""
+    token = make_token("confirm", {"subscriber": 7})
+    app.config["SECRET_KEY_FALLBACKS"] = [app.config["SECRET_KEY"]]
+    app.config["SECRET_KEY"] = "a-brand-new-key"
+    assert read_token("confirm", token, max_age_seconds=60) == {"subscriber": 7}
+    app.config["SECRET_KEY_FALLBACKS"] = []
+    with pytest.raises(InvalidTokenError):
+        read_token("confirm", token, max_age_seconds=60)
+
+
+def test_tokens_are_bound_to_their_purpose_and_age(app):
+    """A confirm token is no preferences token, and an expired one says so."""
+    token = make_token("confirm", 1)
+    with pytest.raises(InvalidTokenError):
+        read_token("preferences", token, max_age_seconds=60)
+    with pytest.raises(ExpiredTokenError):
+        read_token("confirm", token, max_age_seconds=-1)
+
+
+def test_sessions_signed_with_a_retired_key_still_load(migrated_database):
+    """Flask's session cookie honours SECRET_KEY_FALLBACKS too."""
+    from tests.conftest import base_config
+
+    old = create_app(base_config(migrated_database, SECRET_KEY="old-key"))
+    cookie = old.session_interface.get_signing_serializer(old).dumps({"x": 1})
+    new = create_app(
+        base_config(migrated_database, SECRET_KEY="new-key", SECRET_KEY_FALLBACKS=["old-key"])
+    )
+    assert new.session_interface.get_signing_serializer(new).loads(cookie) == {"x": 1}
+
+
+def test_app_factory_builds_nothing_at_import_time():
+    """Importing the package creates no app and touches no folder."""
+    before = set(os.listdir("."))
+    import newsletter  # noqa: F401
+    import workers  # noqa: F401
+
+    assert set(os.listdir(".")) == before
