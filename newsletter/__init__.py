@@ -36,9 +36,10 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["SESSION_COOKIE_SECURE"]
     app.config.setdefault("RATELIMIT_STORAGE_URI", app.config.get("REDIS_URL") or "memory://")
 
-    from newsletter import extensions, models, security, views  # noqa: F401  (tables register)
+    from newsletter import cli, extensions, models, security, views  # noqa: F401  (tables register)
 
     extensions.init_app(app)
     security.init_app(app)
     views.init_app(app)
+    cli.init_app(app)
     return app

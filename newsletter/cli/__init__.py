@@ -59,13 +59,9 @@ def main() -> None:
     """Mailing lists and newsletters for the secretariat."""
 
 
-def _register_commands() -> None:
+def init_app(app) -> None:
+    """Register the commands on the app, so `flask --app wsgi …` has them as `newsletter` does."""
     from newsletter.cli import accounts, lists, serve, worker
 
-    main.add_command(accounts.admin)
-    main.add_command(lists.lists)
-    main.add_command(serve.serve)
-    main.add_command(worker.worker)
-
-
-_register_commands()
+    for command in (accounts.admin, lists.lists, serve.serve, worker.worker):
+        app.cli.add_command(command)
