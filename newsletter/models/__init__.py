@@ -1,7 +1,7 @@
 """The data model; importing this package registers every table on db.metadata."""
 
 from newsletter.models.accounts import Account, AuditEvent
-from newsletter.models.consent import AppendOnlyError, ConsentEvent
+from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
 from newsletter.models.enums import (
     AccountRole,
     ConsentAction,
@@ -26,6 +26,7 @@ __all__ = [
     "ConsentAction",
     "ConsentEvent",
     "ConsentMethod",
+    "ConsentWording",
     "DeliveryStatus",
     "IssueStatus",
     "Lease",

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from newsletter.extensions import db
 from newsletter.models.base import UTCDateTime, utcnow
-from newsletter.models.enums import ConsentAction, ConsentMethod, enum_column
+from newsletter.models.enums import ConsentAction, ConsentMethod, OptInLevel, enum_column
 
 
 class ConsentEvent(db.Model):
@@ -34,8 +34,12 @@ class ConsentEvent(db.Model):
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     ip_address: Mapped[str | None] = mapped_column(sa.String(64))
     user_agent: Mapped[str | None] = mapped_column(sa.String(512))
-    # The wording the person saw (form text, list description) when they agreed.
-    wording: Mapped[str | None] = mapped_column(sa.Text)
+    opt_in_level: Mapped[OptInLevel | None] = mapped_column(enum_column(OptInLevel))
+    # Where it happened: a page path ("/subscribe"), a command, or an import file's name.
+    source: Mapped[str | None] = mapped_column(sa.String(200))
+    # The exact wording the person saw, by version (see ConsentWording).
+    wording_version: Mapped[str | None] = mapped_column(sa.String(64))
+    # The system an imported event came from ("mailchimp", "listmonk", "mailman", "csv").
     source_system: Mapped[str | None] = mapped_column(sa.String(64))
     import_job_id: Mapped[int | None] = mapped_column(sa.Integer)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id", ondelete="SET NULL"))
@@ -43,6 +47,16 @@ class ConsentEvent(db.Model):
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.id} {self.action}/{self.method}>"
+
+
+class ConsentWording(db.Model):
+    """Each distinct text a person was shown when agreeing, keyed by its SHA-256."""
+
+    __tablename__ = "consent_wording"
+
+    version: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    text: Mapped[str] = mapped_column(sa.Text)
+    first_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
 class AppendOnlyError(RuntimeError):

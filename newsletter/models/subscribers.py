@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.extensions import db
 from newsletter.models.base import UTCDateTime, utcnow
-from newsletter.models.enums import OptInLevel, SubscriptionStatus, enum_column
+from newsletter.models.enums import ConsentMethod, OptInLevel, SubscriptionStatus, enum_column
 from newsletter.models.lists import MailingList
 
 
@@ -32,6 +32,13 @@ class Subscriber(db.Model):
     unsubscribe_token: Mapped[str] = mapped_column(
         sa.String(64), unique=True, default=new_unsubscribe_token
     )
+    # How the person first reached us (form, import, admin): form sign-ups never confirmed
+    # are purged after 30 days, imported people waiting to reconfirm are not.
+    created_via: Mapped[ConsentMethod] = mapped_column(
+        enum_column(ConsentMethod), default=ConsentMethod.ADMIN
+    )
+    # At most one confirmation mail per address per 24 hours.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -47,6 +54,8 @@ class Subscription(db.Model):
     __tablename__ = "subscription"
     __table_args__ = (
         sa.UniqueConstraint("subscriber_id", "list_id"),
+        # The purge of stale form sign-ups looks for old pending rows.
+        sa.Index("ix_subscription_status_created", "status", "created_at"),
         # The ledger's INSERT ... SELECT walks confirmed subscriptions of a list by subscriber.
         sa.Index("ix_subscription_list_status_subscriber", "list_id", "status", "subscriber_id"),
     )
@@ -57,6 +66,9 @@ class Subscription(db.Model):
     status: Mapped[SubscriptionStatus] = mapped_column(enum_column(SubscriptionStatus))
     opt_in_level: Mapped[OptInLevel] = mapped_column(
         enum_column(OptInLevel), default=OptInLevel.UNKNOWN
+    )
+    requested_via: Mapped[ConsentMethod] = mapped_column(
+        enum_column(ConsentMethod), default=ConsentMethod.ADMIN
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)

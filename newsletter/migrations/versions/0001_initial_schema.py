@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:09:25.573976
+Create Date: 2026-11-27
 
 """
 from alembic import op
@@ -35,6 +35,12 @@ def upgrade():
     sa.Column('key', sa.String(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key', name=op.f('pk_app_setting'))
+    )
+    op.create_table('consent_wording',
+    sa.Column('version', sa.String(length=64), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('first_used_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('version', name=op.f('pk_consent_wording'))
     )
     op.create_table('lease',
     sa.Column('name', sa.String(length=64), nullable=False),
@@ -74,6 +80,8 @@ def upgrade():
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('attributes', sa.JSON(), nullable=False),
     sa.Column('unsubscribe_token', sa.String(length=64), nullable=False),
+    sa.Column('created_via', sa.Enum('form', 'confirm_link', 'one_click', 'unsubscribe_page', 'preferences', 'admin', 'import', 'bounce', 'complaint', name='consentmethod', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('confirmation_sent_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_subscriber')),
@@ -112,7 +120,9 @@ def upgrade():
     sa.Column('recorded_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('ip_address', sa.String(length=64), nullable=True),
     sa.Column('user_agent', sa.String(length=512), nullable=True),
-    sa.Column('wording', sa.Text(), nullable=True),
+    sa.Column('opt_in_level', sa.Enum('single', 'confirmed', 'unknown', name='optinlevel', native_enum=False, create_constraint=True, length=32), nullable=True),
+    sa.Column('source', sa.String(length=200), nullable=True),
+    sa.Column('wording_version', sa.String(length=64), nullable=True),
     sa.Column('source_system', sa.String(length=64), nullable=True),
     sa.Column('import_job_id', sa.Integer(), nullable=True),
     sa.Column('account_id', sa.Integer(), nullable=True),
@@ -132,6 +142,7 @@ def upgrade():
     sa.Column('list_id', sa.Integer(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'confirmed', 'unsubscribed', name='subscriptionstatus', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('opt_in_level', sa.Enum('single', 'confirmed', 'unknown', name='optinlevel', native_enum=False, create_constraint=True, length=32), nullable=False),
+    sa.Column('requested_via', sa.Enum('form', 'confirm_link', 'one_click', 'unsubscribe_page', 'preferences', 'admin', 'import', 'bounce', 'complaint', name='consentmethod', native_enum=False, create_constraint=True, length=32), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('confirmed_at', sa.DateTime(timezone=True), nullable=True),
@@ -143,6 +154,7 @@ def upgrade():
     )
     with op.batch_alter_table('subscription', schema=None) as batch_op:
         batch_op.create_index('ix_subscription_list_status_subscriber', ['list_id', 'status', 'subscriber_id'], unique=False)
+        batch_op.create_index('ix_subscription_status_created', ['status', 'created_at'], unique=False)
 
     op.create_table('suppression_entry_reason',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -168,6 +180,7 @@ def downgrade():
 
     op.drop_table('suppression_entry_reason')
     with op.batch_alter_table('subscription', schema=None) as batch_op:
+        batch_op.drop_index('ix_subscription_status_created')
         batch_op.drop_index('ix_subscription_list_status_subscriber')
 
     op.drop_table('subscription')
@@ -188,6 +201,7 @@ def downgrade():
     op.drop_table('outbox_message')
     op.drop_table('mailing_list')
     op.drop_table('lease')
+    op.drop_table('consent_wording')
     op.drop_table('app_setting')
     op.drop_table('account')
     # ### end Alembic commands ###
