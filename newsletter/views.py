@@ -18,6 +18,10 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.jinja_env.globals["form_error_list"] = form_error_list
 
+    from newsletter import errorpages
+
+    errorpages.init_app(app)
+
     @app.context_processor
     def admin_navigation() -> dict[str, object]:
         return {"admin_endpoints": set(app.view_functions)}

@@ -1,10 +1,21 @@
-"""The admin's front page."""
+"""The admin's front page, and the sign-in check every admin page goes through."""
 
 from flask import render_template
+from flask_login import current_user
 
 from newsletter.admin import bp
+from newsletter.extensions import login_manager
+from newsletter.lists import all_lists
+
+
+@bp.before_request
+def require_login():
+    """Send anyone not signed in to the sign-in page, whatever admin page they asked for."""
+    if not current_user.is_authenticated:
+        return login_manager.unauthorized()
+    return None
 
 
 @bp.get("/")
 def dashboard():
-    return render_template("admin/dashboard.html")
+    return render_template("admin/dashboard.html", lists=all_lists())

@@ -10,10 +10,21 @@ def admin() -> None:
     """Manage secretariat accounts."""
 
 
+def _read_password() -> str:
+    """Prompt twice, hidden, on a terminal; otherwise take the first line of stdin."""
+    stdin = click.get_text_stream("stdin")
+    if stdin.isatty():
+        return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
+    return stdin.readline().rstrip("\r\n")
+
+
 @admin.command("create")
 @click.argument("email")
 @click.option("--role", type=click.Choice(["admin", "editor"]), default="admin", show_default=True)
 @needs_schema
 def create(email: str, role: str) -> None:
     """Create an account; the password (12+ characters) is read from stdin."""
-    raise click.ClickException("not yet implemented")
+    from newsletter.accounts import create_account
+
+    account = create_account(email, _read_password(), role=role, actor="cli")
+    click.echo(f"created {account.role.value} account for {account.email}")

@@ -1,0 +1,207 @@
+"""Secretariat accounts: creating them, signing in, passwords, and switching them off."""
+
+from __future__ import annotations
+
+from functools import cache
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import has_request_context
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from newsletter import settings
+from newsletter.addresses import parse_address
+from newsletter.audit import record
+from newsletter.errors import ConflictError, NotFoundError, ValidationError
+from newsletter.extensions import db
+from newsletter.models import Account, AccountRole
+from newsletter.models.base import utcnow
+
+MIN_PASSWORD_LENGTH = 12
+
+_hasher = PasswordHasher()
+
+
+class IncorrectPasswordError(ValidationError):
+    """The current password given to confirm a change was wrong."""
+
+
+def check_password(password: str) -> None:
+    """Raise ValidationError unless the password is long enough to use."""
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise ValidationError(f"Password must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def check_role(role: str | AccountRole) -> AccountRole:
+    """The AccountRole named by `role`, or ValidationError."""
+    try:
+        return AccountRole(role)
+    except ValueError:
+        raise ValidationError("Role must be admin or editor") from None
+
+
+def find_account(email: str) -> Account | None:
+    """The account for an address, matched by its canonical key, or None."""
+    try:
+        key = parse_address(email).key
+    except ValidationError:
+        return None
+    return db.session.scalar(select(Account).where(Account.email_key == key))
+
+
+def get_account(account_id: int) -> Account:
+    """The account with this id, or NotFoundError."""
+    account = db.session.get(Account, account_id)
+    if account is None:
+        raise NotFoundError(f"no account with the id {account_id}")
+    return account
+
+
+def all_accounts() -> list[Account]:
+    """Every account, ordered by address."""
+    return list(db.session.scalars(select(Account).order_by(Account.email_key)))
+
+
+def create_account(
+    email: str,
+    password: str,
+    role: str | AccountRole = "admin",
+    actor: Account | str | None = None,
+) -> Account:
+    """Create a secretariat account; ValidationError or ConflictError if it cannot be."""
+    address = parse_address(email)
+    check_password(password)
+    account_role = check_role(role)
+    exists_already = ConflictError(f"an account for {address.email} exists already")
+    if db.session.scalar(select(Account.id).where(Account.email_key == address.key)):
+        raise exists_already
+    account = Account(
+        email=address.email,
+        email_key=address.key,
+        password_hash=_hasher.hash(password),
+        role=account_role,
+    )
+    db.session.add(account)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Another request created the same account between our check and our insert.
+        db.session.rollback()
+        raise exists_already from error
+    record(
+        "account.created",
+        target=f"account:{account.id}",
+        detail={"email": account.email, "role": account_role.value},
+        actor=actor,
+    )
+    db.session.commit()
+    return account
+
+
+def create_first_admin(token: str, email: str, password: str) -> Account:
+    """Create the first admin with the one-time set-up token, then forget the token."""
+    if not settings.setup_token_is_valid(token):
+        raise NotFoundError("this set-up link has been used already or is not valid")
+    account = create_account(email, password, role=AccountRole.ADMIN, actor="setup")
+    settings.consume_setup_token()
+    return account
+
+
+@cache
+def _dummy_hash() -> str:
+    return _hasher.hash("a password nobody has, verified to even out timing")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def authenticate(email: str, password: str) -> Account | None:
+    """The enabled account these credentials belong to, or None; audits either way."""
+    account = find_account(email)
+    if account is None:
+        # Spend the same time as a real check, so timing does not tell which addresses exist.
+        _verify(_dummy_hash(), password or "")
+        _login_failed(None, "unknown account")
+        return None
+    if not _verify(account.password_hash, password or ""):
+        _login_failed(account, "wrong password")
+        return None
+    if account.disabled:
+        _login_failed(account, "account disabled")
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+    note_login(account)
+    return account
+
+
+def _login_failed(account: Account | None, reason: str) -> None:
+    # Never the address typed: people paste passwords into the email field by mistake.
+    target = f"account:{account.id}" if account is not None else ""
+    record("auth.login_failed", target=target, detail={"reason": reason}, actor="anonymous")
+    db.session.commit()
+
+
+def note_login(account: Account, via: str = "password") -> None:
+    """Stamp the sign-in time and audit it."""
+    account.last_login_at = utcnow()
+    record("auth.login", target=f"account:{account.id}", detail={"via": via}, actor=account)
+    db.session.commit()
+
+
+def note_logout(account: Account) -> None:
+    """Audit a sign-out."""
+    record("auth.logout", target=f"account:{account.id}", actor=account)
+    db.session.commit()
+
+
+def change_password(account: Account, current_password: str, new_password: str) -> None:
+    """Set a new password and end every other session of the account."""
+    if not _verify(account.password_hash, current_password or ""):
+        raise IncorrectPasswordError("Your current password is not correct")
+    check_password(new_password)
+    account.password_hash = _hasher.hash(new_password)
+    account.session_version += 1
+    record("account.password_changed", target=f"account:{account.id}", actor=account)
+    db.session.commit()
+
+
+def _enabled_admins_other_than(account: Account) -> int:
+    return db.session.scalar(
+        select(func.count(Account.id)).where(
+            Account.role == AccountRole.ADMIN,
+            Account.disabled.is_(False),
+            Account.id != account.id,
+        )
+    )
+
+
+def _acting_account(actor: Account | str | None) -> Account | None:
+    if isinstance(actor, Account):
+        return actor
+    if actor is None and has_request_context() and current_user.is_authenticated:
+        return current_user._get_current_object()
+    return None
+
+
+def set_disabled(account: Account, disabled: bool, actor: Account | str | None) -> None:
+    """Disable (ending its sessions) or re-enable an account."""
+    if account.disabled == disabled:
+        return
+    if disabled:
+        acting = _acting_account(actor)
+        if acting is not None and acting.id == account.id:
+            raise ValidationError("You cannot disable your own account")
+        if account.is_admin and _enabled_admins_other_than(account) == 0:
+            raise ValidationError("You cannot disable the last enabled admin account")
+        account.session_version += 1
+    account.disabled = disabled
+    action = "account.disabled" if disabled else "account.enabled"
+    record(action, target=f"account:{account.id}", actor=actor)
+    db.session.commit()

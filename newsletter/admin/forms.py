@@ -1,0 +1,52 @@
+"""Forms of the admin pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, Optional
+
+from newsletter.accounts import check_password
+from newsletter.addresses import parse_address
+from newsletter.forms import domain_check
+from newsletter.lists import check_list_id_label, check_name, check_slug
+from newsletter.models import AccountRole
+
+
+class NewAccountForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        validators=[InputRequired("Enter an email address"), domain_check(parse_address)],
+    )
+    role = SelectField(
+        "Role",
+        choices=[(AccountRole.EDITOR.value, "Editor"), (AccountRole.ADMIN.value, "Admin")],
+        default=AccountRole.EDITOR.value,
+    )
+    password = PasswordField(
+        "Password", validators=[InputRequired("Enter a password"), domain_check(check_password)]
+    )
+
+
+class ListForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[InputRequired("Enter a name for the list"), domain_check(check_name)]
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[Length(max=2000, message="Description must be 2000 characters or fewer")],
+    )
+    is_public = BooleanField("Public", default=True)
+    double_opt_in = BooleanField("Ask new subscribers to confirm by email", default=True)
+    list_id_label = StringField(
+        "List-Id label",
+        validators=[InputRequired("Enter a List-Id label"), domain_check(check_list_id_label)],
+    )
+
+
+class NewListForm(ListForm):
+    slug = StringField("Slug", validators=[InputRequired("Enter a slug"), domain_check(check_slug)])
+    # Blank on a new list means "derive it from the slug".
+    list_id_label = StringField(
+        "List-Id label", validators=[Optional(), domain_check(check_list_id_label)]
+    )

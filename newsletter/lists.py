@@ -1,0 +1,143 @@
+"""Mailing lists: creating, changing and finding them."""
+
+from __future__ import annotations
+
+import re
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from newsletter.audit import record
+from newsletter.errors import ConflictError, NotFoundError, ValidationError
+from newsletter.extensions import db
+from newsletter.models import Account, MailingList
+
+SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
+# RFC 2919 list-label "." list-id-namespace, kept to the characters every mail filter copes with.
+LIST_ID_PATTERN = re.compile(r"[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
+MAX_NAME_LENGTH = 200
+MAX_LIST_ID_LENGTH = 255
+
+_EDITABLE_FIELDS = ("name", "description", "is_public", "double_opt_in", "list_id_label")
+
+
+def check_slug(slug: str) -> str:
+    """The slug if it is usable in URLs and forms, else ValidationError."""
+    if not SLUG_PATTERN.fullmatch(slug or ""):
+        raise ValidationError(
+            "Slug must be 1 to 64 lowercase letters, digits or hyphens, "
+            "starting with a letter or digit"
+        )
+    return slug
+
+
+def check_name(name: str) -> str:
+    """The name with spaces trimmed, or ValidationError."""
+    name = (name or "").strip()
+    if not name:
+        raise ValidationError("Enter a name for the list")
+    if len(name) > MAX_NAME_LENGTH:
+        raise ValidationError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    return name
+
+
+def check_list_id_label(label: str) -> str:
+    """The List-Id label (RFC 2919, like news.example.org), or ValidationError."""
+    label = (label or "").strip()
+    if len(label) > MAX_LIST_ID_LENGTH or not LIST_ID_PATTERN.fullmatch(label):
+        raise ValidationError(
+            "List-Id label must look like news.example.org: letters, digits and hyphens "
+            "in two or more parts separated by dots"
+        )
+    return label
+
+
+def default_list_id_label(slug: str) -> str:
+    """The slug under the bounce domain, e.g. news.example.org."""
+    return f"{slug}.{current_app.config['BOUNCE_DOMAIN']}"
+
+
+def get_list(slug: str) -> MailingList:
+    """The list with this slug, or NotFoundError."""
+    mailing_list = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
+    if mailing_list is None:
+        raise NotFoundError(f"no list with the slug '{slug}'")
+    return mailing_list
+
+
+def all_lists() -> list[MailingList]:
+    """Every list, ordered by name."""
+    return list(db.session.scalars(select(MailingList).order_by(MailingList.name)))
+
+
+def create_list(
+    slug: str,
+    name: str,
+    description: str = "",
+    is_public: bool = True,
+    double_opt_in: bool = True,
+    list_id_label: str | None = None,
+    actor: Account | str | None = None,
+) -> MailingList:
+    """Create a mailing list; ValidationError or ConflictError if it cannot be."""
+    check_slug(slug)
+    exists_already = ConflictError(f"a list with the slug '{slug}' exists already")
+    if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
+        raise exists_already
+    mailing_list = MailingList(
+        slug=slug,
+        name=check_name(name),
+        description=(description or "").strip(),
+        is_public=is_public,
+        double_opt_in=double_opt_in,
+        list_id_label=check_list_id_label(list_id_label or default_list_id_label(slug)),
+    )
+    db.session.add(mailing_list)
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # Someone created the same slug between our check and our insert.
+        db.session.rollback()
+        raise exists_already from error
+    record(
+        "list.created",
+        target=f"list:{slug}",
+        detail={"name": mailing_list.name, "is_public": is_public, "double_opt_in": double_opt_in},
+        actor=actor,
+    )
+    db.session.commit()
+    return mailing_list
+
+
+def update_list(
+    mailing_list: MailingList,
+    *,
+    name: str,
+    description: str,
+    is_public: bool,
+    double_opt_in: bool,
+    list_id_label: str,
+    actor: Account | str | None = None,
+) -> list[str]:
+    """Change a list's settings; returns the names of the fields that changed."""
+    wanted = {
+        "name": check_name(name),
+        "description": (description or "").strip(),
+        "is_public": bool(is_public),
+        "double_opt_in": bool(double_opt_in),
+        "list_id_label": check_list_id_label(list_id_label),
+    }
+    changed = [field for field in _EDITABLE_FIELDS if getattr(mailing_list, field) != wanted[field]]
+    if not changed:
+        return []
+    for field in changed:
+        setattr(mailing_list, field, wanted[field])
+    record(
+        "list.updated",
+        target=f"list:{mailing_list.slug}",
+        detail={"changed": changed},
+        actor=actor,
+    )
+    db.session.commit()
+    return changed
