@@ -6,11 +6,12 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
 
 from newsletter.extensions import db
 from newsletter.models.base import UTCDateTime, utcnow
 from newsletter.models.enums import ConsentAction, ConsentMethod, OptInLevel, enum_column
+from newsletter.models.subscribers import Subscriber
 
 
 class ConsentEvent(db.Model):
@@ -44,6 +45,15 @@ class ConsentEvent(db.Model):
     import_job_id: Mapped[int | None] = mapped_column(sa.Integer)
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id", ondelete="SET NULL"))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
+
+    subscriber: Mapped[Subscriber] = relationship(
+        backref=backref(
+            "consent_events",
+            cascade="all, delete-orphan",
+            passive_deletes=True,
+            order_by="ConsentEvent.id",
+        )
+    )
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.id} {self.action}/{self.method}>"

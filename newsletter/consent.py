@@ -1,0 +1,83 @@
+"""Consent evidence (DESIGN.md invariant 3): who, when, how, from where, and what they saw."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from flask import current_app, has_request_context, request
+
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentMethod,
+    ConsentWording,
+    OptInLevel,
+    Subscriber,
+)
+from newsletter.models.base import utcnow
+
+
+@dataclass(frozen=True)
+class Origin:
+    """Where a consent action came from: page or command, and the requester's details."""
+
+    source: str
+    ip_address: str | None = None
+    user_agent: str | None = None
+
+    @classmethod
+    def from_request(cls) -> Origin:
+        """The current request's path, IP and user agent (unless recording them is off)."""
+        if not has_request_context():
+            return cls(source="system")
+        if not current_app.config.get("CONSENT_RECORD_REQUEST_DETAILS", True):
+            return cls(source=request.path)
+        agent = request.user_agent.string or None
+        return cls(
+            source=request.path,
+            ip_address=request.remote_addr,
+            user_agent=agent[:512] if agent else None,
+        )
+
+
+def wording_version(text: str) -> str:
+    """The SHA-256 of `text`, stored once so the exact words can be shown later."""
+    version = hashlib.sha256(text.encode()).hexdigest()
+    if db.session.get(ConsentWording, version) is None:
+        db.session.merge(ConsentWording(version=version, text=text))
+    return version
+
+
+def record_consent(
+    subscriber: Subscriber,
+    action: ConsentAction,
+    method: ConsentMethod,
+    origin: Origin,
+    *,
+    list_id: int | None = None,
+    opt_in_level: OptInLevel | None = None,
+    wording: str | None = None,
+    occurred_at: datetime | None = None,
+    detail: dict | None = None,
+    **extra: object,
+) -> ConsentEvent:
+    """Append one consent event to the session; the caller commits with its change."""
+    event = ConsentEvent(
+        subscriber=subscriber,
+        action=action,
+        method=method,
+        list_id=list_id,
+        opt_in_level=opt_in_level,
+        occurred_at=occurred_at or utcnow(),
+        source=origin.source[:200],
+        ip_address=origin.ip_address,
+        user_agent=origin.user_agent,
+        wording_version=wording_version(wording) if wording else None,
+        detail=detail or {},
+        **extra,
+    )
+    db.session.add(event)
+    return event

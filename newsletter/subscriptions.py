@@ -1,0 +1,284 @@
+"""The subscriber's journey: sign up, confirm, change preferences, leave.
+
+Every change writes consent evidence (newsletter.consent) and follows the suppression rules of
+DESIGN.md invariant 4. Functions here commit; views, the CLI and workers call them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from newsletter import suppression
+from newsletter.addresses import Address
+from newsletter.consent import Origin, record_consent
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentAction,
+    ConsentMethod,
+    MailingList,
+    OptInLevel,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.models.base import utcnow
+from newsletter.models.enums import SELF_LIFTABLE_REASONS
+from newsletter.tokens import InvalidTokenError, make_token, read_token
+
+CONFIRM_MAX_AGE = timedelta(hours=72)
+PREFERENCES_MAX_AGE = timedelta(days=90)
+CONFIRMATION_INTERVAL = timedelta(hours=24)
+ACTIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED)
+
+
+@dataclass
+class SignupResult:
+    subscriber_id: int
+    confirmation_due: bool = False
+    confirmed_now: list[str] = field(default_factory=list)
+
+
+def public_lists() -> list[MailingList]:
+    return list(
+        db.session.scalars(
+            select(MailingList).where(MailingList.is_public).order_by(MailingList.name)
+        )
+    )
+
+
+def find_subscriber(key: str) -> Subscriber | None:
+    return db.session.scalar(select(Subscriber).where(Subscriber.email_key == key))
+
+
+def _get_or_create(address: Address, name: str, created_via: ConsentMethod) -> Subscriber:
+    subscriber = find_subscriber(address.key)
+    if subscriber is None:
+        subscriber = Subscriber(
+            email=address.email, email_key=address.key, name=name, created_via=created_via
+        )
+        db.session.add(subscriber)
+        db.session.flush()
+    elif name and not subscriber.name:
+        # An anonymous form may fill a missing name but never overwrite one.
+        subscriber.name = name
+    return subscriber
+
+
+def _subscriptions_by_list(subscriber: Subscriber) -> dict[int, Subscription]:
+    return {s.list_id: s for s in subscriber.subscriptions}
+
+
+def _confirm(subscription: Subscription, level: OptInLevel) -> None:
+    subscription.status = SubscriptionStatus.CONFIRMED
+    subscription.opt_in_level = level
+    subscription.confirmed_at = utcnow()
+
+
+def request_subscription(
+    address: Address,
+    name: str,
+    lists: list[MailingList],
+    origin: Origin,
+    wording: str,
+) -> SignupResult:
+    """Record a sign-up from the form; the caller enqueues the confirmation mail if due.
+
+    Never downgrades a confirmed subscription; single-opt-in lists confirm at once unless
+    the address is suppressed, in which case only the confirmation link may lift it.
+    """
+    subscriber = _get_or_create(address, name, ConsentMethod.FORM)
+    existing = _subscriptions_by_list(subscriber)
+    standing = suppression.active_reasons(address.key)
+    blocked = bool(standing - SELF_LIFTABLE_REASONS)
+    result = SignupResult(subscriber_id=subscriber.id)
+    needs_confirmation = False
+    for mailing_list in lists:
+        subscription = existing.get(mailing_list.id)
+        if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
+            continue
+        level = OptInLevel.CONFIRMED if mailing_list.double_opt_in else OptInLevel.SINGLE
+        record_consent(
+            subscriber, ConsentAction.REQUESTED, ConsentMethod.FORM, origin,
+            list_id=mailing_list.id, opt_in_level=level, wording=wording,
+        )  # fmt: skip
+        if subscription is None:
+            subscription = Subscription(
+                subscriber=subscriber,
+                mailing_list=mailing_list,
+                status=SubscriptionStatus.PENDING,
+                requested_via=ConsentMethod.FORM,
+            )
+            db.session.add(subscription)
+        subscription.status = SubscriptionStatus.PENDING
+        if level == OptInLevel.SINGLE and not standing:
+            _confirm(subscription, OptInLevel.SINGLE)
+            record_consent(
+                subscriber, ConsentAction.CONFIRMED, ConsentMethod.FORM, origin,
+                list_id=mailing_list.id, opt_in_level=OptInLevel.SINGLE, wording=wording,
+            )  # fmt: skip
+            result.confirmed_now.append(mailing_list.slug)
+        else:
+            needs_confirmation = True
+    now = utcnow()
+    last = subscriber.confirmation_sent_at
+    if needs_confirmation and not blocked and (last is None or now - last >= CONFIRMATION_INTERVAL):
+        subscriber.confirmation_sent_at = now
+        result.confirmation_due = True
+    db.session.commit()
+    return result
+
+
+def confirmation_token(subscriber: Subscriber) -> str:
+    return make_token("confirm", _token_payload(subscriber))
+
+
+def preferences_token(subscriber: Subscriber) -> str:
+    return make_token("preferences", _token_payload(subscriber))
+
+
+def _token_payload(subscriber: Subscriber) -> dict[str, object]:
+    # A fingerprint of the person's random token: an id reused after erasure matches nobody.
+    return {"s": subscriber.id, "v": subscriber.unsubscribe_token[:8]}
+
+
+def _subscriber_from(purpose: str, token: str, max_age: timedelta) -> Subscriber:
+    payload = read_token(purpose, token, int(max_age.total_seconds()))
+    if not isinstance(payload, dict):
+        raise InvalidTokenError("This link is not valid.")
+    subscriber = db.session.get(Subscriber, payload.get("s"))
+    if subscriber is None or subscriber.unsubscribe_token[:8] != payload.get("v"):
+        raise InvalidTokenError("This link is not valid.")
+    return subscriber
+
+
+def subscriber_from_preferences_token(token: str) -> Subscriber:
+    return _subscriber_from("preferences", token, PREFERENCES_MAX_AGE)
+
+
+def pending_lists(subscriber: Subscriber) -> list[MailingList]:
+    return [
+        s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING
+    ]
+
+
+def active_lists(subscriber: Subscriber) -> list[MailingList]:
+    return [s.mailing_list for s in subscriber.subscriptions if s.status in ACTIVE]
+
+
+def _lift_own_suppression(subscriber: Subscriber, method: ConsentMethod, origin: Origin) -> None:
+    lifted = suppression.lift_self_liftable(subscriber.email_key, by=method.value)
+    if lifted:
+        record_consent(
+            subscriber, ConsentAction.SUPPRESSION_LIFTED, method, origin,
+            detail={"reasons": sorted(r.value for r in lifted)},
+        )  # fmt: skip
+
+
+def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> None:
+    """Confirm a subscription by inbox proof (confirm link or preferences token)."""
+    action = (
+        ConsentAction.RESUBSCRIBED
+        if subscription.unsubscribed_at is not None
+        else ConsentAction.CONFIRMED
+    )
+    _confirm(subscription, OptInLevel.CONFIRMED)
+    record_consent(
+        subscription.subscriber, action, method, origin,
+        list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED,
+    )  # fmt: skip
+
+
+def confirm_subscription(token: str, origin: Origin) -> tuple[Subscriber, list[MailingList]]:
+    """Confirm every list the person is pending on; a second click confirms nothing new."""
+    subscriber = _subscriber_from("confirm", token, CONFIRM_MAX_AGE)
+    pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING]
+    if pending:
+        _lift_own_suppression(subscriber, ConsentMethod.CONFIRM_LINK, origin)
+        for subscription in pending:
+            _join(subscription, ConsentMethod.CONFIRM_LINK, origin)
+        db.session.commit()
+    return subscriber, [s.mailing_list for s in pending]
+
+
+def find_by_unsubscribe_token(token: str) -> Subscriber | None:
+    if not token or len(token) > 64:
+        return None
+    return db.session.scalar(select(Subscriber).where(Subscriber.unsubscribe_token == token))
+
+
+def _leave(subscription: Subscription, method: ConsentMethod, origin: Origin) -> None:
+    subscription.status = SubscriptionStatus.UNSUBSCRIBED
+    subscription.unsubscribed_at = utcnow()
+    record_consent(
+        subscription.subscriber, ConsentAction.UNSUBSCRIBED, method, origin,
+        list_id=subscription.list_id,
+    )  # fmt: skip
+
+
+def _suppress_if_left_all(subscriber: Subscriber) -> None:
+    if not any(s.status in ACTIVE for s in subscriber.subscriptions):
+        suppression.suppress(subscriber.email_key, SuppressionReason.LEFT_ALL)
+
+
+def unsubscribe(
+    subscriber: Subscriber,
+    method: ConsentMethod,
+    origin: Origin,
+    list_ids: set[int] | None = None,
+) -> list[MailingList]:
+    """Leave the given lists (all lists when None); idempotent. Returns the lists left now."""
+    leaving = [
+        s
+        for s in subscriber.subscriptions
+        if s.status in ACTIVE and (list_ids is None or s.list_id in list_ids)
+    ]
+    for subscription in leaving:
+        _leave(subscription, method, origin)
+    _suppress_if_left_all(subscriber)
+    db.session.commit()
+    return [s.mailing_list for s in leaving]
+
+
+def update_preferences(
+    subscriber: Subscriber, wanted: set[int], name: str, origin: Origin
+) -> tuple[list[str], list[str]]:
+    """Join and leave lists from the preferences page; returns (joined, left) slugs.
+
+    The signed preferences link proves inbox control, so joining needs no confirmation mail.
+    """
+    method = ConsentMethod.PREFERENCES
+    existing = _subscriptions_by_list(subscriber)
+    offered = {ml.id: ml for ml in public_lists()} | {
+        s.list_id: s.mailing_list for s in subscriber.subscriptions
+    }
+    joined, left = [], []
+    if wanted & offered.keys():
+        _lift_own_suppression(subscriber, method, origin)
+    for list_id, mailing_list in offered.items():
+        subscription = existing.get(list_id)
+        active = subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED
+        if list_id in wanted and not active:
+            if subscription is None:
+                subscription = Subscription(
+                    subscriber=subscriber, mailing_list=mailing_list, requested_via=method,
+                    status=SubscriptionStatus.PENDING,
+                )  # fmt: skip
+                db.session.add(subscription)
+            _join(subscription, method, origin)
+            joined.append(mailing_list.slug)
+        elif list_id not in wanted and subscription is not None and subscription.status in ACTIVE:
+            _leave(subscription, method, origin)
+            left.append(mailing_list.slug)
+    if name != subscriber.name:
+        subscriber.name = name
+        record_consent(
+            subscriber, ConsentAction.PREFERENCES_CHANGED, method, origin,
+            detail={"changed": ["name"]},
+        )  # fmt: skip
+    _suppress_if_left_all(subscriber)
+    db.session.commit()
+    return joined, left

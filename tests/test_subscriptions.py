@@ -1,0 +1,241 @@
+"""The subscriber's journey in the domain layer: sign up, confirm, leave, preferences."""
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from newsletter import subscriptions, suppression
+from newsletter.addresses import parse_address
+from newsletter.consent import Origin
+from newsletter.extensions import db
+from newsletter.models import (
+    AppendOnlyError,
+    ConsentAction,
+    ConsentEvent,
+    ConsentMethod,
+    ConsentWording,
+    OptInLevel,
+    Subscriber,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.models.base import utcnow
+from newsletter.retention import blank_old_request_details, purge_stale_signups
+from newsletter.tokens import ExpiredTokenError, InvalidTokenError
+
+ORIGIN = Origin(source="/subscribe", ip_address="192.0.2.7", user_agent="Firefox")
+WORDING = "Sign up for the Digital Coalition newsletter, monthly."
+
+
+def sign_up(email, *lists, name=""):
+    return subscriptions.request_subscription(
+        parse_address(email), name, list(lists), ORIGIN, WORDING
+    )
+
+
+def statuses(subscriber):
+    db.session.refresh(subscriber)
+    return {s.mailing_list.slug: s.status for s in subscriber.subscriptions}
+
+
+def events(subscriber):
+    return list(
+        db.session.scalars(
+            select(ConsentEvent)
+            .where(ConsentEvent.subscriber_id == subscriber.id)
+            .order_by(ConsentEvent.id)
+        )
+    )
+
+
+@pytest.fixture
+def news(make):
+    return make.list("news", name="News")
+
+
+@pytest.fixture
+def jobs(make):
+    return make.list("jobs", name="Jobs")
+
+
+def test_new_address_is_pending_and_due_a_confirmation(news):
+    """A first sign-up stores the normalised address and asks for confirmation."""
+    result = sign_up("Ann@Example.COM", news, name="Ann")
+    subscriber = db.session.get(Subscriber, result.subscriber_id)
+    assert subscriber.email == "Ann@example.com"
+    assert subscriber.email_key == "ann@example.com"
+    assert result.confirmation_due
+    assert statuses(subscriber) == {"news": SubscriptionStatus.PENDING}
+    [event] = events(subscriber)
+    assert (event.action, event.method) == (ConsentAction.REQUESTED, ConsentMethod.FORM)
+    assert (event.source, event.ip_address, event.user_agent) == (
+        "/subscribe",
+        "192.0.2.7",
+        "Firefox",
+    )
+    assert db.session.get(ConsentWording, event.wording_version).text == WORDING
+
+
+def test_case_variants_of_an_address_are_one_person(news):
+    """Deduplication uses the casefolded key."""
+    first = sign_up("bob@example.com", news)
+    second = sign_up("BOB@example.com", news)
+    assert first.subscriber_id == second.subscriber_id
+
+
+def test_at_most_one_confirmation_mail_a_day(news, jobs):
+    """Repeated sign-ups within 24 hours are not due another mail; after 24 hours they are."""
+    assert sign_up("c@example.com", news).confirmation_due
+    again = sign_up("c@example.com", jobs)
+    assert not again.confirmation_due
+    subscriber = db.session.get(Subscriber, again.subscriber_id)
+    subscriber.confirmation_sent_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    assert sign_up("c@example.com", news).confirmation_due
+
+
+def test_confirm_link_confirms_every_pending_list_once(news, jobs):
+    """One link confirms all pending lists; a second click changes nothing."""
+    result = sign_up("d@example.com", news)
+    sign_up("d@example.com", jobs)
+    subscriber = db.session.get(Subscriber, result.subscriber_id)
+    token = subscriptions.confirmation_token(subscriber)
+    _, confirmed = subscriptions.confirm_subscription(token, ORIGIN)
+    assert {m.slug for m in confirmed} == {"news", "jobs"}
+    assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
+    count = len(events(subscriber))
+    _, confirmed_again = subscriptions.confirm_subscription(token, ORIGIN)
+    assert confirmed_again == []
+    assert len(events(subscriber)) == count
+
+
+def test_confirmed_subscription_is_never_downgraded(news, jobs, make):
+    """Signing up again leaves a confirmed list confirmed and asks only about the new one."""
+    subscriber = make.subscriber("e@example.com", lists=[news])
+    result = sign_up("e@example.com", news, jobs)
+    assert statuses(subscriber) == {
+        "news": SubscriptionStatus.CONFIRMED,
+        "jobs": SubscriptionStatus.PENDING,
+    }
+    assert result.confirmation_due
+    assert [e.list_id for e in events(subscriber)] == [jobs.id]
+
+
+def test_single_opt_in_list_confirms_at_once_with_evidence(make):
+    """Single opt-in: confirmed immediately, a request and a confirmation event recorded."""
+    open_list = make.list("open", double_opt_in=False)
+    result = sign_up("f@example.com", open_list)
+    subscriber = db.session.get(Subscriber, result.subscriber_id)
+    assert not result.confirmation_due
+    assert statuses(subscriber) == {"open": SubscriptionStatus.CONFIRMED}
+    assert [(e.action, e.opt_in_level) for e in events(subscriber)] == [
+        (ConsentAction.REQUESTED, OptInLevel.SINGLE),
+        (ConsentAction.CONFIRMED, OptInLevel.SINGLE),
+    ]
+
+
+def test_bounced_address_gets_no_confirmation(news):
+    """A hard bounce blocks confirmation mail; the request is still recorded."""
+    suppression.suppress("g@example.com", SuppressionReason.HARD_BOUNCE)
+    db.session.commit()
+    result = sign_up("g@example.com", news)
+    assert not result.confirmation_due
+
+
+def test_leaver_who_confirms_lifts_their_suppression(news, make):
+    """left_all is lifted by the confirmation link, with a consent event saying so."""
+    subscriber = make.subscriber("h@example.com", lists=[news])
+    subscriptions.unsubscribe(subscriber, ConsentMethod.ONE_CLICK, ORIGIN)
+    assert suppression.active_reasons("h@example.com") == {SuppressionReason.LEFT_ALL}
+    assert sign_up("h@example.com", news).confirmation_due
+    token = subscriptions.confirmation_token(subscriber)
+    subscriptions.confirm_subscription(token, ORIGIN)
+    assert suppression.active_reasons("h@example.com") == set()
+    actions = [e.action for e in events(subscriber)]
+    assert ConsentAction.SUPPRESSION_LIFTED in actions
+    assert actions[-1] == ConsentAction.RESUBSCRIBED
+
+
+def test_tampered_and_expired_confirm_links_change_nothing(news, monkeypatch):
+    """A bad or old link raises and leaves the subscription pending."""
+    result = sign_up("i@example.com", news)
+    subscriber = db.session.get(Subscriber, result.subscriber_id)
+    token = subscriptions.confirmation_token(subscriber)
+    with pytest.raises(InvalidTokenError):
+        subscriptions.confirm_subscription(token[:-2] + "xx", ORIGIN)
+    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    with pytest.raises(ExpiredTokenError):
+        subscriptions.confirm_subscription(token, ORIGIN)
+    assert statuses(subscriber) == {"news": SubscriptionStatus.PENDING}
+
+
+def test_unsubscribe_is_idempotent_and_suppresses_a_leaver(news, jobs, make):
+    """Leaving every list puts the address on the suppression list once."""
+    subscriber = make.subscriber("j@example.com", lists=[news, jobs])
+    left = subscriptions.unsubscribe(subscriber, ConsentMethod.ONE_CLICK, ORIGIN)
+    assert {m.slug for m in left} == {"news", "jobs"}
+    assert subscriptions.unsubscribe(subscriber, ConsentMethod.ONE_CLICK, ORIGIN) == []
+    entry = suppression.find_entry("j@example.com")
+    assert [r.reason for r in entry.reasons] == [SuppressionReason.LEFT_ALL]
+
+
+def test_leaving_one_list_is_not_suppression(news, jobs, make):
+    """Unsubscribing from one list of two leaves the address mailable."""
+    subscriber = make.subscriber("k@example.com", lists=[news, jobs])
+    subscriptions.unsubscribe(subscriber, ConsentMethod.UNSUBSCRIBE_PAGE, ORIGIN, {news.id})
+    assert statuses(subscriber)["jobs"] == SubscriptionStatus.CONFIRMED
+    assert suppression.active_reasons("k@example.com") == set()
+
+
+def test_preferences_join_without_confirmation_and_leave(news, jobs, make):
+    """The preferences token proves inbox control: joining confirms at once."""
+    subscriber = make.subscriber("l@example.com", lists=[news])
+    joined, left = subscriptions.update_preferences(subscriber, {jobs.id}, "Lee", ORIGIN)
+    assert (joined, left) == (["jobs"], ["news"])
+    assert statuses(subscriber) == {
+        "news": SubscriptionStatus.UNSUBSCRIBED,
+        "jobs": SubscriptionStatus.CONFIRMED,
+    }
+    assert subscriber.name == "Lee"
+    methods = {e.method for e in events(subscriber)}
+    assert methods == {ConsentMethod.PREFERENCES}
+
+
+def test_purge_removes_stale_form_signups_but_keeps_imported_people(news, make):
+    """Unconfirmed form sign-ups go after 30 days; imported pending people stay."""
+    stale = db.session.get(Subscriber, sign_up("m@example.com", news).subscriber_id)
+    imported = make.subscriber("n@example.com", lists=[news], status="pending")
+    imported.created_via = ConsentMethod.IMPORT
+    long_ago = utcnow() - timedelta(days=31)
+    for person in (stale, imported):
+        person.created_at = long_ago
+        for subscription in person.subscriptions:
+            subscription.created_at = long_ago
+            subscription.requested_via = person.created_via
+    db.session.commit()
+    stale_id = stale.id
+    assert purge_stale_signups() == 1
+    db.session.expire_all()
+    assert db.session.get(Subscriber, stale_id) is None
+    assert db.session.get(Subscriber, imported.id) is not None
+
+
+def test_old_request_details_are_blanked_but_events_kept(news):
+    """IP and user agent go after the retention period; the event stays."""
+    subscriber = db.session.get(Subscriber, sign_up("o@example.com", news).subscriber_id)
+    [event] = events(subscriber)
+    assert blank_old_request_details(now=utcnow() + timedelta(days=731)) == 1
+    db.session.refresh(event)
+    assert (event.ip_address, event.user_agent) == (None, None)
+    assert event.action == ConsentAction.REQUESTED
+
+
+def test_consent_events_cannot_be_rewritten(news):
+    """The ORM refuses to change an event's substance."""
+    subscriber = db.session.get(Subscriber, sign_up("p@example.com", news).subscriber_id)
+    [event] = events(subscriber)
+    event.method = ConsentMethod.ADMIN
+    with pytest.raises(AppendOnlyError):
+        db.session.commit()
+    db.session.rollback()
