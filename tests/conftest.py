@@ -289,3 +289,14 @@ def redis_worker(redis_broker):
     worker.start()
     yield worker
     worker.stop()
+
+
+@pytest.fixture
+def outbox_sink(app):
+    """The built-in mail sink of this process, with SMTP_URL unset so that mail goes to it."""
+    from newsletter.mail.sink import ensure_sink, stop_sink
+
+    app.config["SMTP_URL"] = None
+    sink = ensure_sink(app)
+    yield sink
+    stop_sink()

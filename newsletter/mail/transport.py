@@ -1,0 +1,233 @@
+"""Sending over SMTP: SMTP_URL parsing, one reused connection, and errors sorted by what to do."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from urllib.parse import unquote, urlsplit
+
+from flask import Flask
+
+from newsletter.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
+DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
+THROTTLE_CODES = frozenset({421, 450, 451, 452})
+
+
+class SmtpError(Exception):
+    """Sending failed; the subclass says whether trying again can help."""
+
+    def __init__(self, message: str, code: int | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class PermanentSmtpError(SmtpError):
+    """The relay refused the message for good (5xx): do not retry it."""
+
+
+class ThrottledSmtpError(SmtpError):
+    """The relay asked us to slow down (421, 450, 451, 452): retry later, more slowly."""
+
+
+class TransientSmtpError(SmtpError):
+    """The connection failed or the relay answered 4xx: retry later."""
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    """Where and how to connect; `security` is plain, starttls or tls (implicit TLS)."""
+
+    host: str
+    port: int
+    security: str = "plain"
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def parse_smtp_url(url: str) -> SmtpSettings:
+    """SmtpSettings from `smtp://`, `smtp+starttls://` or `smtps://[user:pass@]host:port`."""
+    # Errors below never repeat the URL: it may hold the relay's password.
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        raise ConfigError("SMTP_URL is not a valid URL") from None
+    security = SCHEMES.get(parts.scheme.lower())
+    if security is None:
+        raise ConfigError("SMTP_URL must start with smtp://, smtp+starttls:// or smtps://")
+    try:
+        port = parts.port or DEFAULT_PORTS[security]
+    except ValueError:
+        raise ConfigError("SMTP_URL has a port that is not a number from 1 to 65535") from None
+    if not parts.hostname:
+        raise ConfigError("SMTP_URL names no host, as in smtp://mail.example.org:587")
+    return SmtpSettings(
+        host=parts.hostname,
+        port=port,
+        security=security,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password is not None else None,
+    )
+
+
+def classify(error: Exception) -> SmtpError:
+    """The SmtpError subclass instance that says what to do about `error`."""
+    if isinstance(error, SmtpError):
+        return error
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        code = min(codes) if codes else None
+    elif isinstance(error, smtplib.SMTPResponseException):
+        code = error.smtp_code
+    else:
+        code = None
+    detail = f"{error.__class__.__name__}: {_reply_text(error)}"
+    if code in THROTTLE_CODES:
+        return ThrottledSmtpError(detail, code)
+    if code is not None and 500 <= code < 600:
+        return PermanentSmtpError(detail, code)
+    return TransientSmtpError(detail, code)
+
+
+def _reply_text(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        # The refused addresses stay out of the message: it goes to logs.
+        return "; ".join(f"{c} {m.decode(errors='replace')}" for c, m in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        if isinstance(text, bytes):
+            text = text.decode(errors="replace")
+        return f"{error.smtp_code} {text}"
+    return str(error) or "connection failed"
+
+
+@functools.cache
+def _helo_name() -> str:
+    # smtplib looks the FQDN up on every connection, which can take seconds without DNS.
+    return socket.getfqdn()
+
+
+def crlf(raw: bytes) -> bytes:
+    """`raw` with every line ending made CRLF (smtplib sends bytes as they are)."""
+    return raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+
+
+class SmtpTransport:
+    """One SMTP connection, opened on first use and reused for many messages.
+
+    Use as a context manager; every failure leaves as a PermanentSmtpError,
+    ThrottledSmtpError or TransientSmtpError.
+    """
+
+    def __init__(
+        self,
+        settings: SmtpSettings,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        self.settings = settings
+        # Verification stays on: the default context checks the certificate and host name
+        # (SSL_CERT_FILE points it at a private CA).
+        self.ssl_context = ssl_context or ssl.create_default_context()
+        self.timeout = timeout
+        self._smtp: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpTransport:
+        self.open()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Connect, secure and log in, unless already connected."""
+        if self._smtp is not None:
+            return
+        try:
+            self._smtp = self._connect()
+        except (smtplib.SMTPException, OSError) as error:
+            raise _connection_error(error) from error
+
+    def _connect(self) -> smtplib.SMTP:
+        s = self.settings
+        if s.security == "tls":
+            smtp = smtplib.SMTP_SSL(
+                s.host, s.port, _helo_name(), timeout=self.timeout, context=self.ssl_context
+            )
+        else:
+            smtp = smtplib.SMTP(s.host, s.port, _helo_name(), timeout=self.timeout)
+        try:
+            if s.security == "starttls":
+                smtp.starttls(context=self.ssl_context)
+            if s.username is not None:
+                smtp.login(s.username, s.password or "")
+        except BaseException:
+            smtp.close()
+            raise
+        return smtp
+
+    def send(self, raw: bytes, mail_from: str, recipients: Iterable[str]) -> dict:
+        """Send one message; returns the recipients refused when others were accepted."""
+        self.open()
+        try:
+            return self._smtp.sendmail(mail_from, list(recipients), crlf(raw))
+        except (smtplib.SMTPException, OSError) as error:
+            sorted_error = classify(error)
+            if not _connection_survives(error, sorted_error):
+                # The next send opens a new connection rather than failing on a dead one.
+                self._discard()
+            raise sorted_error from error
+
+    def close(self) -> None:
+        """Say QUIT and close; errors on the way out no longer matter."""
+        if self._smtp is None:
+            return
+        try:
+            self._smtp.quit()
+        except (smtplib.SMTPException, OSError):
+            pass
+        finally:
+            self._discard()
+
+    def _discard(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+
+def _connection_survives(error: Exception, sorted_error: SmtpError) -> bool:
+    # smtplib resets the session after a refused sender, recipient or message; a 421 reply or
+    # a socket error means the relay is closing the connection.
+    answered = isinstance(error, smtplib.SMTPResponseException | smtplib.SMTPRecipientsRefused)
+    return answered and sorted_error.code != 421
+
+
+def _connection_error(error: Exception) -> SmtpError:
+    # A relay that refuses the connection or our login has judged nothing about the message,
+    # so the message stays retryable; only a throttling reply is told apart.
+    sorted_error = classify(error)
+    if isinstance(sorted_error, ThrottledSmtpError):
+        return sorted_error
+    return TransientSmtpError(
+        f"cannot connect to the SMTP relay: {sorted_error}", sorted_error.code
+    )
+
+
+def transport_for(app: Flask) -> SmtpTransport:
+    """A transport to SMTP_URL, or to this process's built-in sink when SMTP_URL is unset."""
+    url = app.config.get("SMTP_URL")
+    if url:
+        return SmtpTransport(parse_smtp_url(url))
+    from newsletter.mail.sink import ensure_sink
+
+    sink = ensure_sink(app)
+    return SmtpTransport(SmtpSettings(host=sink.host, port=sink.port))
