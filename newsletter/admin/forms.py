@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 
 from newsletter.accounts import check_password
@@ -20,7 +27,10 @@ class NewAccountForm(FlaskForm):
     )
     role = SelectField(
         "Role",
-        choices=[(AccountRole.EDITOR.value, "Editor"), (AccountRole.ADMIN.value, "Admin")],
+        choices=[
+            SelectChoice(AccountRole.EDITOR.value, "Editor"),
+            SelectChoice(AccountRole.ADMIN.value, "Admin"),
+        ],
         default=AccountRole.EDITOR.value,
     )
     password = PasswordField(
