@@ -1,1 +1,36 @@
-"""Admin pages: outbox."""
+"""Admin pages: the outbox of mail captured by the built-in sink, and the test message."""
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from newsletter.admin import bp
+from newsletter.mail.outbox import captured_message, outbox_page
+from newsletter.security import message_html_view
+from newsletter.tasks import enqueue
+
+
+@bp.get("/outbox")
+def outbox_index():
+    pagination = outbox_page(request.args.get("page", 1, type=int))
+    return render_template("admin/outbox_index.html", pagination=pagination)
+
+
+@bp.post("/outbox/test")
+def outbox_send_test():
+    enqueue("send_test_mail", "system", current_user.id)
+    flash(f"A test message is on its way to {current_user.email}.", "success")
+    return redirect(url_for("admin.outbox_index"))
+
+
+@bp.get("/outbox/<int:message_id>")
+def outbox_show(message_id: int):
+    return render_template("admin/outbox_show.html", message=captured_message(message_id))
+
+
+@bp.get("/outbox/<int:message_id>/html")
+@message_html_view
+def outbox_html(message_id: int):
+    html = captured_message(message_id).html
+    if html is None:
+        abort(404)
+    return Response(html, mimetype="text/html")

@@ -67,8 +67,9 @@ def _body(message: EmailMessage, subtype: str) -> str | None:
     if part is None or part.get_content_subtype() != subtype:
         return None
     try:
-        return part.get_content()
+        content = part.get_content()
     except (LookupError, ValueError):
         # An unknown charset: show the bytes as UTF-8 rather than nothing.
-        payload = part.get_payload(decode=True) or b""
-        return payload.decode("utf-8", errors="replace")
+        content = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+    # The wire's CRLF line endings would show as stray characters in <pre>.
+    return content.replace("\r\n", "\n")

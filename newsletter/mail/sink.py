@@ -67,7 +67,7 @@ class MailSink:
     """An aiosmtpd server on host:port whose messages go to the outbox table."""
 
     def __init__(self, app: Flask, host: str, port: int) -> None:
-        self.app = app
+        self.app = _real_app(app)
         self.host = host
         self.port = port
         self.controller = Controller(_OutboxHandler(self), hostname=host, port=port)
@@ -86,6 +86,11 @@ class MailSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+def _real_app(app: Flask) -> Flask:
+    # The sink's thread has no app context, so it needs the app, not the current_app proxy.
+    return app._get_current_object() if hasattr(app, "_get_current_object") else app
 
 
 def _port_is_free(host: str, port: int) -> bool:
@@ -127,7 +132,7 @@ def ensure_sink(app: Flask, port: int = 0) -> MailSink:
     with _lock:
         if _current is not None:
             # One app per process in production; tests build a new app each time.
-            _current.app = app
+            _current.app = _real_app(app)
             return _current
         if port and not _port_is_free("127.0.0.1", port):
             logger.warning("port %s is in use; the mail sink uses a free port instead", port)

@@ -1,0 +1,160 @@
+"""The admin outbox: captured mail listed, shown safely, and the test message end to end."""
+
+from __future__ import annotations
+
+import re
+from email.message import EmailMessage
+
+import pytest
+from sqlalchemy import select
+
+from newsletter.extensions import db
+from newsletter.mail import SMTP_POLICY
+from newsletter.mail.sink import store_message
+from newsletter.mail.transport import SmtpSettings, SmtpTransport
+from newsletter.models import OutboxMessage
+
+
+def html_message(subject: str = "Spring issue") -> bytes:
+    message = EmailMessage()
+    message["From"] = "Coalition <news@example.org>"
+    message["To"] = "reader@example.com"
+    message["Subject"] = subject
+    message["List-Id"] = "News <news.example.org>"
+    message.set_content("Plain words for the reader.")
+    message.add_alternative("<p>Rich <b>words</b></p><script>alert('x')</script>", subtype="html")
+    return message.as_bytes(policy=SMTP_POLICY)
+
+
+def captured(app, raw: bytes | None = None, to: str = "reader@example.com") -> int:
+    return store_message(app, "bounces@example.org", [to], raw or html_message())
+
+
+def test_outbox_lists_messages_newest_first(app, admin_client):
+    """The index shows recipient and subject, the newest message at the top."""
+    captured(app, html_message("Older"))
+    captured(app, html_message("Newer"), to="second@example.com")
+    page = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert page.index("Newer") < page.index("Older")
+    assert "second@example.com" in page
+    assert "Send a test message to me" in page
+
+
+def test_outbox_pages_hold_fifty_messages(app, admin_client):
+    """Fifty messages a page; the rest are on the next page."""
+    for n in range(51):
+        captured(app, html_message(f"Message {n:02d}"))
+    first = admin_client.get("/admin/outbox").get_data(as_text=True)
+    second = admin_client.get("/admin/outbox?page=2").get_data(as_text=True)
+    assert len(re.findall(r"Message \d\d", first)) == 50
+    assert re.findall(r"Message \d\d", second) == ["Message 00"]
+    assert "Older messages" in first
+
+
+def test_message_page_shows_summary_headers_text_and_sandboxed_html(app, admin_client):
+    """The message page has its headers, the text part, and the HTML in a sandboxed iframe."""
+    message_id = captured(app)
+    page = admin_client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "Spring issue" in page
+    assert "<td>List-Id</td><td>News &lt;news.example.org&gt;</td>" in page
+    assert "<pre>Plain words for the reader.\n</pre>" in page
+    iframe = re.search(r"<iframe[^>]*>", page).group(0)
+    assert 'sandbox=""' in iframe
+    assert f'src="/admin/outbox/{message_id}/html"' in iframe
+    assert 'title="HTML version of the message"' in iframe
+    assert "<script>" not in page
+
+
+def test_html_part_is_served_under_a_script_free_sandbox(app, admin_client):
+    """The HTML route returns the part with a CSP that sandboxes it and forbids script."""
+    message_id = captured(app)
+    response = admin_client.get(f"/admin/outbox/{message_id}/html")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert "Rich <b>words</b>" in response.get_data(as_text=True)
+    policy = response.headers["Content-Security-Policy"]
+    directives = {part.strip().split(" ")[0]: part.strip() for part in policy.split(";")}
+    assert directives["frame-ancestors"] == "frame-ancestors 'self'"
+    assert directives["sandbox"] == "sandbox"
+    assert "script-src" not in directives
+    assert "allow-scripts" not in policy
+    assert directives["default-src"] == "default-src 'none'"
+
+
+def test_unknown_message_is_404(admin_client):
+    """An id that does not exist is not found, page and HTML alike."""
+    assert admin_client.get("/admin/outbox/999999").status_code == 404
+    assert admin_client.get("/admin/outbox/999999/html").status_code == 404
+
+
+def test_text_only_message_has_no_iframe_and_no_html(app, admin_client):
+    """A message without an HTML part shows no iframe, and its HTML route is 404."""
+    message = EmailMessage(policy=SMTP_POLICY)
+    message["Subject"] = "Just text"
+    message.set_content("Only text.")
+    message_id = captured(app, message.as_bytes())
+    page = admin_client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    assert "<iframe" not in page
+    assert "Only text." in page
+    assert admin_client.get(f"/admin/outbox/{message_id}/html").status_code == 404
+
+
+def test_outbox_needs_a_login(app, client):
+    """Anyone not signed in is sent to the login page."""
+    message_id = captured(app)
+    for path in (
+        "/admin/outbox",
+        f"/admin/outbox/{message_id}",
+        f"/admin/outbox/{message_id}/html",
+    ):
+        response = client.get(path)
+        assert response.status_code == 302
+        assert "/admin/login" in response.headers["Location"]
+    assert client.post("/admin/outbox/test").status_code in (302, 400)
+
+
+def test_message_sent_through_the_sink_appears_in_the_outbox(app, admin_client, outbox_sink):
+    """Real SMTP into the built-in sink, then the outbox page shows it."""
+    with SmtpTransport(SmtpSettings(outbox_sink.host, outbox_sink.port)) as transport:
+        transport.send(html_message("Through the sink"), "bounces@example.org", ["r@example.com"])
+    page = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert "Through the sink" in page
+
+
+def outbox_rows() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return db.session.scalars(select(OutboxMessage)).all()
+
+
+def assert_test_message_for(account, rows: list[OutboxMessage], app) -> None:
+    assert len(rows) == 1
+    row = rows[0]
+    assert row.recipients == account.email
+    assert row.subject == f"Test message from {app.config['ORG_NAME']}"
+    assert b"Auto-Submitted: auto-generated" in row.raw
+    assert b"Message-ID: <" in row.raw
+    assert b"\r\nDate: " in row.raw
+
+
+def test_test_message_button_sends_through_the_worker(
+    app, admin_client, admin_account, stub_broker, stub_worker, outbox_sink
+):
+    """Clicking the button enqueues the job; the worker mails the admin; the outbox shows it."""
+    response = admin_client.post("/admin/outbox/test", follow_redirects=True)
+    assert "A test message is on its way" in response.get_data(as_text=True)
+    stub_broker.join("system")
+    stub_worker.join()
+    assert_test_message_for(admin_account, outbox_rows(), app)
+    page = admin_client.get("/admin/outbox").get_data(as_text=True)
+    assert "Test message from" in page
+
+
+@pytest.mark.redis
+def test_test_message_button_through_redis(
+    app, admin_client, admin_account, redis_broker, redis_worker, outbox_sink
+):
+    """The same path with a real Redis broker and worker."""
+    admin_client.post("/admin/outbox/test")
+    redis_broker.join("system", timeout=10_000)
+    redis_worker.join()
+    assert_test_message_for(admin_account, outbox_rows(), app)
