@@ -1,6 +1,7 @@
 """`newsletter serve`: the whole system in one process."""
 
 import click
+from flask import current_app
 
 from newsletter.cli import needs_schema
 
@@ -11,4 +12,6 @@ from newsletter.cli import needs_schema
 @needs_schema
 def serve(host: str, port: int) -> None:
     """Run the web app, an in-process worker and the mail sink."""
-    raise click.ClickException("not yet implemented")
+    from newsletter.runtime import serve as run_serve
+
+    run_serve(current_app._get_current_object(), host, port)

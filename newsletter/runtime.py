@@ -1,0 +1,186 @@
+"""Running the pieces of the system in one process: `newsletter serve` and `newsletter worker`."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import signal
+import threading
+from collections.abc import Callable
+from contextlib import ExitStack
+from ipaddress import ip_address
+
+import click
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
+from flask import Flask
+from werkzeug.serving import make_server
+
+from newsletter.periodic import PeriodicRunner
+
+logger = logging.getLogger(__name__)
+
+# app.extensions key: True while this process's in-process worker runs (read by /healthz).
+EMBEDDED_WORKER = "embedded_worker"
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+
+def configure_logging() -> None:
+    """Log lines to stderr, one per event."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # aiosmtpd logs every SMTP command at INFO, envelope addresses included.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def wait_for_stop_signal(keep_going: Callable[[], bool] = lambda: True) -> None:
+    """Block until SIGINT or SIGTERM arrives, or `keep_going()` turns false."""
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
+    try:
+        # Waking twice a second lets the handler run promptly and `keep_going` be polled.
+        while not stop.wait(0.5) and keep_going():
+            pass
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _say(text: str) -> None:
+    click.echo(text, err=True)
+
+
+def start_worker(broker: dramatiq.Broker, threads: int, stack: ExitStack) -> dramatiq.Worker:
+    broker.emit_after("process_boot")
+    stack.callback(broker.close)
+    worker = dramatiq.Worker(broker, worker_threads=threads)
+    worker.start()
+    stack.callback(worker.stop)
+    return worker
+
+
+def start_periodic_runner(app: Flask, stack: ExitStack) -> PeriodicRunner:
+    runner = PeriodicRunner(app)
+    runner.start()
+    stack.callback(runner.stop)
+    return runner
+
+
+def start_mail_sink(app: Flask, stack: ExitStack, port: int = 0) -> str | None:
+    """Start this process's sink when SMTP_URL is unset; returns its address."""
+    if app.config.get("SMTP_URL"):
+        return None
+    from newsletter.mail.sink import ensure_sink, stop_sink
+
+    sink = ensure_sink(app, port=port)
+    stack.callback(stop_sink)
+    return sink.address
+
+
+def start_broker(app: Flask, stack: ExitStack) -> None:
+    """Redis when REDIS_URL is set (its workers run apart), else a StubBroker with threads."""
+    from workers.broker import use_broker
+
+    if app.config.get("REDIS_URL"):
+        broker = use_broker(app, RedisBroker(url=app.config["REDIS_URL"]))
+        stack.callback(broker.close)
+        return
+    broker = use_broker(app, StubBroker())
+    start_worker(broker, int(app.config["WORKER_THREADS"]), stack)
+    app.extensions[EMBEDDED_WORKER] = True
+    # Registered last, so it runs first: /healthz stops saying ok before the worker stops.
+    stack.callback(app.extensions.__setitem__, EMBEDDED_WORKER, False)
+
+
+def announce(app: Flask, local_url: str, sink_address: str | None) -> None:
+    """Tell the person at the terminal where to go: the setup link, the sink and the outbox."""
+    from newsletter.settings import issue_setup_token
+
+    _say(f"Newsletter is running at {local_url}/admin (Ctrl-C to stop)")
+    with app.app_context():
+        token = issue_setup_token()
+    if token is not None:
+        link = f"{local_url}/admin/setup/{token}"
+        _say(f"Create the first admin account with this one-time link: {link}")
+    if sink_address is not None:
+        _say(f"Mail sink on {sink_address}: captured mail is at {local_url}/admin/outbox")
+
+
+def serve(app: Flask, host: str, port: int) -> None:
+    """Run the web app, the mail sink, the worker and the periodic runner until a stop signal."""
+    from newsletter.mail.sink import SERVE_SINK_PORT
+
+    configure_logging()
+    # Bind first: a taken port stops us (werkzeug says why) before anything else starts.
+    server = make_server(host, port, app, threaded=True)
+    local_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
+    local_url = f"http://{local_host}:{server.server_port}"
+    if not app.config.get("BASE_URL"):
+        app.config["BASE_URL"] = f"http://{host}:{server.server_port}"
+    if app.config["BASE_URL"].startswith("http://") and not is_loopback(host):
+        _say(
+            "Warning: BASE_URL is plain http on a non-loopback host; links in mail will not be "
+            "encrypted. Set BASE_URL to an https:// address."
+        )
+    with ExitStack() as stack:
+        stack.callback(server.server_close)
+        sink_port = int(app.config.get("SINK_PORT") or SERVE_SINK_PORT)
+        sink_address = start_mail_sink(app, stack, port=sink_port)
+        start_broker(app, stack)
+        start_periodic_runner(app, stack)
+        threading.Thread(target=server.serve_forever, name="http-server", daemon=True).start()
+        stack.callback(server.shutdown)
+        announce(app, local_url, sink_address)
+        wait_for_stop_signal()
+        _say("Stopping…")
+
+
+def run_worker_process(threads: int) -> None:
+    """One worker process: Redis broker, Dramatiq worker threads and a periodic runner."""
+    from newsletter import create_app
+    from workers.broker import use_broker
+
+    configure_logging()
+    app = create_app()
+    broker = use_broker(app, RedisBroker(url=app.config["REDIS_URL"]))
+    with ExitStack() as stack:
+        start_mail_sink(app, stack)
+        start_worker(broker, threads, stack)
+        start_periodic_runner(app, stack)
+        logger.info("worker process ready with %s threads", threads)
+        wait_for_stop_signal()
+
+
+def run_workers(processes: int, threads: int) -> int:
+    """Run worker processes until a stop signal; returns the exit status."""
+    if processes <= 1:
+        run_worker_process(threads)
+        return 0
+    context = multiprocessing.get_context("spawn")
+    children = [
+        context.Process(target=run_worker_process, args=(threads,), name=f"worker-{n}")
+        for n in range(processes)
+    ]
+    for child in children:
+        child.start()
+    try:
+        # A child that dies on its own takes the others down: a supervisor restarts us whole.
+        wait_for_stop_signal(keep_going=lambda: all(c.is_alive() for c in children))
+    finally:
+        for child in children:
+            if child.is_alive():
+                child.terminate()
+        for child in children:
+            child.join()
+    return 1 if any(child.exitcode for child in children) else 0

@@ -1,0 +1,90 @@
+"""`newsletter serve` in an empty folder, as a person would run it, then stopped by a signal."""
+
+from __future__ import annotations
+
+import json
+import signal
+import urllib.request
+
+import pytest
+
+from tests.cli.serve_process import RunningCommand
+from tests.conftest import free_port
+from tests.process import clean_env
+
+SETUP_LINK = r"http://127\.0\.0\.1:(\d+)/admin/setup/([\w-]{20,})"
+
+
+@pytest.fixture
+def serve(tmp_path):
+    started: list[RunningCommand] = []
+
+    def start(*args: str, **env: str) -> RunningCommand:
+        sink_port = str(free_port())
+        command = RunningCommand(
+            "serve", *args, cwd=tmp_path, env=clean_env(SINK_PORT=sink_port, **env)
+        )
+        started.append(command)
+        return command
+
+    yield start
+    for command in started:
+        command.kill()
+
+
+def get_json(url: str) -> tuple[int, dict]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        return error.code, json.load(error)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_serve_in_an_empty_folder_runs_everything_and_stops_cleanly(serve, tmp_path, sig):
+    """First run: setup link printed, instance created, healthz ok; a signal exits 0 quietly."""
+    port = free_port()
+    command = serve("--port", str(port))
+    link = command.wait_for_line(SETUP_LINK)
+    assert link.group(1) == str(port)
+    command.wait_for_line(r"/admin/outbox")
+    assert get_json(f"http://127.0.0.1:{port}/healthz") == (
+        200,
+        {"database": "ok", "broker": "ok"},
+    )
+    assert (tmp_path / "instance" / "newsletter.db").is_file()
+    assert (tmp_path / "instance" / "secret_key").is_file()
+    assert command.interrupt(sig) == 0, command.stderr
+    assert "Traceback" not in command.stderr + command.stdout
+
+
+def test_serve_prints_the_sink_address(serve):
+    """Without SMTP_URL the sink's address and the outbox URL are printed."""
+    port = free_port()
+    command = serve("--port", str(port))
+    match = command.wait_for_line(r"Mail sink on 127\.0\.0\.1:(\d+)")
+    assert int(match.group(1)) > 0
+    assert f"http://127.0.0.1:{port}/admin/outbox" in command.stderr
+    assert command.interrupt() == 0
+
+
+def test_serve_warns_when_base_url_is_http_on_a_public_host(serve):
+    """Listening beyond loopback with an http BASE_URL prints a warning."""
+    port = free_port()
+    command = serve("--host", "0.0.0.0", "--port", str(port))
+    command.wait_for_line(SETUP_LINK)
+    assert "BASE_URL is plain http on a non-loopback host" in command.stderr
+    assert command.interrupt() == 0
+
+
+def test_serve_on_a_taken_port_exits_1(serve):
+    """A port in use stops serve at once with a short message."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        command = serve("--port", str(taken.getsockname()[1]))
+        assert command.wait() == 1
+    assert "in use" in command.stderr
+    assert "Traceback" not in command.stderr
