@@ -39,6 +39,8 @@ class NewAccountForm(FlaskForm):
 
 
 class ListForm(FlaskForm):
+    # First, as on the page, so the error summary lists problems in page order.
+    slug = StringField("Slug", validators=[InputRequired("Enter a slug"), domain_check(check_slug)])
     name = StringField(
         "Name", validators=[InputRequired("Enter a name for the list"), domain_check(check_name)]
     )
@@ -55,8 +57,11 @@ class ListForm(FlaskForm):
 
 
 class NewListForm(ListForm):
-    slug = StringField("Slug", validators=[InputRequired("Enter a slug"), domain_check(check_slug)])
     # Blank on a new list means "derive it from the slug".
     list_id_label = StringField(
         "List-Id label", validators=[Optional(), domain_check(check_list_id_label)]
     )
+
+
+class EditListForm(ListForm):
+    slug = None  # fixed at creation: URLs and the command line use it

@@ -6,7 +6,7 @@ from flask_login import current_user
 from newsletter import lists
 from newsletter.admin import bp
 from newsletter.admin.access import admin_required
-from newsletter.admin.forms import ListForm, NewListForm
+from newsletter.admin.forms import EditListForm, NewListForm
 from newsletter.errors import NewsletterError
 from newsletter.forms import show_error
 
@@ -44,7 +44,7 @@ def lists_new():
 @admin_required
 def lists_edit(slug: str):
     mailing_list = lists.get_list(slug)
-    form = ListForm(obj=mailing_list)
+    form = EditListForm(obj=mailing_list)
     if form.validate_on_submit():
         lists.update_list(
             mailing_list,

@@ -116,3 +116,18 @@ def test_creating_a_list_is_audited(admin_client):
     admin_client.post("/admin/lists/new", data={"slug": "news", "name": "News"})
     event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "list.created")).one()
     assert (event.actor, event.target) == ("admin@example.org", "list:news")
+
+
+def test_error_summary_lists_problems_in_page_order(admin_client):
+    """The slug comes before the name in the summary, as on the page."""
+    page = admin_client.post("/admin/lists/new", data={"slug": "Bad", "name": ""}).get_data(
+        as_text=True
+    )
+    assert page.index('href="#slug"') < page.index('href="#name"')
+
+
+def test_edit_form_has_no_slug_field(admin_client, make):
+    """A list's slug is fixed once it exists."""
+    make.list(slug="news")
+    page = admin_client.get("/admin/lists/news/edit").get_data(as_text=True)
+    assert 'name="slug"' not in page
