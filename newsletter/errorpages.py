@@ -9,7 +9,7 @@ from werkzeug.exceptions import HTTPException
 from newsletter.errors import NotFoundError
 from newsletter.extensions import db
 
-FRIENDLY_PAGES = (400, 403, 404, 429)
+FRIENDLY_PAGES = (400, 403, 404, 405, 429)
 
 
 def _friendly_page(error: HTTPException):

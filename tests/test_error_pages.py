@@ -39,3 +39,10 @@ def test_forbidden_page_explains_itself(client, make):
     sign_in(client, editor.email)
     page = client.get("/admin/audit").get_data(as_text=True)
     assert "ask an administrator" in page
+
+
+def test_wrong_method_is_a_friendly_405(admin_client):
+    """Opening a button's address in the browser explains instead of a bare error."""
+    response = admin_client.get("/admin/logout")
+    assert response.status_code == 405
+    assert "cannot be opened that way" in response.get_data(as_text=True)
