@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from newsletter.config import instance_dir, load_config, static_defaults
 
@@ -38,6 +39,11 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
 
     from newsletter import cli, extensions, models, security, views  # noqa: F401  (tables register)
 
+    if app.config.get("PROXY_COUNT"):
+        # Behind N reverse proxies, take the client address and scheme from their headers,
+        # so that rate limits and consent evidence see the visitor, not the proxy.
+        count = int(app.config["PROXY_COUNT"])
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=count, x_proto=count, x_host=count)
     extensions.init_app(app)
     security.init_app(app)
     views.init_app(app)

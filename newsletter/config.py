@@ -101,6 +101,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "DKIM_SELECTOR": env.get("DKIM_SELECTOR", "").strip() or None,
         "DKIM_KEY_FILE": env.get("DKIM_KEY_FILE", "").strip() or None,
         "SINK_PORT": _int(env, "SINK_PORT", 0),
+        "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
     }
 
 
