@@ -44,16 +44,25 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def wait_for_stop_signal(keep_going: Callable[[], bool] = lambda: True) -> None:
-    """Block until SIGINT or SIGTERM arrives, or `keep_going()` turns false."""
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set()) for sig in STOP_SIGNALS}
-    try:
+class StopSignals:
+    """While entered, SIGINT and SIGTERM ask for a clean stop instead of ending the process."""
+
+    def __enter__(self) -> StopSignals:
+        self._stop = threading.Event()
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in STOP_SIGNALS}
+        return self
+
+    def _handle(self, signum, frame) -> None:
+        self._stop.set()
+
+    def wait(self, keep_going: Callable[[], bool] = lambda: True) -> None:
+        """Block until a stop signal arrives or `keep_going()` turns false."""
         # Waking twice a second lets the handler run promptly and `keep_going` be polled.
-        while not stop.wait(0.5) and keep_going():
+        while not self._stop.wait(0.5) and keep_going():
             pass
-    finally:
-        for sig, handler in previous.items():
+
+    def __exit__(self, *exc_info) -> None:
+        for sig, handler in self._previous.items():
             signal.signal(sig, handler)
 
 
@@ -133,7 +142,7 @@ def serve(app: Flask, host: str, port: int) -> None:
             "Warning: BASE_URL is plain http on a non-loopback host; links in mail will not be "
             "encrypted. Set BASE_URL to an https:// address."
         )
-    with ExitStack() as stack:
+    with StopSignals() as stop_signals, ExitStack() as stack:
         stack.callback(server.server_close)
         sink_port = int(app.config.get("SINK_PORT") or SERVE_SINK_PORT)
         sink_address = start_mail_sink(app, stack, port=sink_port)
@@ -142,7 +151,7 @@ def serve(app: Flask, host: str, port: int) -> None:
         threading.Thread(target=server.serve_forever, name="http-server", daemon=True).start()
         stack.callback(server.shutdown)
         announce(app, local_url, sink_address)
-        wait_for_stop_signal()
+        stop_signals.wait()
         _say("Stopping…")
 
 
@@ -151,15 +160,16 @@ def run_worker_process(threads: int) -> None:
     from newsletter import create_app
     from workers.broker import use_broker
 
-    configure_logging()
-    app = create_app()
-    broker = use_broker(app, RedisBroker(url=app.config["REDIS_URL"]))
-    with ExitStack() as stack:
+    # Signals first: a stop asked for during start-up is honoured once start-up is done.
+    with StopSignals() as stop_signals, ExitStack() as stack:
+        configure_logging()
+        app = create_app()
+        broker = use_broker(app, RedisBroker(url=app.config["REDIS_URL"]))
         start_mail_sink(app, stack)
         start_worker(broker, threads, stack)
         start_periodic_runner(app, stack)
         logger.info("worker process ready with %s threads", threads)
-        wait_for_stop_signal()
+        stop_signals.wait()
 
 
 def run_workers(processes: int, threads: int) -> int:
@@ -172,12 +182,11 @@ def run_workers(processes: int, threads: int) -> int:
         context.Process(target=run_worker_process, args=(threads,), name=f"worker-{n}")
         for n in range(processes)
     ]
-    for child in children:
-        child.start()
-    try:
+    with StopSignals() as stop_signals:
+        for child in children:
+            child.start()
         # A child that dies on its own takes the others down: a supervisor restarts us whole.
-        wait_for_stop_signal(keep_going=lambda: all(c.is_alive() for c in children))
-    finally:
+        stop_signals.wait(keep_going=lambda: all(c.is_alive() for c in children))
         for child in children:
             if child.is_alive():
                 child.terminate()

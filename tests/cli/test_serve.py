@@ -40,7 +40,7 @@ def get_json(url: str) -> tuple[int, dict]:
         return error.code, json.load(error)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_serve_in_an_empty_folder_runs_everything_and_stops_cleanly(serve, tmp_path, sig):
     """First run: setup link printed, instance created, healthz ok; a signal exits 0 quietly."""
     port = free_port()
@@ -87,4 +87,18 @@ def test_serve_on_a_taken_port_exits_1(serve):
         command = serve("--port", str(taken.getsockname()[1]))
         assert command.wait() == 1
     assert "in use" in command.stderr
+    assert "Traceback" not in command.stderr
+
+
+@pytest.mark.redis
+def test_serve_with_redis_reports_the_redis_broker(serve, redis_url):
+    """With REDIS_URL, serve runs no worker of its own and /healthz pings Redis."""
+    port = free_port()
+    command = serve("--port", str(port), REDIS_URL=redis_url)
+    command.wait_for_line(SETUP_LINK)
+    assert get_json(f"http://127.0.0.1:{port}/healthz") == (
+        200,
+        {"database": "ok", "broker": "ok"},
+    )
+    assert command.interrupt() == 0, command.stderr
     assert "Traceback" not in command.stderr
