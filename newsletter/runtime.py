@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import re
 import signal
 import threading
 from collections.abc import Callable
@@ -26,11 +27,27 @@ EMBEDDED_WORKER = "embedded_worker"
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+# Path segments that look like tokens (setup, confirm and preference links): 20+ URL-safe chars.
+_TOKEN_SEGMENT = re.compile(r"/[A-Za-z0-9_.=-]{20,}")
+
+
+class RedactTokens(logging.Filter):
+    """Keeps the tokens of one-time and subscriber links out of the request log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        redacted = _TOKEN_SEGMENT.sub("/[redacted]", message)
+        if redacted != message:
+            record.msg, record.args = redacted, ()
+        return True
+
+
 def configure_logging() -> None:
     """Log lines to stderr, one per event."""
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    logging.getLogger("werkzeug").addFilter(RedactTokens())
     # aiosmtpd logs every SMTP command at INFO, envelope addresses included.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
 

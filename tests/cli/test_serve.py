@@ -52,10 +52,14 @@ def test_serve_in_an_empty_folder_runs_everything_and_stops_cleanly(serve, tmp_p
         200,
         {"database": "ok", "broker": "ok"},
     )
+    urllib.request.urlopen(f"http://127.0.0.1:{port}/admin/setup/{link.group(2)}", timeout=10)
     assert (tmp_path / "instance" / "newsletter.db").is_file()
     assert (tmp_path / "instance" / "secret_key").is_file()
     assert command.interrupt(sig) == 0, command.stderr
     assert "Traceback" not in command.stderr + command.stdout
+    request_log = command.stderr.split("one-time link", 1)[1].split("\n", 1)[1]
+    assert "GET /admin/setup/[redacted]" in request_log
+    assert link.group(2) not in request_log
 
 
 def test_serve_prints_the_sink_address(serve):
