@@ -46,6 +46,17 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in {"1", "true", "yes", "on"}:
+        return True
+    if raw in {"0", "false", "no", "off"}:
+        return False
+    raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
 def system_from(mail_from: str) -> str:
     """MAIL_FROM with its local part replaced by noreply."""
     name, address = parseaddr(mail_from)
@@ -102,6 +113,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "DKIM_KEY_FILE": env.get("DKIM_KEY_FILE", "").strip() or None,
         "SINK_PORT": _int(env, "SINK_PORT", 0),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
+        # Record IP address and user agent with consent events; blanked after the period.
+        "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),
+        "CONSENT_DETAILS_RETENTION_DAYS": _int(env, "CONSENT_RETENTION_DAYS", 730),
+        "PRIVACY_NOTICE_FILE": env.get("PRIVACY_NOTICE_FILE", "").strip() or None,
     }
 
 
@@ -135,6 +150,8 @@ def static_defaults() -> dict[str, object]:
         "RATELIMIT_HEADERS_ENABLED": False,
         "LOGIN_RATE_PER_IP": "20 per minute",
         "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
+        "SIGNUP_RATE_PER_IP": "10 per minute;50 per hour",
+        "SIGNUP_RATE_PER_ADDRESS": "5 per hour",
         "PERIODIC_INTERVAL": 15.0,
         "WORKER_THREADS": 4,
     }

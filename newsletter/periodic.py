@@ -31,7 +31,7 @@ logger = logging.getLogger(__name__)
 
 LEASE_NAME = "periodic"
 # Modules that declare product jobs; imported when a runner starts.
-JOB_MODULES: tuple[str, ...] = ()
+JOB_MODULES: tuple[str, ...] = ("newsletter.jobs",)
 
 
 @dataclass(frozen=True)

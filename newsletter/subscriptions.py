@@ -27,7 +27,7 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 from newsletter.models.enums import SELF_LIFTABLE_REASONS
-from newsletter.tokens import InvalidTokenError, make_token, read_token
+from newsletter.tokens import ExpiredTokenError, InvalidTokenError, make_token, read_token
 
 CONFIRM_MAX_AGE = timedelta(hours=72)
 PREFERENCES_MAX_AGE = timedelta(days=90)
@@ -145,14 +145,25 @@ def _token_payload(subscriber: Subscriber) -> dict[str, object]:
     return {"s": subscriber.id, "v": subscriber.unsubscribe_token[:8]}
 
 
-def _subscriber_from(purpose: str, token: str, max_age: timedelta) -> Subscriber:
-    payload = read_token(purpose, token, int(max_age.total_seconds()))
-    if not isinstance(payload, dict):
-        raise InvalidTokenError("This link is not valid.")
-    subscriber = db.session.get(Subscriber, payload.get("s"))
+def _subscriber_for(payload: object) -> Subscriber | None:
+    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
+        return None
+    subscriber = db.session.get(Subscriber, payload["s"])
     if subscriber is None or subscriber.unsubscribe_token[:8] != payload.get("v"):
+        return None
+    return subscriber
+
+
+def _subscriber_from(purpose: str, token: str, max_age: timedelta) -> Subscriber:
+    subscriber = _subscriber_for(read_token(purpose, token, int(max_age.total_seconds())))
+    if subscriber is None:
         raise InvalidTokenError("This link is not valid.")
     return subscriber
+
+
+def subscriber_of_expired_link(error: ExpiredTokenError) -> Subscriber | None:
+    """Whose genuine but expired link this was (to mail them a fresh one)."""
+    return _subscriber_for(error.payload)
 
 
 def subscriber_from_preferences_token(token: str) -> Subscriber:

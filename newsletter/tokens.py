@@ -25,7 +25,11 @@ class InvalidTokenError(NewsletterError):
 
 
 class ExpiredTokenError(InvalidTokenError):
-    """The token was genuine but is too old."""
+    """The token was genuine but is too old; `payload` still says whose it was."""
+
+    def __init__(self, message: str, payload: Any = None) -> None:
+        super().__init__(message)
+        self.payload = payload
 
 
 def _serializer(purpose: str) -> URLSafeTimedSerializer:
@@ -42,9 +46,12 @@ def make_token(purpose: str, payload: Any) -> str:
 
 def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
     """The payload of a genuine, unexpired token for `purpose`."""
+    serializer = _serializer(purpose)
     try:
-        return _serializer(purpose).loads(token, max_age=max_age_seconds)
+        return serializer.loads(token, max_age=max_age_seconds)
     except SignatureExpired as error:
-        raise ExpiredTokenError("This link has expired.") from error
+        # The signature was genuine, so the payload can be trusted to say whose link it was.
+        payload = serializer.load_payload(error.payload) if error.payload is not None else None
+        raise ExpiredTokenError("This link has expired.", payload) from error
     except BadSignature as error:
         raise InvalidTokenError("This link is not valid.") from error

@@ -1,4 +1,4 @@
-"""Actors that send system mail."""
+"""Actors that send system mail. They take ids, and sending twice is harmless."""
 
 from __future__ import annotations
 
@@ -7,17 +7,47 @@ import dramatiq
 from newsletter.mail.transport import PermanentSmtpError
 
 QUEUE_SYSTEM = "system"
+MAX_RETRIES = 8
 
 
-# A relay's permanent refusal is final: retrying would only be refused again.
-@dramatiq.actor(
-    actor_name="send_test_mail",
-    queue_name=QUEUE_SYSTEM,
-    max_retries=3,
-    throws=(PermanentSmtpError,),
-)
+def retry_when(retries: int, exception: Exception) -> bool:
+    """Retry a relay's 4xx replies and dropped connections with backoff; never a 5xx.
+
+    A permanent refusal would only be refused again. Other failures (a database outage) are
+    retried the same way, so mail is delayed rather than lost; backoff doubles from 5 s to
+    10 min, about 20 minutes in all.
+    """
+    return not isinstance(exception, PermanentSmtpError) and retries < MAX_RETRIES
+
+
+_MAIL_OPTIONS = {
+    "queue_name": QUEUE_SYSTEM,
+    "retry_when": retry_when,
+    "min_backoff": 5_000,
+    "max_backoff": 600_000,
+    "throws": (PermanentSmtpError,),
+}
+
+
+@dramatiq.actor(actor_name="send_test_mail", **_MAIL_OPTIONS)
 def send_test_mail(account_id: int) -> None:
     """Send a test message to the account's address, proving the SMTP path works."""
     from newsletter.mail.system import send_test_message
 
     send_test_message(account_id)
+
+
+@dramatiq.actor(actor_name="send_confirmation", **_MAIL_OPTIONS)
+def send_confirmation(subscriber_id: int) -> None:
+    """Send the double opt-in confirmation mail for every list the person is pending on."""
+    from newsletter.mail.subscriber_mail import send_confirmation as send
+
+    send(subscriber_id)
+
+
+@dramatiq.actor(actor_name="send_preferences_link", **_MAIL_OPTIONS)
+def send_preferences_link(subscriber_id: int) -> None:
+    """Send a fresh preferences link to the person."""
+    from newsletter.mail.subscriber_mail import send_preferences_link as send
+
+    send(subscriber_id)

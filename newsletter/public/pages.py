@@ -1,13 +1,22 @@
 """Static public pages: the privacy notice and the accessibility statement."""
 
-from flask import render_template
+from pathlib import Path
+
+from flask import current_app, render_template
+from markupsafe import Markup
 
 from newsletter.public import bp
 
 
+def _operator_text(setting: str) -> Markup | None:
+    """An HTML fragment the operator keeps in a file (their own words, so trusted)."""
+    path = current_app.config.get(setting)
+    return Markup(Path(path).read_text(encoding="utf-8")) if path else None
+
+
 @bp.get("/privacy")
 def privacy():
-    return render_template("public/privacy.html")
+    return render_template("public/privacy.html", notice=_operator_text("PRIVACY_NOTICE_FILE"))
 
 
 @bp.get("/accessibility")

@@ -1,0 +1,25 @@
+"""Product jobs of the periodic runner (DESIGN.md invariant 8); each is idempotent."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from newsletter.periodic import periodic_job
+from newsletter.retention import blank_old_request_details, purge_stale_signups
+
+logger = logging.getLogger(__name__)
+
+
+@periodic_job("purge_stale_signups", every=timedelta(hours=1))
+def purge_stale_signups_job() -> None:
+    removed = purge_stale_signups()
+    if removed:
+        logger.info("purged %d unconfirmed sign-ups older than 30 days", removed)
+
+
+@periodic_job("blank_old_request_details", every=timedelta(hours=6))
+def blank_old_request_details_job() -> None:
+    blanked = blank_old_request_details()
+    if blanked:
+        logger.info("blanked IP address and user agent of %d old consent events", blanked)

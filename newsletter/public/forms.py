@@ -1,0 +1,63 @@
+"""Forms on the public pages."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import SelectMultipleField, StringField, widgets
+from wtforms.validators import InputRequired, Length, ValidationError
+
+from newsletter.addresses import MAX_LENGTH, parse_address
+from newsletter.forms import domain_check
+
+# Line breaks and other control characters have no place in a name that may reach a header.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_name(form, field) -> None:
+    if field.data and _CONTROL.search(field.data):
+        raise ValidationError("Name must not contain line breaks or control characters")
+
+
+class ListCheckboxes(SelectMultipleField):
+    """One checkbox per list; the value is the list's slug."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class SubscribeForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        validators=[
+            InputRequired("Enter an email address"),
+            Length(max=MAX_LENGTH, message="Email address must be 254 characters or fewer"),
+            domain_check(parse_address),
+        ],
+    )
+    name = StringField(
+        "Name (optional)",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
+    )
+    lists = ListCheckboxes("Newsletters", validate_choice=False)
+    # Honeypot: hidden from people and assistive technology; bots fill every field.
+    website = StringField("Leave this field empty")
+
+    def validate_lists(self, field) -> None:
+        if not field.data:
+            raise ValidationError("Select at least one newsletter")
+        if not set(field.data) <= {value for value, _ in field.choices}:
+            raise ValidationError("Select newsletters from the list shown")
+
+
+class PreferencesForm(FlaskForm):
+    name = StringField(
+        "Name (optional)",
+        validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
+    )
+    lists = ListCheckboxes("Newsletters", validate_choice=False)
+
+    def validate_lists(self, field) -> None:
+        if not set(field.data or ()) <= {value for value, _ in field.choices}:
+            raise ValidationError("Select newsletters from the list shown")

@@ -1,0 +1,67 @@
+"""The sign-up form and the confirmation link."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+from newsletter import subscriptions
+from newsletter.addresses import parse_address
+from newsletter.consent import Origin
+from newsletter.extensions import limiter
+from newsletter.public import bp
+from newsletter.public.forms import SubscribeForm
+from newsletter.public.limits import address_within_limit, signup_rate_per_ip, too_many_signups
+from newsletter.tasks import enqueue
+from newsletter.tokens import ExpiredTokenError, InvalidTokenError
+
+
+def _form(lists) -> SubscribeForm:
+    form = SubscribeForm()
+    form.lists.choices = [(ml.slug, ml.name) for ml in lists]
+    if request.method == "GET" and len(lists) == 1:
+        # One list: ticked for the person; several: never pre-ticked (PECR, GDPR).
+        form.lists.data = [lists[0].slug]
+    return form
+
+
+def _wording(lists) -> str:
+    """The exact text a person sees on the form, stored as consent evidence."""
+    return render_template("public/_signup_wording.txt", lists=lists)
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+@limiter.limit(signup_rate_per_ip, methods=["POST"], on_breach=too_many_signups)
+def subscribe():
+    lists = subscriptions.public_lists()
+    form = _form(lists)
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("public/subscribe.html", form=form, lists=lists), status
+    address = parse_address(form.email.data)
+    # Bots fill the honeypot; people with too many recent sign-ups are ignored silently.
+    # Either way the answer is the same page, so it tells nothing about the address.
+    if not form.website.data and address_within_limit(address.key):
+        chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
+        result = subscriptions.request_subscription(
+            address, form.name.data.strip(), chosen, Origin.from_request(), _wording(lists)
+        )
+        if result.confirmation_due:
+            enqueue("send_confirmation", "system", result.subscriber_id)
+    return render_template("public/check_email.html", email=address.email)
+
+
+@bp.get("/confirm/<token>")
+def confirm(token: str):
+    try:
+        subscriber, confirmed = subscriptions.confirm_subscription(token, Origin.from_request())
+    except ExpiredTokenError:
+        return render_template("public/link_problem.html", expired=True), 410
+    except InvalidTokenError:
+        return render_template("public/link_problem.html", expired=False), 404
+    return render_template(
+        "public/confirmed.html",
+        confirmed=confirmed,
+        lists=subscriptions.active_lists(subscriber),
+        preferences_token=subscriptions.preferences_token(subscriber),
+        org_name=current_app.config["ORG_NAME"],
+    )
