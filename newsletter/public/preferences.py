@@ -25,9 +25,9 @@ def _subscriber_or_404(token: str):
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
 @csrf.exempt  # RFC 8058: mail clients POST with no cookie and no token; the URL is the secret.
 def unsubscribe(token: str):
-    """GET shows a button and changes nothing (link scanners prefetch); POST leaves."""
+    """GET (and HEAD) shows a button and changes nothing (link scanners prefetch); POST leaves."""
     subscriber = _subscriber_or_404(token)
-    if request.method == "GET":
+    if request.method != "POST":
         return render_template(
             "public/unsubscribe.html",
             lists=subscriptions.active_lists(subscriber),
