@@ -274,9 +274,10 @@ def update_preferences(
         active = subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED
         if list_id in wanted and not active:
             if subscription is None:
+                # list_id too: the consent event below is written before any flush.
                 subscription = Subscription(
-                    subscriber=subscriber, mailing_list=mailing_list, requested_via=method,
-                    status=SubscriptionStatus.PENDING,
+                    subscriber=subscriber, mailing_list=mailing_list, list_id=list_id,
+                    requested_via=method, status=SubscriptionStatus.PENDING,
                 )  # fmt: skip
                 db.session.add(subscription)
             _join(subscription, method, origin)
