@@ -12,6 +12,13 @@ from newsletter.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.models.imports import (
+    ConsentMode,
+    ImportFile,
+    ImportJob,
+    ImportReject,
+    ImportStatus,
+)
 from newsletter.models.lists import MailingList
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
@@ -25,9 +32,14 @@ __all__ = [
     "AuditEvent",
     "ConsentAction",
     "ConsentEvent",
+    "ConsentMode",
     "ConsentMethod",
     "ConsentWording",
     "DeliveryStatus",
+    "ImportFile",
+    "ImportJob",
+    "ImportReject",
+    "ImportStatus",
     "IssueStatus",
     "Lease",
     "MailingList",
