@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -10,6 +11,9 @@ import click
 
 from newsletter.cli import needs_schema
 from newsletter.imports.formats import FORMATS, MAPPABLE_FIELDS
+
+# Reading and validating in a second process pays off only with a second core for it.
+PARALLEL = (os.cpu_count() or 1) > 1
 
 
 def parse_map(values: tuple[str, ...]) -> dict[str, str]:
@@ -132,8 +136,9 @@ def import_command(
     try:
         if dry_run:
             counts = _dry_run(
-                jobs, source, stream, mailing_list, mode, rejects_path, progress, batch_size
-            )
+                jobs, source, stream, mailing_list, mode, column_map, rejects_path, progress,
+                batch_size,
+            )  # fmt: skip
         else:
             counts = _import(
                 jobs, source, stream, mailing_list, mode, column_map, progress, batch_size
@@ -155,23 +160,25 @@ def _import(jobs, source, stream, mailing_list, mode, column_map, progress, batc
         click.echo(
             f"resuming import job {job.id} after row {job.rows_done:,} of {source.name}", err=True
         )
-    jobs.run_job(job, source, progress=progress, batch_size=batch_size)
+    jobs.run_job(job, source, progress=progress, batch_size=batch_size, parallel=PARALLEL)
     return {**job.counts, "job": job.id}
 
 
-def _dry_run(jobs, source, stream, mailing_list, mode, rejects_path, progress, batch_size):
+def _dry_run(jobs, source, stream, mailing_list, mode, column_map, rejects_path, progress,
+             batch_size):  # fmt: skip
     from newsletter.imports.reports import RejectsWriter
 
     if rejects_path is None:
         counts = jobs.dry_run(
-            source, stream, mailing_list, mode, progress=progress, batch_size=batch_size
-        )
+            source, stream, mailing_list, mode, progress=progress, batch_size=batch_size,
+            column_map=column_map, parallel=PARALLEL,
+        )  # fmt: skip
         return counts.as_dict()
     with _open_rejects(rejects_path) as out:
         writer = RejectsWriter(out)
         counts = jobs.dry_run(
             source, stream, mailing_list, mode, on_rejects=writer.write, progress=progress,
-            batch_size=batch_size,
+            batch_size=batch_size, column_map=column_map, parallel=PARALLEL,
         )  # fmt: skip
     return counts.as_dict()
 

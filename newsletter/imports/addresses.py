@@ -42,6 +42,8 @@ class AddressValidator:
             and _DOT_ATOM.fullmatch(local)
             and _ASCII_DOMAIN.fullmatch(domain)
         ):
+            # email-validator lowercases an ASCII domain, so one verdict serves every case.
+            domain = domain.lower()
             verdict = self._domains.get(domain)
             if verdict is None:
                 verdict = self._check_domain(domain)

@@ -218,26 +218,33 @@ def _mailchimp_reader(layout: Layout, file: str) -> Callable[[int, list[str]], I
     position = {name: i for i, name in enumerate(layout.header)}
     merge_fields = _other_columns(layout, skip=MAILCHIMP_SYSTEM)
     email_at, columns, kind = layout.columns["email"], layout.columns, layout.kind
+    evidence_at = [(c, position[c]) for c in EVIDENCE_COLUMNS if c in position]
+    ids_at = [(c, position[c]) for c in ("LEID", "EUID") if c in position]
+    extra_at = [(key, position[c]) for c, key in (("TAGS", "tags"), ("NOTES", "notes"))
+                if c in position]  # fmt: skip
     left_column = {RowKind.UNSUBSCRIBED: "UNSUB_TIME", RowKind.CLEANED: "CLEAN_TIME"}.get(kind)
+    width = len(layout.header)
 
     def get(row: list[str], name: str) -> str:
         return _cell(row, position.get(name))
 
     def make(line: int, row: list[str]) -> ImportRecord:
-        attributes = {n: row[i].strip() for i, n in merge_fields if i < len(row) and row[i].strip()}
-        for column, key in (("TAGS", "tags"), ("NOTES", "notes")):
-            if value := get(row, column):
+        if len(row) < width:
+            row = row + [""] * (width - len(row))
+        attributes = {n: v for i, n in merge_fields if (v := row[i].strip())}
+        for key, i in extra_at:
+            if value := row[i].strip():
                 attributes[key] = value
-        evidence = {c: v for c in EVIDENCE_COLUMNS if (v := get(row, c))}
+        evidence = {c: v for c, i in evidence_at if (v := row[i].strip())}
         record = ImportRecord(
             line=line,
             file=file,
-            email=_cell(row, email_at),
+            email=row[email_at],
             kind=kind,
             name=_name(row, columns),
             attributes=attributes,
             evidence=evidence,
-            source_ids={c: v for c in ("LEID", "EUID") if (v := get(row, c))},
+            source_ids={c: v for c, i in ids_at if (v := row[i].strip())},
             opted_in_at=parse_time(evidence.get("OPTIN_TIME")),
             confirmed_at=parse_time(evidence.get("CONFIRM_TIME")),
         )

@@ -8,8 +8,9 @@ applied again change nothing, so even a lost commit cannot duplicate anyone.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import multiprocessing
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -41,109 +42,192 @@ def _fingerprint(key: str) -> int:
     return int.from_bytes(hashlib.blake2b(key.encode(), digest_size=12).digest(), "big")
 
 
+@dataclass
+class Prepared:
+    """One batch, validated and de-duplicated, ready for the merge rules."""
+
+    size: int  # records of the file this batch covers
+    bytes_done: int
+    rows: list[tuple[ImportRecord, Address]] = field(default_factory=list)
+    # Repeats of an address first seen in an earlier batch (they may fill gaps).
+    late: list[tuple[ImportRecord, Address]] = field(default_factory=list)
+    rejects: list[Reject] = field(default_factory=list)
+    duplicates: int = 0
+
+    def packed(self) -> tuple:
+        def pack(pairs):
+            return [(r.as_tuple(), a.email, a.key) for r, a in pairs]
+
+        return self.size, self.bytes_done, pack(self.rows), pack(self.late), [
+            (r.line, r.file, r.value, r.reason) for r in self.rejects
+        ], self.duplicates  # fmt: skip
+
+    @classmethod
+    def unpacked(cls, packed: tuple) -> Prepared:
+        size, bytes_done, rows, late, rejects, duplicates = packed
+
+        def unpack(pairs):
+            return [(ImportRecord(*r), Address(email, key)) for r, email, key in pairs]
+
+        return cls(size, bytes_done, unpack(rows), unpack(late),
+                   [Reject(*r) for r in rejects], duplicates)  # fmt: skip
+
+
+def prepare(
+    records: Iterable[ImportRecord],
+    bytes_done: Callable[[], int],
+    batch_size: int = BATCH_SIZE,
+    skip: int = 0,
+) -> Iterator[Prepared]:
+    """Validate and de-duplicate records a batch at a time (no database needed).
+
+    The first `skip` records were handled by an earlier, interrupted run: only their
+    addresses are noted, so that later repeats of them still count as duplicates.
+    """
+    validator = AddressValidator()
+    seen: set[int] = set()
+    batch = Prepared(0, 0)
+    firsts: dict[str, tuple[ImportRecord, Address]] = {}
+    for index, record in enumerate(records):
+        address, reason = (None, record.problem)
+        if reason is None:
+            address, reason = validator.parse(record.email)
+        if index < skip:
+            if address is not None:
+                seen.add(_fingerprint(address.key))
+            continue
+        batch.size += 1
+        if address is None:
+            batch.rejects.append(Reject(record.line, record.file, record.email, reason))
+        else:
+            fingerprint = _fingerprint(address.key)
+            if fingerprint in seen:
+                batch.duplicates += 1
+                first = firsts.get(address.key)
+                if first is None:
+                    batch.late.append((record, address))
+                elif not record.is_leaver and not first[0].is_leaver:
+                    _merge_into(first[0], record)
+            else:
+                seen.add(fingerprint)
+                firsts[address.key] = (record, address)
+                batch.rows.append((record, address))
+        if batch.size >= batch_size:
+            batch.bytes_done = bytes_done()
+            yield batch
+            batch, firsts = Prepared(0, 0), {}
+    if batch.size:
+        batch.bytes_done = bytes_done()
+        yield batch
+
+
+def _prepare_in_child(connection, make_stream, batch_size: int, skip: int) -> None:
+    try:
+        stream = make_stream()
+        for batch in prepare(stream, stream.bytes_done, batch_size, skip):
+            connection.send(batch.packed())
+        connection.send(None)
+    except BaseException as error:  # the parent re-raises it
+        connection.send(("error", f"{type(error).__name__}: {error}"))
+    finally:
+        connection.close()
+
+
+def prepare_in_parallel(
+    make_stream: Callable[[], Iterable[ImportRecord]], batch_size: int, skip: int = 0
+) -> Iterator[Prepared]:
+    """prepare() in a forked child process, so that reading, parsing and validating use the
+    second core while this process plans and writes. A few batches are buffered in the pipe.
+    """
+    context = multiprocessing.get_context("fork")
+    receiver, sender = context.Pipe(duplex=False)
+    child = context.Process(
+        target=_prepare_in_child, args=(sender, make_stream, batch_size, skip), daemon=True
+    )
+    child.start()
+    sender.close()
+    try:
+        while True:
+            try:
+                packed = receiver.recv()
+            except EOFError:
+                raise RuntimeError("the import's reader process stopped unexpectedly") from None
+            if packed is None:
+                return
+            if packed[0] == "error":
+                raise RuntimeError(f"reading the file failed: {packed[1]}")
+            yield Prepared.unpacked(packed)
+    finally:
+        receiver.close()
+        if child.is_alive():
+            child.kill()
+        child.join()
+
+
 class Importer:
-    """Runs records through validation, de-duplication and the merge rules."""
+    """Applies prepared batches by the merge rules, one transaction per batch."""
 
     def __init__(
         self,
         context: ImportContext,
         *,
         dry_run: bool = False,
-        batch_size: int = BATCH_SIZE,
         on_rejects: Callable[[list[Reject]], None] | None = None,
-        on_batch: Callable[[int, Counts], None] | None = None,
-        checkpoint: Callable[[sa.Connection, int, Counts], None] | None = None,
+        on_batch: Callable[[int, int, Counts], None] | None = None,
+        checkpoint: Callable[[sa.Connection, int, int, Counts], None] | None = None,
+        counts: Counts | None = None,
+        rows_done: int = 0,
     ) -> None:
         self.context = context
         self.dry_run = dry_run
-        self.batch_size = batch_size
         self.on_rejects = on_rejects
         self.on_batch = on_batch
         self.checkpoint = checkpoint
-        self.validator = AddressValidator()
-        self.seen: set[int] = set()
-        self.counts = Counts()
-        self.rows_done = 0
+        self.counts = counts or Counts()
+        self.rows_done = rows_done
 
-    def run(self, records: Iterable[ImportRecord], skip: int = 0) -> Counts:
-        """Apply every record after the first `skip` (handled by an earlier, interrupted run)."""
-        batch: list[ImportRecord] = []
-        for record in records:
-            if self.rows_done < skip:
-                self._remember(record)
-                self.rows_done += 1
-                continue
-            batch.append(record)
-            if len(batch) >= self.batch_size:
-                self._apply(batch)
-                batch = []
-        if batch:
+    def run(self, batches: Iterable[Prepared]) -> Counts:
+        for batch in batches:
             self._apply(batch)
         return self.counts
 
-    def _remember(self, record: ImportRecord) -> None:
-        """Note an already-handled row's address, so later repeats still count as duplicates."""
-        if record.problem is None:
-            address, _ = self.validator.parse(record.email)
-            if address is not None:
-                self.seen.add(_fingerprint(address.key))
-
-    def _apply(self, batch: list[ImportRecord]) -> None:
-        counts = Counts()
-        rejects: list[Reject] = []
-        firsts: dict[str, tuple[ImportRecord, Address]] = {}
-        late: list[tuple[ImportRecord, Address]] = []
-        for record in batch:
-            reason = record.problem
-            address = None
-            if reason is None:
-                address, reason = self.validator.parse(record.email)
-            if address is None:
-                rejects.append(Reject(record.line, record.file, record.email, reason))
-                counts.rejected += 1
-                continue
-            fingerprint = _fingerprint(address.key)
-            if fingerprint in self.seen:
-                counts.duplicates += 1
-                first = firsts.get(address.key)
-                if first is None:
-                    late.append((record, address))
-                elif not record.is_leaver and not first[0].is_leaver:
-                    _merge_into(first[0], record)
-                continue
-            self.seen.add(fingerprint)
-            firsts[address.key] = (record, address)
-        plan = self._write(list(firsts.values()), late, counts, rejects, len(batch))
+    def _apply(self, batch: Prepared) -> None:
+        counts = Counts(rejected=len(batch.rejects), duplicates=batch.duplicates)
+        plan = self._write(batch, counts)
         counts.add(plan.counts)
-        rejects.extend(Reject(r.line, r.file, r.email, reason) for r, reason in plan.rejects)
-        self.rows_done += len(batch)
+        rejects = batch.rejects + [
+            Reject(r.line, r.file, r.email, reason) for r, reason in plan.rejects
+        ]
+        self.rows_done += batch.size
         self.counts.add(counts)
         if self.on_rejects and rejects:
             self.on_rejects(rejects)
         if self.on_batch:
-            self.on_batch(self.rows_done, self.counts)
+            self.on_batch(self.rows_done, batch.bytes_done, self.counts)
 
-    def _write(self, rows, late, counts: Counts, rejects: list[Reject], size: int) -> Plan:
+    def _write(self, batch: Prepared, counts: Counts) -> Plan:
         """Plan and write one batch in one transaction, retried if a concurrent sign-up wins."""
         for attempt in range(RETRIES):
             try:
                 connection = db.session.connection()
                 store = BatchStore(connection)
-                plan = BatchPlanner(self.context, store, utcnow()).plan(rows, late)
+                plan = BatchPlanner(self.context, store, utcnow()).plan(batch.rows, batch.late)
                 if self.dry_run:
                     db.session.rollback()
                     return plan
                 _write_plan(store, plan)
-                all_rejects = rejects + [
-                    Reject(r.line, r.file, r.email, reason) for r, reason in plan.rejects
-                ]
-                self._store_rejects(store, all_rejects)
+                self._store_rejects(
+                    store,
+                    batch.rejects
+                    + [Reject(r.line, r.file, r.email, reason) for r, reason in plan.rejects],
+                )
                 if self.checkpoint:
                     total = Counts()
-                    total.add(self.counts)
-                    total.add(counts)
-                    total.add(plan.counts)
-                    self.checkpoint(connection, self.rows_done + size, total)
+                    for part in (self.counts, counts, plan.counts):
+                        total.add(part)
+                    self.checkpoint(
+                        connection, self.rows_done + batch.size, batch.bytes_done, total
+                    )
                 db.session.commit()
                 return plan
             except IntegrityError:
@@ -192,7 +276,7 @@ def _write_plan(store: BatchStore, plan: Plan) -> None:
     store.suppress(plan.suppressions)
 
 
-def job_checkpoint(job_id: int, holder: str, bytes_done: Callable[[], int]):
+def job_checkpoint(job_id: int, holder: str):
     """A checkpoint that stores the job's counters and position with each batch.
 
     The UPDATE names the holder: if another process has taken the job over, nothing matches
@@ -200,13 +284,15 @@ def job_checkpoint(job_id: int, holder: str, bytes_done: Callable[[], int]):
     """
     table = ImportJob.__table__
 
-    def checkpoint(connection: sa.Connection, rows_done: int, counts: Counts) -> None:
+    def checkpoint(
+        connection: sa.Connection, rows_done: int, bytes_done: int, counts: Counts
+    ) -> None:
         result = connection.execute(
             table.update()
             .where(table.c.id == job_id, table.c.holder == holder)
             .values(
                 rows_done=rows_done,
-                bytes_done=bytes_done(),
+                bytes_done=bytes_done,
                 heartbeat_at=utcnow(),
                 **counts.as_dict(),
             )

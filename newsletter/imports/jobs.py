@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import os
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -20,7 +20,15 @@ import sqlalchemy as sa
 from newsletter import audit
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
-from newsletter.imports.importer import BATCH_SIZE, Importer, Reject, job_checkpoint
+from newsletter.imports.importer import (
+    BATCH_SIZE,
+    Importer,
+    Prepared,
+    Reject,
+    job_checkpoint,
+    prepare,
+    prepare_in_parallel,
+)
 from newsletter.imports.merge import Counts, ImportContext
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.sources import Source, open_bytes
@@ -177,6 +185,7 @@ def run_job(
     source: Source,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    parallel: bool = False,
 ) -> ImportJob:
     """Claim the job and import (or resume) it to the end; the job holds the result."""
     holder = holder_id()
@@ -186,12 +195,13 @@ def run_job(
         stream = RecordStream(source, job.format, job.column_map)
         importer = Importer(
             context_for(job, source, stream, job.list_id, job.consent_mode),
-            checkpoint=job_checkpoint(job.id, holder, stream.bytes_done),
+            checkpoint=job_checkpoint(job.id, holder),
             on_batch=_reporter(progress, stream),
-            batch_size=batch_size,
+            counts=Counts(**job.counts),
+            rows_done=job.rows_done,
         )
-        importer.counts = Counts(**job.counts)
-        importer.run(stream, skip=job.rows_done)
+        importer.run(_batches(source, job.format, job.column_map, batch_size, job.rows_done,
+                              parallel))  # fmt: skip
     except BaseException as error:
         db.session.rollback()
         _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
@@ -200,10 +210,20 @@ def run_job(
     return job
 
 
+def _batches(source, wanted, column_map, batch_size, skip, parallel) -> Iterator[Prepared]:
+    def make_stream() -> RecordStream:
+        return RecordStream(source, wanted, column_map)
+
+    if parallel:
+        return prepare_in_parallel(make_stream, batch_size, skip)
+    stream = make_stream()
+    return prepare(stream, stream.bytes_done, batch_size, skip)
+
+
 def _reporter(progress: Progress | None, stream: RecordStream):
     if progress is None:
         return None
-    return lambda rows, counts: progress(rows, stream.bytes_done(), stream.bytes_total)
+    return lambda rows, bytes_done, counts: progress(rows, bytes_done, stream.bytes_total)
 
 
 def _describe(error: BaseException) -> str:
@@ -251,16 +271,17 @@ def dry_run(
     on_rejects: Callable[[list[Reject]], None] | None = None,
     progress: Progress | None = None,
     batch_size: int = BATCH_SIZE,
+    column_map: dict | None = None,
+    parallel: bool = False,
 ) -> Counts:
     """What an import would do, worked out against the database, with nothing written."""
     importer = Importer(
         context_for(None, source, stream, mailing_list.id, consent),
         dry_run=True,
-        batch_size=batch_size,
         on_rejects=on_rejects,
         on_batch=_reporter(progress, stream),
     )
-    return importer.run(stream)
+    return importer.run(_batches(source, stream.format, column_map, batch_size, 0, parallel))
 
 
 def uploaded_source(job: ImportJob) -> Source:
