@@ -216,7 +216,8 @@ def confirm_subscription(token: str, origin: Origin) -> tuple[Subscriber, list[M
 
 
 def find_by_unsubscribe_token(token: str) -> Subscriber | None:
-    if not token or len(token) > 64:
+    # PostgreSQL refuses a NUL byte in text outright; no token holds one.
+    if not token or len(token) > 64 or "\x00" in token:
         return None
     return db.session.scalar(select(Subscriber).where(Subscriber.unsubscribe_token == token))
 
