@@ -290,3 +290,51 @@ def uploaded_source(job: ImportJob) -> Source:
     if stored is None:
         raise ImportFileError(f"import job {job.id} has no stored file")
     return open_bytes(job.file_name, stored.content)
+
+
+def queue_upload(
+    name: str,
+    content: bytes,
+    mailing_list: MailingList,
+    wanted: str,
+    consent: ConsentMode,
+    actor: Account,
+) -> ImportJob:
+    """Keep an uploaded file with a new job and hand it to a worker; ImportFileError if the
+    file cannot be read as `wanted` (checked now, so the form can say so)."""
+    from newsletter.tasks import enqueue
+
+    source = open_bytes(name, content)
+    stream = RecordStream(source, wanted)
+    job = create_job(source, stream, mailing_list, consent, actor=actor, content=content)
+    enqueue("run_import", "imports", job.id)
+    return job
+
+
+def run_uploaded_job(job_id: int) -> None:
+    """What the background actor does: run (or resume) a job from its stored file."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.status is ImportStatus.DONE:
+        return
+    run_job(job, uploaded_source(job))
+
+
+def status(job: ImportJob) -> dict:
+    """What the progress bar and the report need, as JSON."""
+    total = job.bytes_total or 0
+    percent = (
+        100
+        if job.status is ImportStatus.DONE
+        else (int(100 * job.bytes_done / total) if total else 0)
+    )
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "finished": job.finished,
+        "rows_done": job.rows_done,
+        "bytes_done": job.bytes_done,
+        "bytes_total": total,
+        "percent": min(percent, 100),
+        "error": job.error,
+        **job.counts,
+    }

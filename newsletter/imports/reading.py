@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, Layout, detect, first_line, records
 from newsletter.imports.records import ImportRecord, RowKind
-from newsletter.imports.sources import Member, Source, text_lines
+from newsletter.imports.sources import Member, Source, open_text
 
 
 @dataclass(frozen=True)
@@ -40,8 +40,8 @@ class RecordStream:
 
     @staticmethod
     def _layout(member: Member, wanted: str, column_map: dict | None) -> Layout:
-        with member.open() as binary:
-            line, _ = first_line(text_lines(member, binary))
+        with open_text(member) as text:
+            line, _ = first_line(text)
         if not line:
             raise ImportFileError(f"{member.name} has no rows")
         try:
@@ -64,10 +64,8 @@ class RecordStream:
 
     def __iter__(self) -> Iterator[ImportRecord]:
         for planned in self.members:
-            with planned.member.open() as binary:
-                self._current = binary
-                yield from records(
-                    planned.layout, planned.member.name, text_lines(planned.member, binary)
-                )
+            with open_text(planned.member) as text:
+                self._current = text.buffer
+                yield from records(planned.layout, planned.member.name, text)
             self._current = None
             self._done_bytes += planned.member.size

@@ -10,7 +10,7 @@ import codecs
 import hashlib
 import io
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
@@ -154,7 +154,7 @@ def _member_opener(opener: Callable[[], BinaryIO], member: str) -> Callable[[], 
     return open_member
 
 
-def text_lines(member: Member, binary: BinaryIO) -> Iterator[str]:
-    """The member's lines as text, line endings kept (the csv module wants them)."""
+def open_text(member: Member) -> io.TextIOWrapper:
+    """The member as text, line endings kept (the csv module wants them); close it after."""
     errors = "replace" if member.encoding == CP1252 else "strict"
-    return io.TextIOWrapper(binary, encoding=member.encoding, errors=errors, newline="")
+    return io.TextIOWrapper(member.open(), encoding=member.encoding, errors=errors, newline="")
