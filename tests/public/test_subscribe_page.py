@@ -164,6 +164,8 @@ BAD_INPUT = {
     "no list chosen": dict(email="ann@example.com", lists=[]),
     "missing address": dict(email="", lists=["news"]),
     "two addresses": dict(email="ann@example.com, bob@example.com", lists=["news"]),
+    "NUL byte in the address": dict(email="ann\x00@example.com", lists=["news"]),
+    "NUL byte in the name": dict(email="ann@example.com", name="Ann\x00", lists=["news"]),
 }
 
 BAD_INPUT_ERRORS = {
@@ -175,6 +177,8 @@ BAD_INPUT_ERRORS = {
     "no list chosen": "Select at least one newsletter",
     "missing address": "Enter an email address",
     "two addresses": FORMAT_ERROR,
+    "NUL byte in the address": FORMAT_ERROR,
+    "NUL byte in the name": "Name must not contain line breaks or control characters",
 }
 
 
