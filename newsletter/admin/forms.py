@@ -89,8 +89,8 @@ class ImportForm(FlaskForm):
     consent = RadioField(
         "Consent",
         choices=[
-            ("keep", "Keep their consent: import them as confirmed subscribers"),
-            ("reconfirm", "Ask them again: import them as pending, to confirm later"),
+            SelectChoice("keep", "Keep their consent: import them as confirmed subscribers"),
+            SelectChoice("reconfirm", "Ask them again: import them as pending, to confirm later"),
         ],
         default="keep",
     )

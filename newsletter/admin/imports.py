@@ -6,6 +6,7 @@ from itertools import islice
 from flask import Response, abort, jsonify, redirect, render_template, stream_with_context, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from wtforms import SelectChoice
 
 from newsletter import lists
 from newsletter.admin import bp
@@ -40,7 +41,7 @@ def imports_index():
 @admin_required
 def imports_new():
     form = ImportForm()
-    form.mailing_list.choices = [(ml.slug, ml.name) for ml in lists.all_lists()]
+    form.mailing_list.choices = [SelectChoice(ml.slug, ml.name) for ml in lists.all_lists()]
     if form.validate_on_submit():
         upload = form.file.data
         try:
