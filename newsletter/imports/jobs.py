@@ -20,17 +20,10 @@ import sqlalchemy as sa
 from newsletter import audit
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
-from newsletter.imports.importer import (
-    BATCH_SIZE,
-    Importer,
-    Prepared,
-    Reject,
-    job_checkpoint,
-    prepare,
-    prepare_in_parallel,
-)
+from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
 from newsletter.imports.reading import RecordStream
+from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
 from newsletter.imports.sources import Source, open_bytes
 from newsletter.models import (
     Account,
@@ -166,18 +159,25 @@ def claim(job: ImportJob, holder: str) -> None:
     db.session.refresh(job)
 
 
-def context_for(job: ImportJob | None, source: Source, stream: RecordStream, list_id: int,
-                consent: ConsentMode) -> ImportContext:  # fmt: skip
-    return ImportContext(
+def contexts_for(
+    job: ImportJob | None, source: Source, stream: RecordStream, list_id: int, consent: ConsentMode
+) -> tuple[ImportContext, RowContext]:
+    """What the merge rules and the row preparation need to know about this import."""
+    context = ImportContext(
         list_id=list_id,
         consent=consent,
         source_system=stream.format,
-        file_name=source.name,
-        file_sha256=source.sha256,
         job_id=job.id if job else None,
         account_id=job.created_by_id if job else None,
+        source=source.name,
+    )
+    rows = RowContext(
+        file_name=source.name,
+        file_sha256=source.sha256,
+        consent=consent.value,
         address_hash=address_hasher(),
     )
+    return context, rows
 
 
 def run_job(
@@ -193,15 +193,18 @@ def run_job(
     mailing_list = db.session.get(MailingList, job.list_id)
     try:
         stream = RecordStream(source, job.format, job.column_map)
+        context, row_context = contexts_for(job, source, stream, job.list_id, job.consent_mode)
         importer = Importer(
-            context_for(job, source, stream, job.list_id, job.consent_mode),
+            context,
             checkpoint=job_checkpoint(job.id, holder),
             on_batch=_reporter(progress, stream),
             counts=Counts(**job.counts),
             rows_done=job.rows_done,
         )
-        importer.run(_batches(source, job.format, job.column_map, batch_size, job.rows_done,
-                              parallel))  # fmt: skip
+        batches = _batches(
+            source, job.format, job.column_map, row_context, batch_size, job.rows_done, parallel
+        )
+        importer.run(batches)
     except BaseException as error:
         db.session.rollback()
         _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
@@ -210,14 +213,14 @@ def run_job(
     return job
 
 
-def _batches(source, wanted, column_map, batch_size, skip, parallel) -> Iterator[Prepared]:
-    def make_stream() -> RecordStream:
-        return RecordStream(source, wanted, column_map)
+def _batches(
+    source, wanted, column_map, row_context, batch_size, skip, parallel
+) -> Iterator[Prepared]:
+    def make_batches() -> Iterator[Prepared]:
+        stream = RecordStream(source, wanted, column_map)
+        return prepare(stream, stream.bytes_done, row_context, batch_size, skip)
 
-    if parallel:
-        return prepare_in_parallel(make_stream, batch_size, skip)
-    stream = make_stream()
-    return prepare(stream, stream.bytes_done, batch_size, skip)
+    return prepare_in_parallel(make_batches) if parallel else make_batches()
 
 
 def _reporter(progress: Progress | None, stream: RecordStream):
@@ -275,13 +278,16 @@ def dry_run(
     parallel: bool = False,
 ) -> Counts:
     """What an import would do, worked out against the database, with nothing written."""
+    context, row_context = contexts_for(None, source, stream, mailing_list.id, consent)
     importer = Importer(
-        context_for(None, source, stream, mailing_list.id, consent),
+        context,
         dry_run=True,
         on_rejects=on_rejects,
         on_batch=_reporter(progress, stream),
     )
-    return importer.run(_batches(source, stream.format, column_map, batch_size, 0, parallel))
+    return importer.run(
+        _batches(source, stream.format, column_map, row_context, batch_size, 0, parallel)
+    )
 
 
 def uploaded_source(job: ImportJob) -> Source:

@@ -18,12 +18,13 @@ the second time: that is what makes an import idempotent and resumable.
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 
-from newsletter.addresses import Address
-from newsletter.imports.records import LEAVER_REASONS, ImportRecord
+from newsletter.imports.records import LEAVER_REASONS, RowKind
+from newsletter.imports.rows import Row, moment
 from newsletter.imports.store import BatchStore, SubscriberRow, SubscriptionRow
 from newsletter.models import (
     ConsentAction,
@@ -62,17 +63,15 @@ class ImportContext:
     list_id: int
     consent: ConsentMode
     source_system: str
-    file_name: str
-    file_sha256: str
     job_id: int | None
     account_id: int | None
-    address_hash: object  # callable: canonical key -> suppression HMAC
+    source: str  # the file's name, recorded as each event's source
 
 
 @dataclass
 class Plan:
     counts: Counts = field(default_factory=Counts)
-    rejects: list[tuple[ImportRecord, str]] = field(default_factory=list)
+    rejects: list[tuple[Row, str]] = field(default_factory=list)
     new_subscribers: dict[str, dict] = field(default_factory=dict)
     # Rows whose subscriber_id may still be a canonical key of a person inserted in this batch.
     new_subscriptions: list[dict] = field(default_factory=list)
@@ -88,35 +87,31 @@ class BatchPlanner:
         self.store = store
         self.now = now
 
-    def plan(
-        self,
-        rows: list[tuple[ImportRecord, Address]],
-        late_duplicates: list[tuple[ImportRecord, Address]],
-    ) -> Plan:
+    def plan(self, rows: list[Row], late_duplicates: list[Row]) -> Plan:
         plan = Plan()
-        keys = {address.key for _, address in rows} | {a.key for _, a in late_duplicates}
+        keys = {row.key for row in rows} | {row.key for row in late_duplicates}
         self.people = self.store.subscribers(keys)
         found = self.store.subscriptions([p.id for p in self.people.values()], self.context.list_id)
         self.on_list: dict[int, SubscriptionRow] = found["on_list"]
         self.latest_confirmation: dict[int, datetime] = found["latest_confirmation"]
-        self.hashes = {key: self.context.address_hash(key) for key in keys}
-        self.suppressions = self.store.suppression(self.hashes.values())
-        for record, address in rows:
-            if record.is_leaver:
-                self._leaver(plan, record, address)
+        hashes = {row.key_hash for row in rows} | {row.key_hash for row in late_duplicates}
+        self.suppressions = self.store.suppression(hashes)
+        for row in rows:
+            if row.is_leaver:
+                self._leaver(plan, row)
             else:
-                self._member(plan, record, address)
-        for record, address in late_duplicates:
-            self._merge_duplicate(plan, record, address)
+                self._member(plan, row)
+        for row in late_duplicates:
+            self._merge_duplicate(plan, row)
         return plan
 
     # Leavers -----------------------------------------------------------------------------
 
-    def _leaver(self, plan: Plan, record: ImportRecord, address: Address) -> None:
-        reason = LEAVER_REASONS[record.kind]
-        state = self.suppressions.get(self.hashes[address.key])
-        person = self.people.get(address.key)
-        left_at = record.left_at
+    def _leaver(self, plan: Plan, row: Row) -> None:
+        reason = LEAVER_REASONS[RowKind(row.kind)]
+        state = self.suppressions.get(row.key_hash)
+        person = self.people.get(row.key)
+        left_at = moment(row.left_at)
         newest = self.latest_confirmation.get(person.id) if person else None
         lifted = state.lifted.get(reason) if state else None
         if (left_at and newest and newest > left_at) or (
@@ -128,14 +123,14 @@ class BatchPlanner:
         if newly_suppressed:
             plan.suppressions.append(
                 {
-                    "key_hash": self.hashes[address.key],
+                    "key_hash": row.key_hash,
                     "reason": reason,
                     "given_at": left_at or self.now,
-                    "note": record.note,
+                    "note": row.note,
                     "recorded_at": self.now,
                 }
             )
-        ended = person is not None and self._end_subscription(plan, record, person, left_at)
+        ended = person is not None and self._end_subscription(plan, row, person, left_at)
         if newly_suppressed:
             plan.counts.suppressed += 1
         elif ended:
@@ -144,7 +139,7 @@ class BatchPlanner:
             plan.counts.unchanged += 1
 
     def _end_subscription(
-        self, plan: Plan, record: ImportRecord, person: SubscriberRow, left_at: datetime | None
+        self, plan: Plan, row: Row, person: SubscriberRow, left_at: datetime | None
     ) -> bool:
         subscription = self.on_list.get(person.id)
         if subscription is None or subscription.status == SubscriptionStatus.UNSUBSCRIBED:
@@ -161,51 +156,53 @@ class BatchPlanner:
             }
         )
         plan.events.append(
-            self._event(person.id, record, ConsentAction.UNSUBSCRIBED, None, left_at or self.now)
+            self._event(person.id, row, ConsentAction.UNSUBSCRIBED, None, left_at or self.now)
         )
         return True
 
     # Members -----------------------------------------------------------------------------
 
-    def _member(self, plan: Plan, record: ImportRecord, address: Address) -> None:
-        state = self.suppressions.get(self.hashes[address.key])
+    def _member(self, plan: Plan, row: Row) -> None:
+        state = self.suppressions.get(row.key_hash)
         if state is not None and state.active:
             reasons = ", ".join(sorted(r.value for r in state.active))
-            plan.rejects.append((record, f"address is suppressed ({reasons})"))
+            plan.rejects.append((row, f"address is suppressed ({reasons})"))
             plan.counts.rejected += 1
             return
-        person = self.people.get(address.key)
+        person = self.people.get(row.key)
         subscription = self.on_list.get(person.id) if person else None
         if subscription is not None and subscription.status == SubscriptionStatus.UNSUBSCRIBED:
             when = subscription.unsubscribed_at
             on = f" on {when:%Y-%m-%d}" if when else ""
-            plan.rejects.append((record, f"unsubscribed from this list{on}"))
+            plan.rejects.append((row, f"unsubscribed from this list{on}"))
             plan.counts.rejected += 1
             return
         if subscription is None:
-            self._subscribe(plan, record, address, person)
+            self._subscribe(plan, row, person)
             plan.counts.imported += 1
             return
-        changed = self._raise_subscription(plan, record, person, subscription)
-        filled = self._fill_gaps(plan, record, person)
+        changed = self._raise_subscription(plan, row, person, subscription)
+        filled = self._fill_gaps(plan, row, person)
         if changed or filled:
             plan.counts.updated += 1
         else:
             plan.counts.unchanged += 1
 
-    def _level(self, record: ImportRecord) -> OptInLevel:
-        return OptInLevel.CONFIRMED if record.confirmed_at else OptInLevel.UNKNOWN
+    @staticmethod
+    def _level(row: Row) -> OptInLevel:
+        return OptInLevel.CONFIRMED if row.confirmed_at is not None else OptInLevel.UNKNOWN
 
-    def _subscribe(
-        self, plan: Plan, record: ImportRecord, address: Address, person: SubscriberRow | None
-    ) -> None:
+    def _confirmed_at(self, row: Row) -> datetime:
+        return moment(row.confirmed_at or row.opted_in_at) or self.now
+
+    def _subscribe(self, plan: Plan, row: Row, person: SubscriberRow | None) -> None:
         if person is None:
-            subscriber_ref: int | str = address.key
-            plan.new_subscribers[address.key] = {
-                "email": address.email,
-                "email_key": address.key,
-                "name": record.name,
-                "attributes": record.attributes,
+            subscriber_ref: int | str = row.key
+            plan.new_subscribers[row.key] = {
+                "email": row.email,
+                "email_key": row.key,
+                "name": row.name,
+                "attributes": row.attributes,
                 "unsubscribe_token": secrets.token_urlsafe(24),
                 "created_via": ConsentMethod.IMPORT.value,
                 "confirmation_sent_at": None,
@@ -214,9 +211,9 @@ class BatchPlanner:
             }
         else:
             subscriber_ref = person.id
-            self._fill_gaps(plan, record, person)
+            self._fill_gaps(plan, row, person)
         keep = self.context.consent is ConsentMode.KEEP
-        level = self._level(record)
+        level = self._level(row)
         plan.new_subscriptions.append(
             {
                 "subscriber_id": subscriber_ref,
@@ -228,39 +225,38 @@ class BatchPlanner:
                 "requested_via": ConsentMethod.IMPORT.value,
                 "created_at": self.now,
                 "updated_at": self.now,
-                "confirmed_at": (record.confirmed_at or record.opted_in_at or self.now)
-                if keep
-                else None,
+                "confirmed_at": self._confirmed_at(row) if keep else None,
                 "unsubscribed_at": None,
             }
         )
-        plan.events.append(self._event(subscriber_ref, record, ConsentAction.IMPORTED, level))
+        plan.events.append(self._event(subscriber_ref, row, ConsentAction.IMPORTED, level))
 
     def _raise_subscription(
-        self, plan: Plan, record: ImportRecord, person: SubscriberRow, subscription
+        self, plan: Plan, row: Row, person: SubscriberRow, subscription
     ) -> bool:
         changes: dict = {}
-        level = self._level(record)
+        level = self._level(row)
         if (
             self.context.consent is ConsentMode.KEEP
             and subscription.status == SubscriptionStatus.PENDING
         ):
             changes["status"] = SubscriptionStatus.CONFIRMED.value
-            changes["confirmed_at"] = record.confirmed_at or record.opted_in_at or self.now
+            changes["confirmed_at"] = self._confirmed_at(row)
         if level is OptInLevel.CONFIRMED and subscription.opt_in_level != OptInLevel.CONFIRMED:
             changes["opt_in_level"] = level.value
         if not changes:
             return False
         plan.subscription_updates.append({"id": subscription.id, "updated_at": self.now, **changes})
-        plan.events.append(self._event(person.id, record, ConsentAction.IMPORTED, level))
+        plan.events.append(self._event(person.id, row, ConsentAction.IMPORTED, level))
         return True
 
-    def _fill_gaps(self, plan: Plan, record: ImportRecord, person: SubscriberRow) -> bool:
+    def _fill_gaps(self, plan: Plan, row: Row, person: SubscriberRow) -> bool:
         """Give a known person a missing name or attributes; never overwrite what we hold."""
         changes: dict = {}
-        if record.name and not person.name:
-            person.name = changes["name"] = record.name
-        missing = {k: v for k, v in record.attributes.items() if k not in person.attributes}
+        if row.name and not person.name:
+            person.name = changes["name"] = row.name
+        given = json.loads(row.attributes) if row.attributes != "{}" else {}
+        missing = {k: v for k, v in given.items() if k not in person.attributes}
         if missing:
             person.attributes = changes["attributes"] = {**person.attributes, **missing}
         if not changes:
@@ -269,55 +265,39 @@ class BatchPlanner:
         update.update(changes, updated_at=self.now)
         return True
 
-    def _merge_duplicate(self, plan: Plan, record: ImportRecord, address: Address) -> None:
+    def _merge_duplicate(self, plan: Plan, row: Row) -> None:
         """A repeat of an earlier batch's row: may fill gaps of the person that row imported."""
-        person = self.people.get(address.key)
-        state = self.suppressions.get(self.hashes[address.key])
-        if person is None or (state is not None and state.active):
+        person = self.people.get(row.key)
+        state = self.suppressions.get(row.key_hash)
+        if row.is_leaver or person is None or (state is not None and state.active):
             return
         subscription = self.on_list.get(person.id)
         if subscription is not None and subscription.status != SubscriptionStatus.UNSUBSCRIBED:
-            self._fill_gaps(plan, record, person)
+            self._fill_gaps(plan, row, person)
 
     def _event(
         self,
         subscriber_ref: int | str,
-        record: ImportRecord,
+        row: Row,
         action: ConsentAction,
         level: OptInLevel | None,
         occurred_at: datetime | None = None,
     ) -> dict:
         context = self.context
-        detail = {
-            "file": context.file_name,
-            "sha256": context.file_sha256,
-            "line": record.line,
-            "consent": context.consent.value,
-        }
-        if record.file != context.file_name:
-            detail["member"] = record.file
-        if record.evidence:
-            detail["evidence"] = record.evidence
-        if record.source_ids:
-            detail["source_ids"] = record.source_ids
-        if record.note:
-            detail["note"] = record.note
-        evidence = record.evidence
-        ip = evidence.get("CONFIRM_IP") or evidence.get("OPTIN_IP")
         return {
             "subscriber_id": subscriber_ref,
             "list_id": context.list_id,
             "action": action.value,
             "method": ConsentMethod.IMPORT.value,
-            "occurred_at": occurred_at or record.confirmed_at or record.opted_in_at or self.now,
+            "occurred_at": occurred_at or self._confirmed_at(row),
             "recorded_at": self.now,
-            "ip_address": ip[:64] if ip else None,
+            "ip_address": row.ip,
             "user_agent": None,
             "opt_in_level": level.value if level else None,
-            "source": context.file_name[:200],
+            "source": context.source[:200],
             "wording_version": None,
             "source_system": context.source_system,
             "import_job_id": context.job_id,
             "account_id": context.account_id,
-            "detail": detail,
+            "detail": row.detail,
         }
