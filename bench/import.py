@@ -28,6 +28,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -173,7 +174,7 @@ def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
     env.pop("REDIS_URL", None)
     run(["db", "upgrade"], env, work)
     run(["lists", "create", "bench", "--name", "Bench"], env, work)
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     process = subprocess.Popen(
         ["newsletter", "import", str(csv_path), "--list", "bench"],
@@ -182,18 +183,52 @@ def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
         stdout=subprocess.PIPE,
         text=True,
     )
+    sampler = TreeRss(process.pid)
+    sampler.start()
     output, _ = process.communicate()
     elapsed = time.perf_counter() - started
+    sampler.stop()
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     if process.returncode != 0:
         sys.exit(f"import failed with status {process.returncode}")
     summary = [line for line in output.splitlines() if line.startswith(SUMMARY)][-1]
+    cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
     return {
         "seconds": elapsed,
-        "rss_mb": max(usage.ru_maxrss, before) / 1024,
+        # The largest single process (the import or its reader child), from the kernel.
+        "rss_mb": usage.ru_maxrss / 1024,
+        "tree_rss_mb": sampler.peak / 2**20,
+        "cpu": cpu,
         "summary": summary,
         "url": url,
     }
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and its children every 100 ms (needs psutil)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        try:
+            root = psutil.Process(self.pid)
+            while not self._stop.wait(0.1):
+                tree = [root, *root.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
 
 
 def measure_floor(addresses: list[str], url: str) -> dict:
@@ -251,7 +286,9 @@ def main() -> None:
             rate = args.rows / result["seconds"]
             print(
                 f"import run {attempt}: {result['seconds']:.1f} s, {rate:,.0f} rows/s, "
-                f"peak RSS {result['rss_mb']:.0f} MB; {result['summary']}",
+                f"peak RSS {result['rss_mb']:.0f} MB (largest process; "
+                f"{result['tree_rss_mb']:.0f} MB import and reader together), "
+                f"CPU {result['cpu']:.1f} s; {result['summary']}",
                 flush=True,
             )
         if not args.no_floor:

@@ -23,3 +23,12 @@ def blank_old_request_details_job() -> None:
     blanked = blank_old_request_details()
     if blanked:
         logger.info("blanked IP address and user agent of %d old consent events", blanked)
+
+
+@periodic_job("blank_old_import_evidence", every=timedelta(hours=6))
+def blank_old_import_evidence_job() -> None:
+    from newsletter.imports.retention import blank_old_import_evidence
+
+    blanked = blank_old_import_evidence()
+    if blanked:
+        logger.info("removed evidence IP addresses from %d old import events", blanked)
