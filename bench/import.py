@@ -205,13 +205,16 @@ def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
 
 
 class TreeRss(threading.Thread):
-    """Samples the summed RSS of a process and its children every 100 ms (needs psutil)."""
+    """Samples the memory of a process and its children every 100 ms (needs psutil).
+
+    PSS, not RSS: the forked reader shares the parent's pages until it writes to them, and
+    summing RSS would count those twice."""
 
     def __init__(self, pid: int) -> None:
         super().__init__(daemon=True)
         self.pid = pid
         self.peak = 0
-        self._stop = threading.Event()
+        self._done = threading.Event()
 
     def run(self) -> None:
         try:
@@ -220,14 +223,14 @@ class TreeRss(threading.Thread):
             return
         try:
             root = psutil.Process(self.pid)
-            while not self._stop.wait(0.1):
+            while not self._done.wait(0.1):
                 tree = [root, *root.children(recursive=True)]
-                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
+                self.peak = max(self.peak, sum(p.memory_full_info().pss for p in tree))
         except psutil.Error:
             return
 
     def stop(self) -> None:
-        self._stop.set()
+        self._done.set()
         self.join()
 
 
@@ -287,7 +290,7 @@ def main() -> None:
             print(
                 f"import run {attempt}: {result['seconds']:.1f} s, {rate:,.0f} rows/s, "
                 f"peak RSS {result['rss_mb']:.0f} MB (largest process; "
-                f"{result['tree_rss_mb']:.0f} MB import and reader together), "
+                f"{result['tree_rss_mb']:.0f} MB PSS of import and reader together), "
                 f"CPU {result['cpu']:.1f} s; {result['summary']}",
                 flush=True,
             )
