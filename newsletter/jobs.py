@@ -23,3 +23,11 @@ def blank_old_request_details_job() -> None:
     blanked = blank_old_request_details()
     if blanked:
         logger.info("blanked IP address and user agent of %d old consent events", blanked)
+
+
+@periodic_job("delivery_sweep", every=timedelta(seconds=0))
+def delivery_sweep_job() -> None:
+    """Every tick: stalled batches are enqueued again, stale claims released (invariant 1)."""
+    from newsletter.delivery.sweep import sweep
+
+    sweep()

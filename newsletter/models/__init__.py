@@ -12,6 +12,7 @@ from newsletter.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.models.issues import Delivery, Issue, IssueList
 from newsletter.models.lists import MailingList
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
@@ -27,7 +28,10 @@ __all__ = [
     "ConsentEvent",
     "ConsentMethod",
     "ConsentWording",
+    "Delivery",
     "DeliveryStatus",
+    "Issue",
+    "IssueList",
     "IssueStatus",
     "Lease",
     "MailingList",
