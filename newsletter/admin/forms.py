@@ -8,6 +8,7 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -16,6 +17,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from newsletter.accounts import check_password
 from newsletter.addresses import parse_address
 from newsletter.forms import domain_check
+from newsletter.issues import check_subject
 from newsletter.lists import check_list_id_label, check_name, check_slug
 from newsletter.models import AccountRole
 
@@ -65,3 +67,14 @@ class NewListForm(ListForm):
 
 class EditListForm(ListForm):
     slug = None  # fixed at creation: URLs and the command line use it
+
+
+class IssueForm(FlaskForm):
+    subject = StringField(
+        "Subject", validators=[InputRequired("Enter a subject"), domain_check(check_subject)]
+    )
+    body = TextAreaField(
+        "Body", validators=[Length(max=200_000, message="Body must be 200,000 characters or fewer")]
+    )
+    # Choices are the list slugs, set by the view; the order ticked on the page is kept.
+    lists = SelectMultipleField("Lists", validators=[InputRequired("Choose at least one list")])
