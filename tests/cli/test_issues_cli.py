@@ -144,3 +144,39 @@ def test_the_console_script_sends_with_wait(tmp_path, app, make, migrated_databa
     assert sorted(smtp_sink.recipients()) == ["p0@example.com", "p1@example.com", "p2@example.com"]
     status = run_newsletter("issues", "status", issue_id, "--json", cwd=tmp_path, env=env)
     assert json.loads(status.stdout)["sent"] == 3
+
+
+def test_a_running_serve_sends_what_the_cli_recorded(
+    tmp_path, app, make, migrated_database, smtp_sink
+):
+    """No Redis: `issues send` records the ledger and serve's sweep sends it; `--wait` watches."""
+    from tests.conftest import free_port
+
+    news = make.list(slug="news")
+    for n in range(4):
+        make.subscriber(email=f"p{n}@example.com", lists=[news])
+    (tmp_path / "body.md").write_text("Hello\n", encoding="utf-8")
+    env = clean_env(
+        DATABASE_URL=migrated_database,
+        SECRET_KEY="test-secret-key-not-for-production",
+        SMTP_URL=f"smtp://127.0.0.1:{smtp_sink.port}",
+        PERIODIC_INTERVAL="0.2",
+    )
+    serve = RunningCommand("serve", "--port", str(free_port()), cwd=tmp_path, env=env)
+    try:
+        serve.wait_for_line("running at")
+        ids = []
+        for _ in range(2):
+            created = run_newsletter(
+                "issues", "create", "--list", "news", "--subject", "Hi", "--body-file", "body.md",
+                cwd=tmp_path, env=env,
+            )  # fmt: skip
+            ids.append(created.stdout.strip())
+        assert run_newsletter("issues", "send", ids[0], cwd=tmp_path, env=env).returncode == 0
+        smtp_sink.wait_for(4, timeout=30)
+        waited = run_newsletter("issues", "send", ids[1], "--wait", cwd=tmp_path, env=env)
+        assert waited.returncode == 0, waited.stderr
+    finally:
+        serve.interrupt()
+    recipients = smtp_sink.recipients()
+    assert len(recipients) == 8 and len(set(recipients)) == 4
