@@ -74,8 +74,15 @@ def _crlf(text: str) -> bytes:
     return text.replace("\r\n", "\n").replace("\n", "\r\n").encode()
 
 
+_QP_LITERAL = bytes(range(33, 127)).replace(b"=", b"")
+
+
 def _qp_inline(value: bytes) -> bytes:
     """`value` quoted-printable-encoded between soft line breaks, in lines of 73 characters."""
+    if not value.translate(None, _QP_LITERAL):
+        # The usual URL: nothing to escape, only lines to cut.
+        lines = [value[n : n + _QP_LINE] for n in range(0, len(value), _QP_LINE)]
+        return b"=\r\n" + b"=\r\n".join(lines) + b"=\r\n"
     escaped = [bytes((c,)) if 33 <= c <= 126 and c != 61 else b"=%02X" % c for c in value]
     lines, line = [], b""
     for piece in escaped:
@@ -101,10 +108,11 @@ class _Part:
         # The encoder wraps long lines; if it cut a placeholder, encode per recipient instead.
         self.fast = self.encoded.count(placeholder) == self.raw.count(placeholder)
 
-    def body(self, url: bytes) -> bytes:
+    def body(self, url: bytes, encoded_url: bytes) -> bytes:
+        """The part's encoded body for one recipient; `encoded_url` is `_qp_inline(url)`."""
         placeholder = URL_PLACEHOLDER.encode()
         if self.fast:
-            return self.encoded.replace(placeholder, _qp_inline(url))
+            return self.encoded.replace(placeholder, encoded_url)
         return binascii.b2a_qp(self.raw.replace(placeholder, url), istext=True)
 
 
@@ -114,6 +122,8 @@ def _fold(name: str, value: str) -> bytes:
 
 
 def _header_safe(value: str) -> str:
+    if "\r" not in value and "\n" not in value and "\t" not in value:
+        return value.strip()
     return re.sub(r"[\r\n\t]+", " ", value).strip()
 
 
@@ -148,6 +158,7 @@ class IssueMessage:
     def for_recipient(self, delivery_id: int, email: str, name: str, token: str) -> bytes:
         """The message for one recipient: To, Message-ID and unsubscribe URL filled in."""
         url = self.unsubscribe_url.replace(TOKEN_PLACEHOLDER, token).encode()
+        encoded_url = _qp_inline(url)
         name = _header_safe(name)
         boundary = self.boundary.encode()
         pieces = [
@@ -162,6 +173,6 @@ class IssueMessage:
             b"\r\n",
         ]
         for part in self.parts:
-            pieces += [b"--", boundary, b"\r\n", part.head, part.body(url), b"\r\n"]
+            pieces += [b"--", boundary, b"\r\n", part.head, part.body(url, encoded_url), b"\r\n"]
         pieces += [b"--", boundary, b"--\r\n"]
         return b"".join(pieces)

@@ -239,7 +239,9 @@ class Batch:
             raw = self.dkim.sign(raw)
         self.pacer.wait()
         try:
-            transport.send(raw, self.return_paths.address(recipient.delivery_id), [recipient.email])
+            transport.send_one(
+                raw, self.return_paths.address(recipient.delivery_id), recipient.email
+            )
         except SmtpError as error:
             self.add(self.failure(recipient, error))
             self.consecutive_failures += 1
