@@ -25,6 +25,15 @@ def blank_old_request_details_job() -> None:
         logger.info("blanked IP address and user agent of %d old consent events", blanked)
 
 
+@periodic_job("blank_old_import_evidence", every=timedelta(hours=6))
+def blank_old_import_evidence_job() -> None:
+    from newsletter.imports.retention import blank_old_import_evidence
+
+    blanked = blank_old_import_evidence()
+    if blanked:
+        logger.info("removed evidence IP addresses from %d old import events", blanked)
+
+
 @periodic_job("delivery_sweep", every=timedelta(seconds=0))
 def delivery_sweep_job() -> None:
     """Every tick: stalled batches are enqueued again, stale claims released (invariant 1)."""

@@ -216,7 +216,8 @@ def confirm_subscription(token: str, origin: Origin) -> tuple[Subscriber, list[M
 
 
 def find_by_unsubscribe_token(token: str) -> Subscriber | None:
-    if not token or len(token) > 64:
+    # PostgreSQL refuses a NUL byte in text outright; no token holds one.
+    if not token or len(token) > 64 or "\x00" in token:
         return None
     return db.session.scalar(select(Subscriber).where(Subscriber.unsubscribe_token == token))
 
@@ -274,9 +275,10 @@ def update_preferences(
         active = subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED
         if list_id in wanted and not active:
             if subscription is None:
+                # list_id too: the consent event below is written before any flush.
                 subscription = Subscription(
-                    subscriber=subscriber, mailing_list=mailing_list, requested_via=method,
-                    status=SubscriptionStatus.PENDING,
+                    subscriber=subscriber, mailing_list=mailing_list, list_id=list_id,
+                    requested_via=method, status=SubscriptionStatus.PENDING,
                 )  # fmt: skip
                 db.session.add(subscription)
             _join(subscription, method, origin)

@@ -4,4 +4,12 @@ from flask import Blueprint
 
 bp = Blueprint("admin", __name__)
 
-from newsletter.admin import accounts, audit, dashboard, issues, lists, outbox  # noqa: E402, F401
+from newsletter.admin import (  # noqa: E402, F401
+    accounts,
+    audit,
+    dashboard,
+    imports,
+    issues,
+    lists,
+    outbox,
+)

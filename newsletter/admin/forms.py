@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     PasswordField,
+    RadioField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
@@ -67,6 +69,33 @@ class NewListForm(ListForm):
 
 class EditListForm(ListForm):
     slug = None  # fixed at creation: URLs and the command line use it
+
+
+class ImportForm(FlaskForm):
+    file = FileField(
+        "File",
+        validators=[FileRequired("Choose a file to import")],
+    )
+    mailing_list = SelectField("List", validate_choice=True)
+    format = SelectField(
+        "Format",
+        choices=[
+            SelectChoice("auto", "Recognise it from the header"),
+            SelectChoice("mailchimp", "Mailchimp audience export (CSV or ZIP)"),
+            SelectChoice("listmonk", "listmonk CSV"),
+            SelectChoice("mailman", "Mailman address list"),
+            SelectChoice("csv", "Other CSV with an email column"),
+        ],
+        default="auto",
+    )
+    consent = RadioField(
+        "Consent",
+        choices=[
+            SelectChoice("keep", "Keep their consent: import them as confirmed subscribers"),
+            SelectChoice("reconfirm", "Ask them again: import them as pending, to confirm later"),
+        ],
+        default="keep",
+    )
 
 
 class IssueForm(FlaskForm):

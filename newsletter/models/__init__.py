@@ -12,6 +12,13 @@ from newsletter.models.enums import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.models.imports import (
+    ConsentMode,
+    ImportFile,
+    ImportJob,
+    ImportReject,
+    ImportStatus,
+)
 from newsletter.models.issues import Delivery, Issue, IssueList
 from newsletter.models.lists import MailingList
 from newsletter.models.subscribers import Subscriber, Subscription
@@ -26,10 +33,15 @@ __all__ = [
     "AuditEvent",
     "ConsentAction",
     "ConsentEvent",
+    "ConsentMode",
     "ConsentMethod",
     "ConsentWording",
     "Delivery",
     "DeliveryStatus",
+    "ImportFile",
+    "ImportJob",
+    "ImportReject",
+    "ImportStatus",
     "Issue",
     "IssueList",
     "IssueStatus",

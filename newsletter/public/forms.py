@@ -38,6 +38,8 @@ class SubscribeForm(FlaskForm):
     )
     name = StringField(
         "Name (optional)",
+        # A client that leaves the field out (not a browser) sends no name, not None.
+        default="",
         validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)
@@ -54,6 +56,8 @@ class SubscribeForm(FlaskForm):
 class PreferencesForm(FlaskForm):
     name = StringField(
         "Name (optional)",
+        # A client that leaves the field out (not a browser) sends no name, not None.
+        default="",
         validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template
+from flask import current_app, make_response, render_template
 from limits import parse
 
 from newsletter import suppression
@@ -14,7 +14,8 @@ def signup_rate_per_ip() -> str:
 
 
 def too_many_signups(request_limit):
-    return render_template("public/too_many.html"), 429
+    # Flask-Limiter uses what on_breach returns only when it is a Response, not a tuple.
+    return make_response(render_template("public/too_many.html"), 429)
 
 
 def address_within_limit(key: str) -> bool:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from newsletter import subscriptions
-from newsletter.consent import Origin
 from newsletter.extensions import csrf, db, limiter
 from newsletter.models import ConsentMethod, Issue, SubscriptionStatus
-from newsletter.public import bp
+from newsletter.public import bp, request_origin
 from newsletter.public.forms import PreferencesForm
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
@@ -38,13 +37,13 @@ def _issue_list_ids(issue_id: int | None) -> set[int] | None:
 )
 @csrf.exempt  # RFC 8058: mail clients POST with no cookie and no token; the URL is the secret.
 def unsubscribe(token: str, issue_id: int | None = None):
-    """GET shows a button and changes nothing (link scanners prefetch); POST leaves.
+    """GET (and HEAD) shows a button and changes nothing (link scanners prefetch); POST leaves.
 
     The link in an issue leaves every list of that issue the person is on (DESIGN.md 6).
     """
     subscriber = _subscriber_or_404(token)
     list_ids = _issue_list_ids(issue_id)
-    if request.method == "GET":
+    if request.method != "POST":
         lists = subscriptions.active_lists(subscriber)
         return render_template(
             "public/unsubscribe.html",
@@ -53,7 +52,7 @@ def unsubscribe(token: str, issue_id: int | None = None):
         )
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK_BODY
     method = ConsentMethod.ONE_CLICK if one_click else ConsentMethod.UNSUBSCRIBE_PAGE
-    left = subscriptions.unsubscribe(subscriber, method, Origin.from_request(), list_ids)
+    left = subscriptions.unsubscribe(subscriber, method, request_origin(), list_ids)
     # Always 200, never a redirect: some mail clients treat a redirect as failure.
     return render_template(
         "public/unsubscribed.html",
@@ -90,7 +89,7 @@ def preferences(token: str):
     if form.validate_on_submit():
         wanted = {ml.id for ml in form.offered if ml.slug in set(form.lists.data or ())}
         joined, left = subscriptions.update_preferences(
-            subscriber, wanted, form.name.data.strip(), Origin.from_request()
+            subscriber, wanted, form.name.data.strip(), request_origin()
         )
         return render_template(
             "public/preferences_saved.html", joined=joined, left=left, token=token,

@@ -2,6 +2,8 @@
 
 import pytest
 
+from newsletter import subscriptions
+
 
 @pytest.mark.parametrize("path", ["/privacy", "/accessibility"])
 def test_public_pages_render_with_their_heading(client, path):
@@ -29,3 +31,45 @@ def test_not_found_pages_carry_the_headers_too(client):
     response = client.get("/no-such-page")
     assert response.status_code == 404
     assert "frame-ancestors 'none'" in response.headers["Content-Security-Policy"]
+
+
+def footer(page: str) -> str:
+    return page[page.index("<footer") :]
+
+
+def test_every_public_page_links_to_the_privacy_notice_in_its_footer(client, make):
+    """Form, answers, link pages and error pages all carry the footer link to /privacy."""
+    make.list("news", name="News")
+    ann = make.subscriber("ann@example.com")
+    responses = [
+        client.get("/subscribe"),
+        client.post("/subscribe", data={"email": "bob@example.com", "lists": "news"}),
+        client.post("/subscribe", data={"email": "not-an-address", "lists": "news"}),
+        client.get("/confirm/not-a-token"),
+        client.get(f"/unsubscribe/{ann.unsubscribe_token}"),
+        client.get(f"/preferences/{subscriptions.preferences_token(ann)}"),
+        client.get("/preferences/not-a-token"),
+        client.get("/accessibility"),
+        client.get("/no-such-page"),
+    ]
+    for response in responses:
+        page = response.get_data(as_text=True)
+        assert 'href="/privacy"' in footer(page), response.request.path
+
+
+def test_privacy_notice_file_replaces_the_default_text(app, client, tmp_path):
+    """PRIVACY_NOTICE_FILE holds the operator's own notice, shown instead of ours."""
+    notice = tmp_path / "privacy.html"
+    notice.write_text("<p>We are the Data Controller of Example Council.</p>", encoding="utf-8")
+    app.config["PRIVACY_NOTICE_FILE"] = str(notice)
+    page = client.get("/privacy").get_data(as_text=True)
+    assert "<p>We are the Data Controller of Example Council.</p>" in page
+    assert "What we do not do" not in page
+
+
+def test_default_privacy_notice_says_what_is_kept_and_for_how_long(client):
+    """Without a file, the built-in notice covers tracking, retention and rights."""
+    page = client.get("/privacy").get_data(as_text=True)
+    assert "We do not track whether you open our emails" in page
+    assert "deleted after 30 days" in page
+    assert "deleted after two years" in page

@@ -1,0 +1,306 @@
+"""Benchmark: `newsletter import` of a 1,000,000-row Mailchimp export into PostgreSQL.
+
+    python bench/import.py [--rows 1000000] [--postgres postgresql://postgres@127.0.0.1:5432]
+                           [--database newsletter_bench_import] [--repeat 1] [--no-floor]
+
+Generates a Mailchimp "subscribed" export (the columns of a real one) in a temporary folder:
+5% of the rows have an invalid address and 5% repeat an earlier row's address in another
+case, and the addresses spread over 6,000 domains (a few big, a long tail, as a real list's
+are). It drops and recreates the database `--database`, runs `newsletter db upgrade`, creates
+a list, and runs the real console script `newsletter import FILE --list bench` in a child
+process: the wall time of that process gives rows per second, and its peak RSS is read from
+the kernel (getrusage of the child).
+
+The floor, measured in the same run on the same rows: `validate_email` over every address in
+one process, then a PostgreSQL COPY of the same rows (email, name, evidence) into a plain
+table. The import does much more than that (de-duplication, lookups, subscribers,
+subscriptions and consent events, job checkpoints), so beating the floor takes both cores and
+validating each domain only once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import random
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import sqlalchemy as sa
+
+HEADER = [
+    "Email Address",
+    "First Name",
+    "Last Name",
+    "Address",
+    "Phone Number",
+    "MEMBER_RATING",
+    "OPTIN_TIME",
+    "OPTIN_IP",
+    "CONFIRM_TIME",
+    "CONFIRM_IP",
+    "LATITUDE",
+    "LONGITUDE",
+    "GMTOFF",
+    "DSTOFF",
+    "TIMEZONE",
+    "CC",
+    "REGION",
+    "LAST_CHANGED",
+    "LEID",
+    "EUID",
+    "NOTES",
+    "TAGS",
+]
+FIRST = ["Ada", "Bob", "Chloé", "Dev", "Eun-ji", "Farah", "Gustav", "Hana", "Iñigo", "Jo"]
+LAST = ["Lovelace", "Okafor", "Nguyễn", "Smith", "Kowalski", "O'Brien", "García", "Ito"]
+# Addresses are ASCII as nearly all real ones are; the names keep their accents.
+ASCII = str.maketrans({"é": "e", "ñ": "n", "ễ": "e", "í": "i", "'": ""})
+SUMMARY = "imported "
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--domains", type=int, default=6000)
+    parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--database", default="newsletter_bench_import")
+    parser.add_argument("--repeat", type=int, default=1, help="import runs (fresh database each)")
+    parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
+    parser.add_argument("--keep", type=Path, help="also write the generated CSV here")
+    return parser.parse_args()
+
+
+def domains(count: int, rng: random.Random) -> list[str]:
+    big = ["gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com", "hotmail.co.uk"]
+    tlds = ["org", "org.uk", "gov.uk", "ac.uk", "com", "net", "co.uk", "nhs.uk", "eu"]
+    tail = [
+        f"{rng.choice(['council', 'trust', 'group', 'mail', 'co'])}{i}.{tlds[i % 9]}"
+        for i in range(count - len(big))
+    ]
+    return big + tail
+
+
+def generate(path: Path, rows: int, domain_count: int) -> list[str]:
+    """Write the export; return the address cells (for the floor)."""
+    rng = random.Random(20261127)
+    names = domains(domain_count, rng)
+    # Half the people at the five big providers, the rest spread over the long tail.
+    weights = [10.0] * 5 + [1.0 / (1 + i / 500) for i in range(len(names) - 5)]
+    addresses: list[str] = []
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, lineterminator="\r\n")
+        writer.writerow(HEADER)
+        picked = rng.choices(names, weights=weights, k=rows)
+        for i in range(rows):
+            roll = rng.random()
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            if roll < 0.05:
+                local = f"{first}{i}".translate(ASCII)
+                email = rng.choice(
+                    [
+                        f"{local}@",
+                        f"{local} x@{picked[i]}",
+                        f"{local}@{picked[i]}..",
+                        f"{local}.example",
+                    ]
+                )
+            elif roll < 0.10 and i > 100:
+                email = addresses[rng.randrange(i // 2)].upper()
+                if "@" not in email or email.count("@") != 1:
+                    email = f"{first}.{last}.{i}@{picked[i]}".lower().translate(ASCII)
+            else:
+                email = f"{first}.{last}.{i}@{picked[i]}".lower().translate(ASCII)
+            addresses.append(email)
+            optin = f"20{rng.randint(15, 24)}-0{rng.randint(1, 9)}-1{rng.randint(0, 9)} 10:22:11"
+            confirmed = rng.random() < 0.7
+            writer.writerow(
+                [
+                    email,
+                    first,
+                    last,
+                    "",
+                    "",
+                    rng.randint(1, 5),
+                    optin,
+                    "192.0.2.1",
+                    optin if confirmed else "",
+                    "192.0.2.1" if confirmed else "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "",
+                    "GB",
+                    "",
+                    optin,
+                    rng.randint(10**8, 10**9),
+                    f"{i:x}",
+                    "",
+                    "",
+                ]
+            )
+    return addresses
+
+
+def recreate_database(server: str, name: str) -> str:
+    admin = sa.create_engine(
+        server.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
+        isolation_level="AUTOCOMMIT",
+    )
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return f"{server}/{name}"
+
+
+def run(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["newsletter", *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+
+
+def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
+    url = recreate_database(server, name)
+    env = {**os.environ, "DATABASE_URL": url, "SECRET_KEY": "bench", "SUPPRESSION_KEY": "bench"}
+    env.pop("REDIS_URL", None)
+    run(["db", "upgrade"], env, work)
+    run(["lists", "create", "bench", "--name", "Bench"], env, work)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        ["newsletter", "import", str(csv_path), "--list", "bench"],
+        env=env,
+        cwd=work,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    sampler = TreeRss(process.pid)
+    sampler.start()
+    output, _ = process.communicate()
+    elapsed = time.perf_counter() - started
+    sampler.stop()
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if process.returncode != 0:
+        sys.exit(f"import failed with status {process.returncode}")
+    summary = [line for line in output.splitlines() if line.startswith(SUMMARY)][-1]
+    cpu = (usage.ru_utime + usage.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {
+        "seconds": elapsed,
+        # The largest single process (the import or its reader child), from the kernel.
+        "rss_mb": usage.ru_maxrss / 1024,
+        "tree_rss_mb": sampler.peak / 2**20,
+        "cpu": cpu,
+        "summary": summary,
+        "url": url,
+    }
+
+
+class TreeRss(threading.Thread):
+    """Samples the summed RSS of a process and its children every 100 ms (needs psutil)."""
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak = 0
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        try:
+            import psutil
+        except ImportError:
+            return
+        try:
+            root = psutil.Process(self.pid)
+            while not self._stop.wait(0.1):
+                tree = [root, *root.children(recursive=True)]
+                self.peak = max(self.peak, sum(p.memory_info().rss for p in tree))
+        except psutil.Error:
+            return
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+
+def measure_floor(addresses: list[str], url: str) -> dict:
+    from email_validator import EmailNotValidError, validate_email
+
+    started = time.perf_counter()
+    valid = []
+    for address in addresses:
+        try:
+            valid.append(validate_email(address, check_deliverability=False).normalized)
+        except EmailNotValidError:
+            valid.append(None)
+    validated = time.perf_counter() - started
+    with psycopg.connect(url) as connection, connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE TABLE IF NOT EXISTS bench_copy (email text, name text, "
+            "optin_time text, optin_ip text, detail text)"
+        )
+        cursor.execute("TRUNCATE bench_copy")
+        started = time.perf_counter()
+        with cursor.copy("COPY bench_copy FROM STDIN") as copy:
+            for address, normalised in zip(addresses, valid, strict=True):
+                copy.write_row(
+                    (
+                        normalised or address,
+                        "Ada Lovelace",
+                        "2019-03-04 10:22:11",
+                        "192.0.2.1",
+                        '{"line": 1}',
+                    )
+                )
+        connection.commit()
+        copied = time.perf_counter() - started
+    return {"validate": validated, "copy": copied}
+
+
+def main() -> None:
+    args = parse_args()
+    print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="nl-bench-import-") as folder:
+        work = Path(folder)
+        csv_path = args.keep or work / "subscribed_members_export.csv"
+        started = time.perf_counter()
+        addresses = generate(csv_path, args.rows, args.domains)
+        size = csv_path.stat().st_size / 1e6
+        distinct = len({a.rpartition("@")[2].lower() for a in addresses})
+        print(
+            f"generated {args.rows:,} rows ({size:.0f} MB, {distinct:,} "
+            f"distinct domain parts) in {time.perf_counter() - started:.1f} s",
+            flush=True,
+        )
+        result = {}
+        for attempt in range(1, args.repeat + 1):
+            result = measure_import(csv_path, args.postgres, args.database, work)
+            rate = args.rows / result["seconds"]
+            print(
+                f"import run {attempt}: {result['seconds']:.1f} s, {rate:,.0f} rows/s, "
+                f"peak RSS {result['rss_mb']:.0f} MB (largest process; "
+                f"{result['tree_rss_mb']:.0f} MB import and reader together), "
+                f"CPU {result['cpu']:.1f} s; {result['summary']}",
+                flush=True,
+            )
+        if not args.no_floor:
+            floor = measure_floor(addresses, result["url"])
+            total = floor["validate"] + floor["copy"]
+            print(
+                f"floor: validate_email {floor['validate']:.1f} s + COPY {floor['copy']:.1f} s "
+                f"= {total:.1f} s, {args.rows / total:,.0f} rows/s",
+                flush=True,
+            )
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
+
+
+if __name__ == "__main__":
+    main()

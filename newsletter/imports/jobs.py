@@ -1,0 +1,346 @@
+"""Import jobs: creating one, finding one to resume, claiming it, and running it to the end.
+
+The CLI and the background actor both come through `run_job`, so an import behaves the same
+whichever started it. A job belongs to one process at a time (`holder`); a holder that stops
+showing life (no batch committed for STALE_AFTER, or a dead process on this machine) can be
+taken over, and the new holder carries on from the job's checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import socket
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import sqlalchemy as sa
+
+from newsletter import audit
+from newsletter.extensions import db
+from newsletter.imports.errors import ImportBusyError, ImportFileError
+from newsletter.imports.importer import Importer, Reject, job_checkpoint
+from newsletter.imports.merge import Counts, ImportContext
+from newsletter.imports.reading import RecordStream
+from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
+from newsletter.imports.sources import Source, open_bytes
+from newsletter.models import (
+    Account,
+    ConsentMode,
+    ImportFile,
+    ImportJob,
+    ImportStatus,
+    MailingList,
+)
+from newsletter.models.base import utcnow
+from newsletter.settings import suppression_key
+
+STALE_AFTER = timedelta(minutes=2)
+Progress = Callable[[int, int, int], None]  # rows done, bytes done, bytes total
+
+
+def holder_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def address_hasher() -> Callable[[str], str]:
+    """newsletter.suppression.address_hash with the key read once, not once per address."""
+    key = suppression_key()
+    return lambda canonical: hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+
+
+def create_job(
+    source: Source,
+    stream: RecordStream,
+    mailing_list: MailingList,
+    consent: ConsentMode,
+    column_map: dict | None = None,
+    actor: Account | str = "cli",
+    content: bytes | None = None,
+) -> ImportJob:
+    """A queued job for this file and list; `content` keeps an upload's bytes with it."""
+    account = actor if isinstance(actor, Account) else None
+    job = ImportJob(
+        list_id=mailing_list.id,
+        created_by_id=account.id if account else None,
+        actor=account.email if account else str(actor),
+        file_name=source.name[:255],
+        file_sha256=source.sha256,
+        file_size=source.size,
+        format=stream.format,
+        column_map=column_map or {},
+        consent_mode=consent,
+        status=ImportStatus.QUEUED,
+        bytes_total=stream.bytes_total,
+        warnings=list(source.warnings),
+    )
+    db.session.add(job)
+    db.session.flush()
+    if content is not None:
+        db.session.add(ImportFile(job_id=job.id, content=content))
+    audit.record(
+        "import.queued" if content is not None else "import.started",
+        target=f"list:{mailing_list.slug}",
+        detail=_audit_detail(job),
+        actor=actor,
+    )
+    db.session.commit()
+    return job
+
+
+def find_resumable(
+    source: Source,
+    stream: RecordStream,
+    mailing_list: MailingList,
+    consent: ConsentMode,
+    column_map: dict | None = None,
+) -> ImportJob | None:
+    """An unfinished earlier run of the same file into the same list with the same options."""
+    candidates = db.session.scalars(
+        sa.select(ImportJob)
+        .where(
+            ImportJob.file_sha256 == source.sha256,
+            ImportJob.list_id == mailing_list.id,
+            ImportJob.format == stream.format,
+            ImportJob.consent_mode == consent,
+            ImportJob.status != ImportStatus.DONE,
+        )
+        .order_by(ImportJob.id.desc())
+    )
+    return next((job for job in candidates if (job.column_map or {}) == (column_map or {})), None)
+
+
+def _holder_is_gone(holder: str | None) -> bool:
+    """True when the holder was a process on this machine that no longer runs."""
+    if not holder or ":" not in holder:
+        return True
+    host, _, pid = holder.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def claim(job: ImportJob, holder: str) -> None:
+    """Make this process the job's holder, or ImportBusyError if a live process holds it."""
+    now = utcnow()
+    table = ImportJob.__table__
+    may_take = sa.or_(
+        table.c.holder.is_(None),
+        table.c.holder == holder,
+        table.c.status.in_([ImportStatus.QUEUED.value, ImportStatus.FAILED.value]),
+        table.c.heartbeat_at < now - STALE_AFTER,
+    )
+    if _holder_is_gone(job.holder):
+        may_take = sa.or_(may_take, table.c.holder == job.holder)
+    result = db.session.execute(
+        table.update()
+        .where(table.c.id == job.id, table.c.status != ImportStatus.DONE.value, may_take)
+        .values(
+            holder=holder,
+            heartbeat_at=now,
+            status=ImportStatus.RUNNING.value,
+            started_at=sa.func.coalesce(table.c.started_at, now),
+            error=None,
+        )
+    )
+    db.session.commit()
+    if result.rowcount != 1:
+        raise ImportBusyError(
+            f"import job {job.id} of this file is running in another process ({job.holder}); "
+            "wait for it, or run this again once it has stopped"
+        )
+    db.session.refresh(job)
+
+
+def contexts_for(
+    job: ImportJob | None, source: Source, stream: RecordStream, list_id: int, consent: ConsentMode
+) -> tuple[ImportContext, RowContext]:
+    """What the merge rules and the row preparation need to know about this import."""
+    context = ImportContext(
+        list_id=list_id,
+        consent=consent,
+        source_system=stream.format,
+        job_id=job.id if job else None,
+        account_id=job.created_by_id if job else None,
+        source=source.name,
+    )
+    rows = RowContext(
+        file_name=source.name,
+        file_sha256=source.sha256,
+        consent=consent.value,
+        address_hash=address_hasher(),
+    )
+    return context, rows
+
+
+def run_job(
+    job: ImportJob,
+    source: Source,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    parallel: bool = False,
+) -> ImportJob:
+    """Claim the job and import (or resume) it to the end; the job holds the result."""
+    holder = holder_id()
+    claim(job, holder)
+    mailing_list = db.session.get(MailingList, job.list_id)
+    try:
+        stream = RecordStream(source, job.format, job.column_map)
+        context, row_context = contexts_for(job, source, stream, job.list_id, job.consent_mode)
+        importer = Importer(
+            context,
+            checkpoint=job_checkpoint(job.id, holder),
+            on_batch=_reporter(progress, stream),
+            counts=Counts(**job.counts),
+            rows_done=job.rows_done,
+        )
+        batches = _batches(
+            source, job.format, job.column_map, row_context, batch_size, job.rows_done, parallel
+        )
+        importer.run(batches)
+    except BaseException as error:
+        db.session.rollback()
+        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
+        raise
+    _finish(job, ImportStatus.DONE, mailing_list)
+    return job
+
+
+def _batches(
+    source, wanted, column_map, row_context, batch_size, skip, parallel
+) -> Iterator[Prepared]:
+    def make_batches() -> Iterator[Prepared]:
+        stream = RecordStream(source, wanted, column_map)
+        return prepare(stream, stream.bytes_done, row_context, batch_size, skip)
+
+    return prepare_in_parallel(make_batches) if parallel else make_batches()
+
+
+def _reporter(progress: Progress | None, stream: RecordStream):
+    if progress is None:
+        return None
+    return lambda rows, bytes_done, counts: progress(rows, bytes_done, stream.bytes_total)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted"
+    return str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
+
+
+def _finish(
+    job: ImportJob, status: ImportStatus, mailing_list: MailingList | None, error: str = ""
+) -> None:
+    db.session.refresh(job)
+    job.status = status
+    job.finished_at = utcnow()
+    job.holder = None
+    if status is ImportStatus.DONE:
+        job.bytes_done = job.bytes_total
+    job.error = error or None
+    actor = db.session.get(Account, job.created_by_id) if job.created_by_id else job.actor
+    audit.record(
+        "import.completed" if status is ImportStatus.DONE else "import.failed",
+        target=f"list:{mailing_list.slug}" if mailing_list else "",
+        detail=_audit_detail(job) | ({"error": error} if error else {}),
+        actor=actor,
+    )
+    db.session.commit()
+
+
+def _audit_detail(job: ImportJob) -> dict:
+    return {
+        "job": job.id,
+        "file": job.file_name,
+        "sha256": job.file_sha256,
+        "format": job.format,
+        "consent": job.consent_mode.value,
+        **job.counts,
+    }
+
+
+def dry_run(
+    source: Source,
+    stream: RecordStream,
+    mailing_list: MailingList,
+    consent: ConsentMode,
+    on_rejects: Callable[[list[Reject]], None] | None = None,
+    progress: Progress | None = None,
+    batch_size: int = BATCH_SIZE,
+    column_map: dict | None = None,
+    parallel: bool = False,
+) -> Counts:
+    """What an import would do, worked out against the database, with nothing written."""
+    context, row_context = contexts_for(None, source, stream, mailing_list.id, consent)
+    importer = Importer(
+        context,
+        dry_run=True,
+        on_rejects=on_rejects,
+        on_batch=_reporter(progress, stream),
+    )
+    return importer.run(
+        _batches(source, stream.format, column_map, row_context, batch_size, 0, parallel)
+    )
+
+
+def uploaded_source(job: ImportJob) -> Source:
+    """The source of a job whose file was uploaded (its bytes are in the database)."""
+    stored = db.session.get(ImportFile, job.id)
+    if stored is None:
+        raise ImportFileError(f"import job {job.id} has no stored file")
+    return open_bytes(job.file_name, stored.content)
+
+
+def queue_upload(
+    name: str,
+    content: bytes,
+    mailing_list: MailingList,
+    wanted: str,
+    consent: ConsentMode,
+    actor: Account,
+) -> ImportJob:
+    """Keep an uploaded file with a new job and hand it to a worker; ImportFileError if the
+    file cannot be read as `wanted` (checked now, so the form can say so)."""
+    from newsletter.tasks import enqueue
+
+    source = open_bytes(name, content)
+    stream = RecordStream(source, wanted)
+    job = create_job(source, stream, mailing_list, consent, actor=actor, content=content)
+    enqueue("run_import", "imports", job.id)
+    return job
+
+
+def run_uploaded_job(job_id: int) -> None:
+    """What the background actor does: run (or resume) a job from its stored file."""
+    job = db.session.get(ImportJob, job_id)
+    if job is None or job.status is ImportStatus.DONE:
+        return
+    run_job(job, uploaded_source(job))
+
+
+def status(job: ImportJob) -> dict:
+    """What the progress bar and the report need, as JSON."""
+    total = job.bytes_total or 0
+    percent = (
+        100
+        if job.status is ImportStatus.DONE
+        else (int(100 * job.bytes_done / total) if total else 0)
+    )
+    return {
+        "id": job.id,
+        "status": job.status.value,
+        "finished": job.finished,
+        "rows_done": job.rows_done,
+        "bytes_done": job.bytes_done,
+        "bytes_total": total,
+        "percent": min(percent, 100),
+        "error": job.error,
+        **job.counts,
+    }

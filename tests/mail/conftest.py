@@ -1,0 +1,1 @@
+from tests.subscribing import jobs, mail, news  # noqa: F401

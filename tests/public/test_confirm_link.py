@@ -1,0 +1,349 @@
+"""Double opt-in through the real mail path: the confirmation mail, its link, and the evidence."""
+
+import time
+import types
+from datetime import UTC, timedelta
+
+import itsdangerous.timed
+import pytest
+
+from newsletter import subscriptions, suppression
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentAction,
+    ConsentMethod,
+    ConsentWording,
+    OptInLevel,
+    SubscriptionStatus,
+    SuppressionReason,
+)
+from newsletter.models.base import utcnow
+from tests.html import main_content
+from tests.subscribing import BROWSER, events, link_path, person, row_counts, sign_up, statuses
+
+PENDING = SubscriptionStatus.PENDING
+CONFIRMED = SubscriptionStatus.CONFIRMED
+
+
+def confirm_path(client, mail, email="ann@example.com", *slugs) -> str:
+    """Sign up (to news unless told) and return the path of the link in the mail that comes."""
+    assert sign_up(client, email, *(slugs or ("news",))).status_code == 200
+    return link_path(mail.only_message(), "confirm")
+
+
+def click(client, path, ip="203.0.113.5"):
+    return client.get(path, environ_base={"REMOTE_ADDR": ip}, headers={"User-Agent": BROWSER})
+
+
+def clocks_ahead(monkeypatch, hours: float) -> None:
+    """Make itsdangerous read a clock `hours` ahead, as if the link were opened later."""
+    ahead = types.SimpleNamespace(time=lambda: time.time() + hours * 3600)
+    monkeypatch.setattr(itsdangerous.timed, "time", ahead)
+
+
+def test_sign_up_mails_a_confirmation_link_to_the_address(client, news, mail):
+    """The form leads to one mail, to the address typed, holding a confirm link."""
+    sign_up(client, "Ann@Example.com", "news")
+    message = mail.only_message()
+    assert message.rcpt_tos == ["Ann@example.com"]
+    assert link_path(message, "confirm").startswith("/confirm/")
+
+
+def test_clicking_the_link_confirms_and_says_so(client, news, mail):
+    """The link confirms the pending list and shows a confirmation page naming it."""
+    path = confirm_path(client, mail)
+    response = click(client, path)
+    assert response.status_code == 200
+    page = main_content(response.get_data(as_text=True))
+    assert "Subscription confirmed" in page
+    assert "<li>News</li>" in page
+    assert 'href="/preferences/' in page
+    assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+def test_second_click_is_harmless(client, news, mail):
+    """Clicking again shows the page again and records nothing new."""
+    path = confirm_path(client, mail)
+    click(client, path)
+    before = row_counts()
+    response = click(client, path)
+    assert response.status_code == 200
+    assert "Subscription confirmed" in response.get_data(as_text=True)
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+def test_link_still_works_after_71_hours(client, news, mail, monkeypatch):
+    """The link is valid for 72 hours."""
+    path = confirm_path(client, mail)
+    clocks_ahead(monkeypatch, 71)
+    assert click(client, path).status_code == 200
+    assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+def test_link_has_expired_after_73_hours(client, news, mail, monkeypatch):
+    """Past 72 hours the link no longer confirms."""
+    path = confirm_path(client, mail)
+    clocks_ahead(monkeypatch, 73)
+    assert click(client, path).status_code == 410
+    assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def test_expired_link_offers_to_sign_up_again_and_changes_nothing(client, news, mail, monkeypatch):
+    """An old link gets a page that says so and links to the form; no row changes."""
+    path = confirm_path(client, mail)
+    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    before = row_counts()
+    response = click(client, path)
+    assert response.status_code == 410
+    page = main_content(response.get_data(as_text=True))
+    assert "<h1>This link has expired</h1>" in page
+    assert '<a href="/subscribe">Sign up again</a>' in page
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def test_tampered_link_shows_a_clear_page_and_changes_nothing(client, news, mail):
+    """A link with its signature altered is refused with a page that links to the form."""
+    path = confirm_path(client, mail)
+    tampered = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
+    before = row_counts()
+    response = click(client, tampered)
+    assert response.status_code == 404
+    page = main_content(response.get_data(as_text=True))
+    assert "<h1>This link does not work</h1>" in page
+    assert 'href="/subscribe"' in page
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": PENDING}
+
+
+@pytest.mark.parametrize(
+    "token",
+    ["x", "a.b.c", "eyJzIjoxfQ", "%00", "..", "A" * 5000, "eyJzIjoiMSJ9.aaaa.bbbb"],
+)
+def test_malformed_token_gets_a_friendly_404(client, news, token):
+    """Garbage in the link is a clear 404 page, never an error or a traceback."""
+    sign_up(client, "ann@example.com", "news")
+    before = row_counts()
+    response = client.get(f"/confirm/{token}")
+    assert response.status_code == 404
+    page = response.get_data(as_text=True)
+    assert "Traceback" not in page
+    assert "<h1>" in page
+    assert row_counts() == before
+
+
+def test_preferences_link_does_not_confirm(client, news):
+    """Each purpose has its own salt: a preferences token is no confirm token."""
+    sign_up(client, "ann@example.com", "news")
+    token = subscriptions.preferences_token(person("ann@example.com"))
+    assert client.get(f"/confirm/{token}").status_code == 404
+    assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def test_at_most_one_mail_a_day_however_often_the_form_is_sent(client, news, jobs, mail):
+    """Four sign-ups of one address within the day bring one confirmation mail."""
+    for slugs in (["news"], ["news"], ["jobs"], ["news", "jobs"]):
+        assert sign_up(client, "ann@example.com", *slugs).status_code == 200
+    assert len(mail.deliver()) == 1
+
+
+def test_another_mail_may_follow_after_a_day(client, news, mail):
+    """Once 24 hours have passed since the last mail, a new sign-up brings a new one."""
+    confirm_path(client, mail)
+    subscriber = person("ann@example.com")
+    subscriber.confirmation_sent_at = utcnow() - timedelta(hours=24, minutes=1)
+    db.session.commit()
+    sign_up(client, "ann@example.com", "news")
+    assert len(mail.deliver()) == 2
+
+
+def test_one_link_confirms_a_list_added_within_the_day(client, news, jobs, mail):
+    """A list chosen after the mail went needs no second mail: the first link confirms it."""
+    path = confirm_path(client, mail, "ann@example.com", "news")
+    sign_up(client, "ann@example.com", "jobs")
+    assert len(mail.deliver()) == 1
+    response = click(client, path)
+    assert "<li>Jobs</li>" in response.get_data(as_text=True)
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": CONFIRMED}
+
+
+@pytest.mark.parametrize("reason", [SuppressionReason.HARD_BOUNCE, SuppressionReason.COMPLAINT])
+def test_bounced_or_complained_address_never_gets_a_confirmation(client, news, mail, reason):
+    """While a blocking reason stands, signing up sends nothing (and the page is the same)."""
+    suppression.suppress("ann@example.com", reason)
+    db.session.commit()
+    response = sign_up(client, "ann@example.com", "news")
+    assert response.status_code == 200
+    assert mail.deliver() == []
+    assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def leave_every_list(client, make, news, email):
+    subscriber = make.subscriber(email, lists=[news])
+    response = client.post(
+        f"/unsubscribe/{subscriber.unsubscribe_token}", data={"List-Unsubscribe": "One-Click"}
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    "reason",
+    [
+        SuppressionReason.LEFT_ALL,
+        SuppressionReason.ERASED,
+        SuppressionReason.IMPORTED_UNSUBSCRIBED,
+    ],
+)
+def test_confirming_lifts_a_suppression_the_person_may_lift(client, make, news, mail, reason):
+    """A leaver, an erased or an imported-unsubscribed person is mailed; the click lifts it."""
+    if reason == SuppressionReason.LEFT_ALL:
+        leave_every_list(client, make, news, "ann@example.com")
+    else:
+        suppression.suppress("ann@example.com", reason)
+        db.session.commit()
+    assert suppression.active_reasons("ann@example.com") == {reason}
+    path = confirm_path(client, mail)
+    click(client, path)
+    assert suppression.active_reasons("ann@example.com") == set()
+    assert statuses("ann@example.com") == {"news": CONFIRMED}
+    [lifted] = [e for e in events("ann@example.com") if e.action == "suppression_lifted"]
+    assert lifted.method == ConsentMethod.CONFIRM_LINK
+    assert lifted.detail == {"reasons": [reason.value]}
+
+
+def test_single_opt_in_list_confirms_at_once_without_mail(client, make, mail):
+    """No mail for a single-opt-in list; the request and confirmation are both recorded."""
+    make.list("open", name="Open letters", double_opt_in=False)
+    sign_up(client, "ann@example.com", "open")
+    assert statuses("ann@example.com") == {"open": CONFIRMED}
+    assert mail.deliver() == []
+    recorded = [(e.action, e.method, e.opt_in_level) for e in events("ann@example.com")]
+    assert recorded == [
+        (ConsentAction.REQUESTED, ConsentMethod.FORM, OptInLevel.SINGLE),
+        (ConsentAction.CONFIRMED, ConsentMethod.FORM, OptInLevel.SINGLE),
+    ]
+    assert all(e.wording_version for e in events("ann@example.com"))
+
+
+def test_single_opt_in_list_waits_for_the_link_after_leaving(client, make, news, mail):
+    """A leaver joining a single-opt-in list must confirm by mail, which lifts left_all."""
+    make.list("open", name="Open letters", double_opt_in=False)
+    leave_every_list(client, make, news, "ann@example.com")
+    path = confirm_path(client, mail, "ann@example.com", "open")
+    assert statuses("ann@example.com")["open"] == PENDING
+    click(client, path)
+    assert statuses("ann@example.com")["open"] == CONFIRMED
+
+
+def test_confirmed_subscriber_is_asked_about_the_new_list_only(client, make, news, jobs, mail):
+    """A subscriber of News who ticks Jobs too gets a mail that names Jobs and not News."""
+    make.subscriber("ann@example.com", lists=[news])
+    sign_up(client, "ann@example.com", "news", "jobs")
+    message = mail.only_message()
+    assert "- Jobs" in message.text()
+    assert "- News" not in message.text()
+    assert "<li>Jobs</li>" in message.html() and "<li>News</li>" not in message.html()
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
+
+
+def test_signing_up_again_never_downgrades_a_confirmed_subscription(client, make, news, mail):
+    """Sending the form for a list already confirmed changes nothing and mails nothing."""
+    make.subscriber("ann@example.com", lists=[news])
+    before = row_counts()
+    sign_up(client, "ann@example.com", "news")
+    assert statuses("ann@example.com") == {"news": CONFIRMED}
+    assert row_counts() == before
+    assert mail.deliver() == []
+
+
+def test_form_never_overwrites_a_name(client, make, news):
+    """Someone else typing the address with another name cannot rename the person."""
+    make.subscriber("ann@example.com", lists=[news], name="Ann Lee")
+    sign_up(client, "ann@example.com", "news", name="Mallory")
+    assert person("ann@example.com").name == "Ann Lee"
+
+
+# Consent evidence (DESIGN.md invariant 3) recorded by the pages.
+
+
+def test_request_evidence_has_time_method_page_wording_and_requester(client, news):
+    """The sign-up event: UTC time, form, /subscribe, the words shown, IP and user agent."""
+    started = utcnow()
+    sign_up(client, "ann@example.com", "news", ip="192.0.2.44")
+    [event] = events("ann@example.com")
+    assert (event.action, event.method) == (ConsentAction.REQUESTED, ConsentMethod.FORM)
+    assert event.occurred_at.tzinfo == UTC
+    assert started - timedelta(seconds=1) <= event.occurred_at <= utcnow()
+    assert event.source == "/subscribe"
+    assert (event.ip_address, event.user_agent) == ("192.0.2.44", BROWSER)
+    assert event.opt_in_level == OptInLevel.CONFIRMED
+    assert event.list_id == news.id
+
+
+def test_request_evidence_keeps_the_exact_wording_shown(client, news, jobs):
+    """The wording row holds the text of the form: every list and its description."""
+    sign_up(client, "ann@example.com", "news")
+    [event] = events("ann@example.com")
+    wording = db.session.get(ConsentWording, event.wording_version).text
+    for mailing_list in (news, jobs):
+        assert f"{mailing_list.name}: {mailing_list.description}" in wording
+    assert "We will email you a link to confirm" in wording
+
+
+def test_same_form_text_is_one_wording_version(client, news):
+    """Two people who saw the same form share one wording row."""
+    sign_up(client, "ann@example.com", "news")
+    sign_up(client, "bob@example.com", "news")
+    first, second = events("ann@example.com")[0], events("bob@example.com")[0]
+    assert first.wording_version == second.wording_version
+    assert row_counts()["subscriber"] == 2
+
+
+def test_confirmation_evidence_records_the_click(client, news, mail):
+    """The confirm event: confirm_link, the link's page, the clicker's IP and agent."""
+    path = confirm_path(client, mail)
+    click(client, path, ip="203.0.113.9")
+    event = events("ann@example.com")[-1]
+    assert (event.action, event.method) == (ConsentAction.CONFIRMED, ConsentMethod.CONFIRM_LINK)
+    assert (event.ip_address, event.user_agent) == ("203.0.113.9", BROWSER)
+    assert event.opt_in_level == OptInLevel.CONFIRMED
+    assert event.occurred_at.tzinfo == UTC
+    assert event.source.startswith("/confirm")
+
+
+def test_evidence_source_holds_the_page_not_the_link_secret(client, news, mail):
+    """The page is recorded as its route; the token (a credential) stays out of the record."""
+    path = confirm_path(client, mail)
+    click(client, path)
+    token = path.rsplit("/", 1)[1]
+    assert all(token not in (e.source or "") for e in events("ann@example.com"))
+    assert events("ann@example.com")[-1].source == "/confirm/<token>"
+
+
+def test_resubscribing_by_the_link_is_recorded_as_such(client, make, news, mail):
+    """A leaver who confirms again gets a resubscribed event, not a plain confirmation."""
+    leave_every_list(client, make, news, "ann@example.com")
+    click(client, confirm_path(client, mail))
+    event = events("ann@example.com")[-1]
+    assert (event.action, event.method) == (
+        ConsentAction.RESUBSCRIBED,
+        ConsentMethod.CONFIRM_LINK,
+    )
+    assert event.ip_address == "203.0.113.5"
+
+
+class TestWithoutRequestDetails:
+    """With CONSENT_RECORD_REQUEST_DETAILS off, no IP address or user agent is kept."""
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"CONSENT_RECORD_REQUEST_DETAILS": False}
+
+    def test_request_and_confirmation_keep_no_ip_or_agent(self, client, news, mail):
+        """Both events are recorded, with page and method, but no IP address or user agent."""
+        click(client, confirm_path(client, mail))
+        recorded = events("ann@example.com")
+        assert [e.action for e in recorded] == [ConsentAction.REQUESTED, ConsentAction.CONFIRMED]
+        assert [(e.ip_address, e.user_agent) for e in recorded] == [(None, None)] * 2
+        assert [e.source for e in recorded] == ["/subscribe", "/confirm/<token>"]
