@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dramatiq
 
-QUEUE_DELIVERY = "delivery"
-BATCH_ACTOR = "send_issue_batch"
+# Named in newsletter/delivery/ledger.py, which enqueues by these names.
+from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
 
 
 @dramatiq.actor(

@@ -108,6 +108,7 @@ def _serve_is_running() -> bool:
 
 def _wait(issue_id: int, send_here: bool) -> int:
     """Show progress until every row is final: 0 when sent, 1 when paused or cancelled."""
+    from newsletter.extensions import db
     from newsletter.issues import get_issue, progress
     from newsletter.models import IssueStatus
 
@@ -120,8 +121,6 @@ def _wait(issue_id: int, send_here: bool) -> int:
     while True:
         issue = get_issue(issue_id)
         counts = progress(issue)
-        from newsletter.extensions import db
-
         db.session.commit()
         bar.show(counts)
         if failure:

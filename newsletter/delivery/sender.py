@@ -401,6 +401,7 @@ def finish_if_done(issue_id: int) -> bool:
 
 def requeue_later(issue_id: int, first_id: int, last_id: int, when: datetime) -> None:
     """Enqueue the batch again for when its first retried row is due."""
+    from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
     from newsletter.tasks import enqueue
 
     delay = max(0.0, (when - utcnow()).total_seconds())
