@@ -408,4 +408,4 @@ def requeue_later(issue_id: int, first_id: int, last_id: int, when: datetime) ->
     with db.engine.begin() as connection:
         # The sweep counts the batch as live until then, so it does not enqueue it twice.
         connection.execute(sa.update(ISSUE).where(ISSUE.c.id == issue_id).values(enqueued_at=when))
-    enqueue("send_issue_batch", "delivery", issue_id, first_id, last_id, delay_ms=int(delay * 1000))
+    enqueue(BATCH_ACTOR, QUEUE_DELIVERY, issue_id, first_id, last_id, delay_ms=int(delay * 1000))
