@@ -299,6 +299,11 @@ class Batch:
         pending, self.pending = self.pending, []
         self.last_record = time.monotonic()
         with db.engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                # Outcomes need not wait for the WAL flush: a worker that dies after this
+                # commit loses nothing, and only a crash of PostgreSQL itself could forget the
+                # last fraction of a second of them, which the sweep then sends again.
+                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             if pending:
                 write_outcomes(connection, pending)
             if time.monotonic() - self.last_progress >= PROGRESS_SECONDS:

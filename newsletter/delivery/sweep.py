@@ -23,6 +23,8 @@ from newsletter.models.base import utcnow
 
 logger = logging.getLogger(__name__)
 
+UNFINISHED = (IssueStatus.SENDING, IssueStatus.PAUSED, IssueStatus.CANCELLED)
+
 
 def release_stale_claims() -> int:
     """Put rows claimed longer ago than SEND_CLAIM_TIMEOUT back in the queue."""
@@ -30,7 +32,12 @@ def release_stale_claims() -> int:
     with db.engine.begin() as connection:
         released = connection.execute(
             sa.update(DELIVERY)
-            .where(DELIVERY.c.status == DeliveryStatus.SENDING, DELIVERY.c.claimed_at < cutoff)
+            .where(
+                # Through the (issue_id, status, id) index: only unfinished issues have claims.
+                DELIVERY.c.issue_id.in_(sa.select(Issue.id).where(Issue.status.in_(UNFINISHED))),
+                DELIVERY.c.status == DeliveryStatus.SENDING,
+                DELIVERY.c.claimed_at < cutoff,
+            )
             .values(status=DeliveryStatus.QUEUED, claimed_at=None)
         ).rowcount
     if released:

@@ -75,10 +75,10 @@ class Delivery(db.Model):
     __tablename__ = "delivery"
     __table_args__ = (
         sa.UniqueConstraint("issue_id", "subscriber_id"),
-        # Claiming a batch (issue, id range, queued) and counting an issue's rows by status.
+        # Claiming a batch (issue, id range, queued), counting an issue's rows by status, and
+        # the sweep's search for rows a dead worker left in `sending`. One index only: every
+        # message updates its row twice, and each index on a changed column costs an entry.
         sa.Index("ix_delivery_issue_status_id", "issue_id", "status", "id"),
-        # The sweep looks for rows left in `sending` by a worker that died.
-        sa.Index("ix_delivery_status_claimed_at", "status", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
