@@ -48,4 +48,8 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     security.init_app(app)
     views.init_app(app)
     cli.init_app(app)
+    if app.config.get("BENCH_ROUTES"):
+        from newsletter import bench
+
+        bench.init_app(app)
     return app

@@ -10,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from dotenv import dotenv_values
+from limits import parse_many
 
 from newsletter.errors import ConfigError
 
@@ -65,6 +66,20 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw in {"0", "false", "no", "off"}:
         return False
     raise ConfigError(f"{name} must be true or false, not {raw!r}")
+
+
+def _rate(env: Mapping[str, str], name: str) -> dict[str, str]:
+    """{name: value} when the environment sets a valid rate limit, else {} (keep the default)."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return {}
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(
+            f"{name} must be a rate limit like '10 per minute', not {raw!r}"
+        ) from None
+    return {name: raw}
 
 
 def system_from(mail_from: str) -> str:
@@ -137,6 +152,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),
         "CONSENT_DETAILS_RETENTION_DAYS": _int(env, "CONSENT_RETENTION_DAYS", 730),
         "PRIVACY_NOTICE_FILE": env.get("PRIVACY_NOTICE_FILE", "").strip() or None,
+        # The reference routes of bench/signup.py; never on in a normal run.
+        "BENCH_ROUTES": _bool(env, "NEWSLETTER_BENCH", False),
+        # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.
+        **_rate(env, "SIGNUP_RATE_PER_IP"),
     }
 
 

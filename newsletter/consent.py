@@ -19,6 +19,10 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 
+_KNOWN_WORDINGS = "newsletter.known_consent_wordings"
+# A form shows one wording per set of lists; this only bounds memory if lists churn.
+_KNOWN_WORDINGS_MAX = 1000
+
 
 @dataclass(frozen=True)
 class Origin:
@@ -46,8 +50,16 @@ class Origin:
 def wording_version(text: str) -> str:
     """The SHA-256 of `text`, stored once so the exact words can be shown later."""
     version = hashlib.sha256(text.encode()).hexdigest()
+    # Wordings are never deleted, so one seen in the database stays there: each process looks
+    # a version up once, not on every sign-up. Only versions read back are remembered, never
+    # one merely added, whose transaction may still roll back.
+    known = current_app.extensions.setdefault(_KNOWN_WORDINGS, set())
+    if version in known:
+        return version
     if db.session.get(ConsentWording, version) is None:
         db.session.merge(ConsentWording(version=version, text=text))
+    elif len(known) < _KNOWN_WORDINGS_MAX:
+        known.add(version)
     return version
 
 

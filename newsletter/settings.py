@@ -15,6 +15,7 @@ from newsletter.models import Account, AppSetting
 
 SUPPRESSION_KEY = "suppression_key"
 SETUP_TOKEN_HASH = "setup_token_sha256"
+_STORED_KEY_CACHE = "newsletter.stored_suppression_key"
 
 
 def get_setting(key: str) -> str | None:
@@ -39,6 +40,15 @@ def suppression_key() -> bytes:
     configured = current_app.config.get("SUPPRESSION_KEY")
     if configured:
         return configured.encode()
+    # The stored key never changes once written, so each process reads it once, not on
+    # every sign-up (it would otherwise be a query per hash).
+    cached = current_app.extensions.get(_STORED_KEY_CACHE)
+    if cached is None:
+        cached = current_app.extensions[_STORED_KEY_CACHE] = _stored_suppression_key()
+    return cached
+
+
+def _stored_suppression_key() -> bytes:
     stored = get_setting(SUPPRESSION_KEY)
     if stored is None:
         try:

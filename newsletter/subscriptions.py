@@ -57,11 +57,12 @@ def find_subscriber(key: str) -> Subscriber | None:
 def _get_or_create(address: Address, name: str, created_via: ConsentMethod) -> Subscriber:
     subscriber = find_subscriber(address.key)
     if subscriber is None:
+        # Not flushed here: the caller's commit writes the row once, complete, and a new
+        # person's empty list of subscriptions needs no query.
         subscriber = Subscriber(
             email=address.email, email_key=address.key, name=name, created_via=created_via
         )
         db.session.add(subscriber)
-        db.session.flush()
     elif name and not subscriber.name:
         # An anonymous form may fill a missing name but never overwrite one.
         subscriber.name = name
@@ -90,11 +91,12 @@ def request_subscription(
     Never downgrades a confirmed subscription; single-opt-in lists confirm at once unless
     the address is suppressed, in which case only the confirmation link may lift it.
     """
-    subscriber = _get_or_create(address, name, ConsentMethod.FORM)
-    existing = _subscriptions_by_list(subscriber)
+    # Suppression first: its query would otherwise flush a new subscriber half-written.
     standing = suppression.active_reasons(address.key)
     blocked = bool(standing - SELF_LIFTABLE_REASONS)
-    result = SignupResult(subscriber_id=subscriber.id)
+    subscriber = _get_or_create(address, name, ConsentMethod.FORM)
+    existing = _subscriptions_by_list(subscriber)
+    confirmed_now: list[str] = []
     needs_confirmation = False
     for mailing_list in lists:
         subscription = existing.get(mailing_list.id)
@@ -120,14 +122,18 @@ def request_subscription(
                 subscriber, ConsentAction.CONFIRMED, ConsentMethod.FORM, origin,
                 list_id=mailing_list.id, opt_in_level=OptInLevel.SINGLE, wording=wording,
             )  # fmt: skip
-            result.confirmed_now.append(mailing_list.slug)
+            confirmed_now.append(mailing_list.slug)
         else:
             needs_confirmation = True
     now = utcnow()
     last = subscriber.confirmation_sent_at
-    if needs_confirmation and not blocked and (last is None or now - last >= CONFIRMATION_INTERVAL):
+    due = (
+        needs_confirmation and not blocked and (last is None or now - last >= CONFIRMATION_INTERVAL)
+    )
+    if due:
         subscriber.confirmation_sent_at = now
-        result.confirmation_due = True
+    db.session.flush()  # assigns a new subscriber's id
+    result = SignupResult(subscriber.id, confirmation_due=due, confirmed_now=confirmed_now)
     db.session.commit()
     return result
 

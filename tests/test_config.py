@@ -119,3 +119,13 @@ def test_app_factory_builds_nothing_at_import_time():
     import workers  # noqa: F401
 
     assert set(os.listdir(".")) == before
+
+
+def test_signup_rate_per_ip_may_come_from_the_environment(empty_cwd):
+    """SIGNUP_RATE_PER_IP overrides the default only when set, and must be a valid limit."""
+    base = {"DATABASE_URL": "sqlite://", "SECRET_KEY": "k"}
+    assert "SIGNUP_RATE_PER_IP" not in load_config(base)
+    config = load_config({**base, "SIGNUP_RATE_PER_IP": "100 per minute"})
+    assert config["SIGNUP_RATE_PER_IP"] == "100 per minute"
+    with pytest.raises(ConfigError, match="SIGNUP_RATE_PER_IP"):
+        load_config({**base, "SIGNUP_RATE_PER_IP": "plenty"})

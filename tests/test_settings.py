@@ -41,3 +41,14 @@ def test_consumed_setup_token_is_forgotten(app):
     token = issue_setup_token()
     consume_setup_token()
     assert not setup_token_is_valid(token)
+
+
+def test_stored_suppression_key_is_read_once_per_app(app):
+    """Hashing many addresses does not query the stored key each time."""
+    from tests.queries import recorded_statements
+
+    app.config["SUPPRESSION_KEY"] = None
+    first = suppression_key()
+    with recorded_statements() as statements:
+        assert suppression_key() == first
+    assert statements == []

@@ -23,6 +23,7 @@ from newsletter.models import (
 from newsletter.models.base import utcnow
 from newsletter.retention import blank_old_request_details, purge_stale_signups
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
+from tests.queries import recorded_statements
 
 ORIGIN = Origin(source="/subscribe", ip_address="192.0.2.7", user_agent="Firefox")
 WORDING = "Sign up for the Digital Coalition newsletter, monthly."
@@ -82,6 +83,29 @@ def test_case_variants_of_an_address_are_one_person(news):
     first = sign_up("bob@example.com", news)
     second = sign_up("BOB@example.com", news)
     assert first.subscriber_id == second.subscriber_id
+
+
+def _verb_and_table(statement: str) -> tuple[str, str]:
+    words = statement.split()
+    if words[0] == "SELECT":
+        return "SELECT", words[words.index("FROM") + 1]
+    return words[0], words[2] if words[0] in {"INSERT", "DELETE"} else words[1]
+
+
+def test_a_new_address_costs_two_lookups_and_one_insert_per_row(news):
+    """The sign-up hot path: no re-read key or wording, no extra flush or lazy load."""
+    sign_up("first@example.com", news)
+    sign_up("second@example.com", news)  # reads the stored wording back; later ones skip it
+    db.session.refresh(news)  # as the view has, a list loaded in this transaction
+    with recorded_statements() as statements:
+        assert sign_up("third@example.com", news).confirmation_due
+    assert [_verb_and_table(s) for s in statements] == [
+        ("SELECT", "suppression_entry"),
+        ("SELECT", "subscriber"),
+        ("INSERT", "subscriber"),
+        ("INSERT", "consent_event"),
+        ("INSERT", "subscription"),
+    ]
 
 
 def test_at_most_one_confirmation_mail_a_day(news, jobs):

@@ -77,6 +77,11 @@ def _preferences_form(subscriber) -> PreferencesForm:
     return form
 
 
+def _submitted_name(form: PreferencesForm, subscriber) -> str:
+    # A client that leaves the field out keeps the stored name; an empty field clears it.
+    return form.name.data.strip() if "name" in request.form else subscriber.name
+
+
 @bp.route("/preferences/<token>", methods=["GET", "POST"])
 def preferences(token: str):
     try:
@@ -89,7 +94,7 @@ def preferences(token: str):
     if form.validate_on_submit():
         wanted = {ml.id for ml in form.offered if ml.slug in set(form.lists.data or ())}
         joined, left = subscriptions.update_preferences(
-            subscriber, wanted, form.name.data.strip(), request_origin()
+            subscriber, wanted, _submitted_name(form, subscriber), request_origin()
         )
         return render_template(
             "public/preferences_saved.html", joined=joined, left=left, token=token,

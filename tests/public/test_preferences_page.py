@@ -273,3 +273,17 @@ class TestWithCsrfOn:
         token = self.token_on(client.get(path).get_data(as_text=True))
         assert client.post(f"{path}/renew", data={"csrf_token": token}).status_code == 200
         assert len(mail.deliver()) == 1
+
+
+def test_a_post_without_the_name_field_keeps_the_stored_name(client, make):
+    """Only an empty name field clears the name; a client that omits the field changes nothing."""
+    from newsletter.extensions import db
+    from newsletter.subscriptions import preferences_token
+
+    news = make.list("keep-name", name="Keep")
+    person = make.subscriber("named@example.com", lists=[news], name="Nia")
+    token = preferences_token(person)
+    response = client.post(f"/preferences/{token}", data={"lists": ["keep-name"]})
+    assert response.status_code == 200
+    db.session.refresh(person)
+    assert person.name == "Nia"

@@ -1,0 +1,299 @@
+"""Benchmark: POST /subscribe under gunicorn on PostgreSQL and Redis, against two floors.
+
+    python bench/signup.py [--duration 15] [--connections 16] [--workers 2] [--threads 4]
+
+Needs a PostgreSQL server that lets `--postgres` create databases (trust auth) and a Redis
+server; nothing is downloaded. The script drops and recreates the database `--database`
+(default newsletter_bench), flushes the Redis database of `--redis` (default index 14), runs
+`newsletter db upgrade`, creates a public double-opt-in list and a `bench_insert` table, then
+starts gunicorn on a free loopback port with NEWSLETTER_BENCH=1, which adds two reference
+routes (newsletter/bench.py):
+
+- GET /_bench/constant answers a constant: the floor of gunicorn + Flask;
+- POST /_bench/insert does one INSERT and commit through the app's session: the floor of a write.
+
+Each route is loaded in turn by `--connections` closed-loop connections (bench/loadgen.py),
+after a warm-up that is not counted. Every sign-up is valid and uses a new address; each
+simulated visitor fetches the form (session cookie and CSRF token) once, before the timed
+POSTs. The per-IP sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from
+127.0.0.1) but still checked; the silent per-address limit is untouched (never reached with
+distinct addresses). No worker consumes the queue: confirmation mails wait in Redis.
+
+The table gives requests per second, p50 and p99 latency, errors, and the CPU each party used
+(in cores: the load generator, gunicorn, PostgreSQL, Redis), read from /proc on Linux.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlencode
+
+import psycopg
+import redis
+import sqlalchemy as sa
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from cpu import CpuMeter
+from loadgen import Connection, HttpError, Response, run_load
+
+HOST = "127.0.0.1"
+LIST_SLUG = "bench"
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--duration", type=float, default=15.0, help="timed seconds per route")
+    parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds per route")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
+    parser.add_argument(
+        "--postgres",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="any database of the server, to create the bench one from",
+    )
+    parser.add_argument("--database", default="newsletter_bench")
+    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    parser.add_argument(
+        "--routes",
+        default="constant,insert,subscribe",
+        help="comma-separated subset of constant,insert,subscribe",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database and Redis data")
+    return parser.parse_args()
+
+
+def recreate_database(admin_url: str, name: str, drop_only: bool = False) -> str:
+    """Drop and (unless drop_only) create `name`; return its psycopg URL."""
+    url = sa.make_url(admin_url).set(drivername="postgresql")
+    with psycopg.connect(url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if not drop_only:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def bench_environment(database_url: str, redis_url: str, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in {"SMTP_URL", "SUPPRESSION_KEY"}}
+    env.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        SECRET_KEY=secrets.token_urlsafe(32),
+        BASE_URL=f"http://{HOST}:{port}",
+        NEWSLETTER_BENCH="1",
+        # Every request comes from 127.0.0.1: keep the check, lift the limit.
+        SIGNUP_RATE_PER_IP="100000000 per hour",
+    )
+    return env
+
+
+def newsletter_command(*args: str, env: dict[str, str], cwd: Path) -> None:
+    script = Path(sys.executable).with_name("newsletter")
+    command = [str(script)] if script.exists() else [shutil.which("newsletter") or "newsletter"]
+    subprocess.run(command + list(args), env=env, cwd=cwd, check=True, stdout=subprocess.DEVNULL)
+
+
+def prepare_schema(database_url: str, env: dict[str, str], cwd: Path) -> None:
+    newsletter_command("db", "upgrade", env=env, cwd=cwd)
+    newsletter_command(
+        "lists",
+        "create",
+        LIST_SLUG,
+        "--name",
+        "Bench weekly",
+        "--description",
+        "One email a week.",
+        env=env,
+        cwd=cwd,
+    )
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE bench_insert (id bigserial PRIMARY KEY, payload text NOT NULL)")
+
+
+@contextmanager
+def gunicorn(args: argparse.Namespace, env: dict[str, str], port: int, cwd: Path):
+    """gunicorn serving create_app() on HOST:port until the block ends."""
+    log = cwd / "gunicorn.log"
+    command = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--bind",
+        f"{HOST}:{port}",
+        "--workers",
+        str(args.workers),
+        "--threads",
+        str(args.threads),
+        "--error-logfile",
+        str(log),
+        "newsletter:create_app()",
+    ]
+    process = subprocess.Popen(command, env=env, cwd=cwd)
+    try:
+        _wait_until_serving(port, process, log)
+        yield process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"gunicorn exited:\n{log.read_text()}")
+        try:
+            socket.create_connection((HOST, port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    sys.exit("gunicorn did not start within 30 s")
+
+
+async def constant_visit(connection: Connection) -> bool:
+    response = await connection.request("GET", "/_bench/constant", {})
+    return response.status == 200
+
+
+async def insert_visit(connection: Connection) -> bool:
+    response = await connection.request("POST", "/_bench/insert", FORM_HEADERS)
+    return response.status == 200
+
+
+class SignupVisitor:
+    """One person's browser: fetches the form once, then signs up new addresses on it."""
+
+    def __init__(self, index: int) -> None:
+        self.index, self.count = index, 0
+        self.headers: dict[str, str] = {}
+        self.token = ""
+
+    async def fetch_form(self, connection: Connection) -> None:
+        response = await connection.request("GET", "/subscribe", {})
+        match = re.search(rb'name="csrf_token" value="([^"]+)"', response.body)
+        if response.status != 200 or match is None or "set-cookie" not in response.headers:
+            raise HttpError(f"GET /subscribe gave {response.status} without a form")
+        self.token = match.group(1).decode()
+        cookie = response.headers["set-cookie"].split(";", 1)[0]
+        self.headers = {**FORM_HEADERS, "Cookie": cookie}
+
+    async def __call__(self, connection: Connection) -> bool:
+        self.count += 1
+        form = {
+            "csrf_token": self.token,
+            "email": f"v{self.index}-{self.count}@example.org",
+            "name": "",
+            "lists": LIST_SLUG,
+            "website": "",
+        }
+        response = await connection.request(
+            "POST", "/subscribe", self.headers, urlencode(form).encode()
+        )
+        return _is_check_email_page(response)
+
+
+def _is_check_email_page(response: Response) -> bool:
+    return response.status == 200 and b"<h1>Check your email</h1>" in response.body
+
+
+async def load_route(route: str, port: int, args: argparse.Namespace):
+    connections = [Connection(HOST, port) for _ in range(args.connections)]
+    if route == "constant":
+        visits = [constant_visit] * len(connections)
+    elif route == "insert":
+        visits = [insert_visit] * len(connections)
+    else:
+        visits = [SignupVisitor(i) for i in range(len(connections))]
+        await asyncio.gather(*(v.fetch_form(c) for v, c in zip(visits, connections, strict=True)))
+    return await run_load(connections, visits, args.warmup, args.duration)
+
+
+ROUTE_LABELS = {
+    "constant": "GET /_bench/constant",
+    "insert": "POST /_bench/insert",
+    "subscribe": "POST /subscribe",
+}
+
+
+def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
+    header = (
+        f"{'route':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   "
+        "CPU in cores: loadgen gunicorn postgres redis"
+    )
+    print(header)
+    for route, result, cpu in rows:
+        print(
+            f"{ROUTE_LABELS[route]:<22} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
+            f"{result.percentile(99) * 1e3:>7.1f} {result.errors:>6}   "
+            f"{' ' * 13}{result.cpu_share:>7.2f} {cpu.get('gunicorn', 0):>8.2f} "
+            f"{cpu.get('postgres', 0):>8.2f} {cpu.get('redis', 0):>5.2f}"
+        )
+    by_route = {route: result.rate for route, result, _ in rows}
+    if "insert" in by_route and "subscribe" in by_route:
+        print(
+            f"sign-up / single INSERT throughput: {by_route['subscribe'] / by_route['insert']:.0%}"
+        )
+
+
+def check_signups(database_url: str, redis_url: str) -> None:
+    """The POSTs really signed people up: subscribers, consent events and queued mails agree."""
+    with psycopg.connect(database_url) as conn:
+        people = conn.execute("SELECT count(*) FROM subscriber").fetchone()[0]
+        events = conn.execute("SELECT count(*) FROM consent_event").fetchone()[0]
+    queued = redis.Redis.from_url(redis_url).llen("dramatiq:system")
+    print(
+        f"stored: {people} subscribers, {events} consent events, {queued} confirmation mails queued"
+    )
+
+
+def main() -> None:
+    args = parse_args()
+    routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    database_url = recreate_database(args.postgres, args.database)
+    redis.Redis.from_url(args.redis).flushdb()
+    port = free_port()
+    env = bench_environment(database_url, args.redis, port)
+    print(
+        f"gunicorn --workers {args.workers} --threads {args.threads}; "
+        f"{args.connections} connections; {args.warmup:g} s warm-up + {args.duration:g} s "
+        f"per route; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    with tempfile.TemporaryDirectory(prefix="nl-bench-") as folder:
+        cwd = Path(folder)
+        prepare_schema(database_url, env, cwd)
+        with gunicorn(args, env, port, cwd) as server:
+            rows = []
+            for route in routes:
+                meter = CpuMeter(server.pid)
+                result = asyncio.run(load_route(route, port, args))
+                rows.append((route, result, meter.cores()))
+    print_table(rows)
+    if "subscribe" in routes:
+        check_signups(database_url, args.redis)
+    if not args.keep:
+        recreate_database(args.postgres, args.database, drop_only=True)
+        redis.Redis.from_url(args.redis).flushdb()
+
+
+if __name__ == "__main__":
+    main()
