@@ -47,6 +47,16 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
 
 
+def _float(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, not {raw!r}") from None
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -127,6 +137,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "DKIM_SELECTOR": env.get("DKIM_SELECTOR", "").strip() or None,
         "DKIM_KEY_FILE": env.get("DKIM_KEY_FILE", "").strip() or None,
         "SINK_PORT": _int(env, "SINK_PORT", 0),
+        "PERIODIC_INTERVAL": _float(env, "PERIODIC_INTERVAL", 15.0),
+        # The delivery engine (newsletter/delivery/): rows per batch, retries of a recipient
+        # after 4xx replies or broken connections (backoff doubling from SEND_RETRY_DELAY
+        # seconds), consecutive failures that pause an issue, and the sweep's time-outs.
+        "SEND_BATCH_SIZE": _int(env, "SEND_BATCH_SIZE", 500),
+        "SEND_MAX_ATTEMPTS": _int(env, "SEND_MAX_ATTEMPTS", 5),
+        "SEND_RETRY_DELAY": _float(env, "SEND_RETRY_DELAY", 60.0),
+        "SEND_PAUSE_AFTER_FAILURES": _int(env, "SEND_PAUSE_AFTER_FAILURES", 10),
+        "SEND_STALL_SECONDS": _float(env, "SEND_STALL_SECONDS", 120.0),
+        "SEND_CLAIM_TIMEOUT": _float(env, "SEND_CLAIM_TIMEOUT", 600.0),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # Record IP address and user agent with consent events; blanked after the period.
         "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),
@@ -171,6 +191,5 @@ def static_defaults() -> dict[str, object]:
         "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
         "SIGNUP_RATE_PER_IP": "10 per minute;50 per hour",
         "SIGNUP_RATE_PER_ADDRESS": "5 per hour",
-        "PERIODIC_INTERVAL": 15.0,
         "WORKER_THREADS": 4,
     }

@@ -32,3 +32,11 @@ def blank_old_import_evidence_job() -> None:
     blanked = blank_old_import_evidence()
     if blanked:
         logger.info("removed evidence IP addresses from %d old import events", blanked)
+
+
+@periodic_job("delivery_sweep", every=timedelta(seconds=0))
+def delivery_sweep_job() -> None:
+    """Every tick: stalled batches are enqueued again, stale claims released (invariant 1)."""
+    from newsletter.delivery.sweep import sweep
+
+    sweep()

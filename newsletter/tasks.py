@@ -6,7 +6,9 @@ import dramatiq
 from flask import current_app
 
 
-def enqueue(actor_name: str, queue_name: str, *args: object) -> dramatiq.Message:
+def enqueue(
+    actor_name: str, queue_name: str, *args: object, delay_ms: int | None = None
+) -> dramatiq.Message:
     """Send a message for `actor_name` on `queue_name` with positional id arguments."""
     from workers.broker import get_broker
 
@@ -14,4 +16,4 @@ def enqueue(actor_name: str, queue_name: str, *args: object) -> dramatiq.Message
     message = dramatiq.Message(
         queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={}
     )
-    return broker.enqueue(message)
+    return broker.enqueue(message, delay=delay_ms)

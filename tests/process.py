@@ -16,9 +16,17 @@ _PROJECT_VARIABLES = (
 )  # fmt: skip
 
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
 def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without any project setting, plus `extra`."""
+    """The current environment without any project setting, plus `extra`.
+
+    The repository root goes first on PYTHONPATH, so that the child imports this checkout's
+    code even where the installed `newsletter` points at another one (a git worktree).
+    """
     env = {k: v for k, v in os.environ.items() if k not in _PROJECT_VARIABLES}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), env.get("PYTHONPATH")]))
     env.update(extra)
     return env
 

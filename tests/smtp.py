@@ -38,7 +38,21 @@ class _Handler:
     def __init__(self, sink: SmtpSink) -> None:
         self.sink = sink
 
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        reply = self.sink.refuse.get(address)
+        if reply is not None:
+            return reply
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
     async def handle_DATA(self, server, session, envelope):
+        with self.sink.lock:
+            drop = self.sink.drop_connections > 0
+            self.sink.drop_connections -= drop
+        if drop:
+            # Hang up without a reply, as a relay that crashed would.
+            server.transport.close()
+            return "421 closing"
         captured = CapturedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         with self.sink.lock:
             self.sink.messages.append(captured)
@@ -52,6 +66,10 @@ class SmtpSink:
         self.port = port
         self.messages: list[CapturedMessage] = []
         self.lock = threading.Lock()
+        # Replies to RCPT TO for chosen addresses, e.g. {"a@example.com": "550 5.1.1 No"}.
+        self.refuse: dict[str, str] = {}
+        # Hang up on this many of the next messages instead of accepting them.
+        self.drop_connections = 0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
 
     def start(self) -> None:
@@ -59,6 +77,11 @@ class SmtpSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+    def recipients(self) -> list[str]:
+        """Every envelope recipient of every message so far, repeats included."""
+        with self.lock:
+            return [rcpt for message in self.messages for rcpt in message.rcpt_tos]
 
     def wait_for(self, count: int, timeout: float = 10.0) -> list[CapturedMessage]:
         """Wait until `count` messages arrived; return them all."""

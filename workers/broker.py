@@ -13,7 +13,7 @@ from flask import Flask
 from workers.middleware import AppContextMiddleware
 
 # Every module that declares actors; imported only once a broker is set.
-ACTOR_MODULES = ("workers.mail", "workers.imports")
+ACTOR_MODULES = ("workers.mail", "workers.imports", "workers.delivery")
 
 _lock = threading.Lock()
 

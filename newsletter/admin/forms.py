@@ -10,6 +10,7 @@ from wtforms import (
     RadioField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -18,6 +19,7 @@ from wtforms.validators import InputRequired, Length, Optional
 from newsletter.accounts import check_password
 from newsletter.addresses import parse_address
 from newsletter.forms import domain_check
+from newsletter.issues import check_subject
 from newsletter.lists import check_list_id_label, check_name, check_slug
 from newsletter.models import AccountRole
 
@@ -94,3 +96,14 @@ class ImportForm(FlaskForm):
         ],
         default="keep",
     )
+
+
+class IssueForm(FlaskForm):
+    subject = StringField(
+        "Subject", validators=[InputRequired("Enter a subject"), domain_check(check_subject)]
+    )
+    body = TextAreaField(
+        "Body", validators=[Length(max=200_000, message="Body must be 200,000 characters or fewer")]
+    )
+    # Choices are the list slugs, set by the view; the order ticked on the page is kept.
+    lists = SelectMultipleField("Lists", validators=[InputRequired("Choose at least one list")])

@@ -61,11 +61,12 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them as `newsletter` does."""
-    from newsletter.cli import accounts, imports, lists, serve, worker
+    from newsletter.cli import accounts, imports, issues, lists, serve, worker
 
     for command in (
         accounts.admin,
         imports.import_command,
+        issues.issues,
         lists.lists,
         serve.serve,
         worker.worker,

@@ -19,6 +19,7 @@ from newsletter.models.imports import (
     ImportReject,
     ImportStatus,
 )
+from newsletter.models.issues import Delivery, Issue, IssueList
 from newsletter.models.lists import MailingList
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
@@ -35,11 +36,14 @@ __all__ = [
     "ConsentMode",
     "ConsentMethod",
     "ConsentWording",
+    "Delivery",
     "DeliveryStatus",
     "ImportFile",
     "ImportJob",
     "ImportReject",
     "ImportStatus",
+    "Issue",
+    "IssueList",
     "IssueStatus",
     "Lease",
     "MailingList",

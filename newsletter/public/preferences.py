@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from newsletter import subscriptions
-from newsletter.extensions import csrf, limiter
-from newsletter.models import ConsentMethod, SubscriptionStatus
+from newsletter.extensions import csrf, db, limiter
+from newsletter.models import ConsentMethod, Issue, SubscriptionStatus
 from newsletter.public import bp, request_origin
 from newsletter.public.forms import PreferencesForm
 from newsletter.tasks import enqueue
@@ -22,20 +22,37 @@ def _subscriber_or_404(token: str):
     return subscriber
 
 
+def _issue_list_ids(issue_id: int | None) -> set[int] | None:
+    """The lists of the issue a link came in, or None (every list) for the plain link."""
+    if issue_id is None:
+        return None
+    issue = db.session.get(Issue, issue_id)
+    # A link naming an issue that is gone still unsubscribes: from everything.
+    return {link.list_id for link in issue.issue_lists} if issue is not None else None
+
+
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@bp.route(
+    "/unsubscribe/<token>/<int:issue_id>", methods=["GET", "POST"], endpoint="unsubscribe_issue"
+)
 @csrf.exempt  # RFC 8058: mail clients POST with no cookie and no token; the URL is the secret.
-def unsubscribe(token: str):
-    """GET (and HEAD) shows a button and changes nothing (link scanners prefetch); POST leaves."""
+def unsubscribe(token: str, issue_id: int | None = None):
+    """GET (and HEAD) shows a button and changes nothing (link scanners prefetch); POST leaves.
+
+    The link in an issue leaves every list of that issue the person is on (DESIGN.md 6).
+    """
     subscriber = _subscriber_or_404(token)
+    list_ids = _issue_list_ids(issue_id)
     if request.method != "POST":
+        lists = subscriptions.active_lists(subscriber)
         return render_template(
             "public/unsubscribe.html",
-            lists=subscriptions.active_lists(subscriber),
+            lists=[ml for ml in lists if list_ids is None or ml.id in list_ids],
             preferences_token=subscriptions.preferences_token(subscriber),
         )
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK_BODY
     method = ConsentMethod.ONE_CLICK if one_click else ConsentMethod.UNSUBSCRIBE_PAGE
-    left = subscriptions.unsubscribe(subscriber, method, request_origin())
+    left = subscriptions.unsubscribe(subscriber, method, request_origin(), list_ids)
     # Always 200, never a redirect: some mail clients treat a redirect as failure.
     return render_template(
         "public/unsubscribed.html",

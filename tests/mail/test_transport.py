@@ -258,3 +258,27 @@ def test_smtplib_errors_are_not_leaked_raw(plain_server):
             pytest.fail("a raw smtplib exception escaped the transport")
         except PermanentSmtpError:
             pass
+
+
+def test_send_one_delivers_over_the_same_connection(plain_server, handler):
+    """send_one (the bulk path) sends CRLF bytes to one address, reusing the connection."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        for n in range(3):
+            transport.send_one(crlf(MESSAGE), "bounces+x@example.org", f"to{n}@example.org")
+    assert [m.rcpt_tos for m in handler.messages] == [[f"to{n}@example.org"] for n in range(3)]
+    assert {m.peer for m in handler.messages} == {handler.messages[0].peer}
+    assert handler.messages[0].mail_from == "bounces+x@example.org"
+
+
+def test_send_one_sorts_refusals_as_send_does(plain_server, handler):
+    """5xx at RCPT is permanent, 452 throttled, other 4xx transient; the connection goes on."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        with pytest.raises(PermanentSmtpError) as refused:
+            transport.send_one(crlf(MESSAGE), "a@example.org", "reply-550@example.org")
+        assert isinstance(refused.value.__cause__, smtplib.SMTPRecipientsRefused)
+        with pytest.raises(ThrottledSmtpError):
+            transport.send_one(crlf(MESSAGE), "a@example.org", "reply-452@example.org")
+        with pytest.raises(TransientSmtpError):
+            transport.send_one(crlf(MESSAGE), "a@example.org", "reply-454@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "fine@example.org")
+    assert [m.rcpt_tos for m in handler.messages] == [["fine@example.org"]]

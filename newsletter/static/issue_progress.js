@@ -1,0 +1,33 @@
+// Live progress on the issue page: polls the JSON endpoint and updates the numbers and bar.
+// Served as a file because the Content-Security-Policy forbids inline script.
+(function () {
+  "use strict";
+  var box = document.getElementById("issue-progress");
+  if (!box) { return; }
+  var bar = document.getElementById("progress-bar");
+  var finished = ["sent", "cancelled"];
+
+  function show(data) {
+    box.parentNode.querySelectorAll("[data-progress]").forEach(function (el) {
+      var value = data[el.getAttribute("data-progress")];
+      if (el.getAttribute("data-progress") === "status" && typeof value === "string") {
+        value = value.charAt(0).toUpperCase() + value.slice(1);
+      }
+      el.textContent = value === null || value === undefined ? "–" : value;
+    });
+    bar.max = data.recipients || 1;
+    bar.value = data.done;
+    bar.textContent = data.done + " of " + data.recipients;
+    return finished.indexOf(data.status) === -1;
+  }
+
+  function poll() {
+    fetch(box.getAttribute("data-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : null; })
+      .then(function (data) {
+        if (data === null || show(data)) { window.setTimeout(poll, 2000); }
+      })
+      .catch(function () { window.setTimeout(poll, 5000); });
+  }
+  window.setTimeout(poll, 1000);
+})();

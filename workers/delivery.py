@@ -1,0 +1,27 @@
+"""The actor that sends one batch of an issue's ledger. Safe to run twice: rows are claimed."""
+
+from __future__ import annotations
+
+import dramatiq
+
+# Named in newsletter/delivery/ledger.py, which enqueues by these names.
+from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
+
+
+@dramatiq.actor(
+    actor_name=BATCH_ACTOR,
+    queue_name=QUEUE_DELIVERY,
+    # A failure outside SMTP (the database away) is retried; SMTP failures are per row.
+    max_retries=10,
+    min_backoff=5_000,
+    max_backoff=300_000,
+    # A paced batch may take a long while; the sweep, not a time limit, catches stalls.
+    time_limit=6 * 3_600_000,
+)
+def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> None:
+    """Send the queued rows first_id..last_id of the issue; retried rows come back later."""
+    from newsletter.delivery.sender import requeue_later, send_batch
+
+    result = send_batch(issue_id, first_id, last_id)
+    if result.retry_at is not None:
+        requeue_later(issue_id, first_id, last_id, result.retry_at)
