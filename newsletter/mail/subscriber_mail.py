@@ -28,53 +28,54 @@ def _identity() -> dict[str, str]:
     }
 
 
+def _mailable(subscriber_id: int) -> Subscriber | None:
+    """The person, unless they are gone or an admin-only suppression stands."""
+    subscriber = db.session.get(Subscriber, subscriber_id)
+    if subscriber is None or suppression.blocking_reasons(subscriber.email_key):
+        return None
+    return subscriber
+
+
+def _send(subscriber: Subscriber, subject: str, template: str, context: dict) -> None:
+    """Render `template` (.txt and .html) and send it to the person as system mail."""
+    message = system_message(
+        to=_recipient(subscriber),
+        subject=subject,
+        text=render_template(f"email/{template}.txt", **context),
+        html=render_template(f"email/{template}.html", **context),
+    )
+    # End the read transaction before sending: the built-in sink writes to this database.
+    db.session.commit()
+    send_system_message(message)
+    logger.info("%s sent to subscriber %s", template, subscriber.id)
+
+
 def send_confirmation(subscriber_id: int) -> bool:
     """Mail the confirmation link for every pending list; False when there is nothing to do.
 
     Idempotent: a person who confirmed, left, was erased or is now blocked gets nothing.
     """
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None or suppression.blocking_reasons(subscriber.email_key):
-        return False
-    pending = subscriptions.pending_lists(subscriber)
+    subscriber = _mailable(subscriber_id)
+    pending = subscriptions.pending_lists(subscriber) if subscriber else []
     if not pending:
         return False
+    token = subscriptions.confirmation_token(subscriber)
     context = _identity() | {
         "lists": pending,
-        "confirm_url": external_url(
-            "public.confirm", token=subscriptions.confirmation_token(subscriber)
-        ),
+        "confirm_url": external_url("public.confirm", token=token),
     }
-    message = system_message(
-        to=_recipient(subscriber),
-        subject=f"Confirm your subscription to {context['org_name']}",
-        text=render_template("email/confirmation.txt", **context),
-        html=render_template("email/confirmation.html", **context),
-    )
-    # End the read transaction before sending: the built-in sink writes to this database.
-    db.session.commit()
-    send_system_message(message)
-    logger.info("confirmation sent to subscriber %s", subscriber_id)
+    subject = f"Confirm your subscription to {context['org_name']}"
+    _send(subscriber, subject, "confirmation", context)
     return True
 
 
 def send_preferences_link(subscriber_id: int) -> bool:
     """Mail a fresh preferences link (after an old one expired)."""
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None or suppression.blocking_reasons(subscriber.email_key):
+    subscriber = _mailable(subscriber_id)
+    if subscriber is None:
         return False
-    context = _identity() | {
-        "preferences_url": external_url(
-            "public.preferences", token=subscriptions.preferences_token(subscriber)
-        ),
-    }
-    message = system_message(
-        to=_recipient(subscriber),
-        subject=f"Your {context['org_name']} newsletter preferences",
-        text=render_template("email/preferences_link.txt", **context),
-        html=render_template("email/preferences_link.html", **context),
-    )
-    db.session.commit()
-    send_system_message(message)
-    logger.info("preferences link sent to subscriber %s", subscriber_id)
+    token = subscriptions.preferences_token(subscriber)
+    context = _identity() | {"preferences_url": external_url("public.preferences", token=token)}
+    subject = f"Your {context['org_name']} newsletter preferences"
+    _send(subscriber, subject, "preferences_link", context)
     return True
