@@ -43,14 +43,22 @@ def test_upload_runs_the_import_in_the_background_and_shows_the_report(
     assert len(db.session.scalars(select(Subscription)).all()) == 4
 
 
-def test_status_json_reports_progress_and_counts(admin_client, make, stub_broker, stub_worker):
+def test_status_json_reports_progress_and_counts(admin_client, make, stub_broker):
     """The endpoint the progress bar polls."""
+    from dramatiq import Worker
+
     make.list(slug="news")
     upload(admin_client, "list.txt", fixture("mailman_plain.txt").read_bytes())
     job = db.session.scalars(select(ImportJob)).one()
+    # No worker runs yet, so the job is seen waiting, not already picked up.
     before = admin_client.get(f"/admin/imports/{job.id}/status.json").get_json()
     assert (before["status"], before["finished"], before["percent"]) == ("queued", False, 0)
-    run_jobs(stub_broker, stub_worker)
+    worker = Worker(stub_broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        run_jobs(stub_broker, worker)
+    finally:
+        worker.stop()
     after = admin_client.get(f"/admin/imports/{job.id}/status.json").get_json()
     assert (after["status"], after["finished"], after["percent"]) == ("done", True, 100)
     assert (after["imported"], after["rejected"], after["rows_done"]) == (3, 1, 4)
