@@ -92,7 +92,7 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     db.session.commit()
     db.session.refresh(issue)
     if recipients == 0:
-        from newsletter.delivery.sender import finish_if_done
+        from newsletter.delivery.outcomes import finish_if_done
 
         finish_if_done(issue.id)
     elif dispatch:

@@ -20,7 +20,8 @@ from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
 )
 def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> None:
     """Send the queued rows first_id..last_id of the issue; retried rows come back later."""
-    from newsletter.delivery.sender import requeue_later, send_batch
+    from newsletter.delivery.outcomes import requeue_later
+    from newsletter.delivery.sender import send_batch
 
     result = send_batch(issue_id, first_id, last_id)
     if result.retry_at is not None:

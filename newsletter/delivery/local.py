@@ -8,7 +8,8 @@ import sqlalchemy as sa
 from flask import current_app
 
 from newsletter.delivery.ledger import DELIVERY, due_ranges
-from newsletter.delivery.sender import finish_if_done, send_batch
+from newsletter.delivery.outcomes import finish_if_done
+from newsletter.delivery.sender import send_batch
 from newsletter.delivery.sweep import release_stale_claims
 from newsletter.extensions import db
 from newsletter.models import DeliveryStatus, Issue, IssueStatus

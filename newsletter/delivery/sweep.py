@@ -68,7 +68,7 @@ def _is_stalled(issue: Issue, now) -> bool:
 
 def sweep() -> int:
     """One pass; returns how many issues had their batches enqueued again."""
-    from newsletter.delivery.sender import finish_if_done
+    from newsletter.delivery.outcomes import finish_if_done
 
     release_stale_claims()
     _cancel_leftovers()
