@@ -8,8 +8,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import InputRequired, Length, ValidationError
 
-from newsletter.addresses import MAX_LENGTH, parse_address
-from newsletter.forms import domain_check
+from newsletter.addresses import MAX_LENGTH, Address, parse_address
+from newsletter.errors import ValidationError as DomainValidationError
 
 # Line breaks and other control characters have no place in a name that may reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -33,7 +33,6 @@ class SubscribeForm(FlaskForm):
         validators=[
             InputRequired("Enter an email address"),
             Length(max=MAX_LENGTH, message="Email address must be 254 characters or fewer"),
-            domain_check(parse_address),
         ],
     )
     name = StringField(
@@ -45,6 +44,15 @@ class SubscribeForm(FlaskForm):
     lists = ListCheckboxes("Newsletters", validate_choice=False)
     # Honeypot: hidden from people and assistive technology; bots fill every field.
     website = StringField("Leave this field empty")
+
+    address: Address | None = None
+
+    def validate_email(self, field) -> None:
+        # Parsed once here and kept, so the view does not validate the address a second time.
+        try:
+            self.address = parse_address(field.data)
+        except DomainValidationError as error:
+            raise ValidationError(str(error)) from error
 
     def validate_lists(self, field) -> None:
         if not field.data:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from newsletter import subscriptions
-from newsletter.addresses import parse_address
 from newsletter.extensions import limiter
 from newsletter.public import bp, request_origin
 from newsletter.public.forms import SubscribeForm
@@ -36,7 +35,7 @@ def subscribe():
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("public/subscribe.html", form=form, lists=lists), status
-    address = parse_address(form.email.data)
+    address = form.address
     # Bots fill the honeypot; people with too many recent sign-ups are ignored silently.
     # Either way the answer is the same page, so it tells nothing about the address.
     if not form.website.data and address_within_limit(address.key):
