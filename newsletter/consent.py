@@ -34,14 +34,20 @@ class Origin:
 
     @classmethod
     def from_request(cls) -> Origin:
-        """The current request's path, IP and user agent (unless recording them is off)."""
+        """The current request's route, IP and user agent (unless recording them is off).
+
+        The source is the route ("/confirm/<token>"), not the path: tokens in links are
+        credentials (an unsubscribe token works for ever) and stay out of the evidence.
+        """
         if not has_request_context():
             return cls(source="system")
+        rule = request.url_rule
+        source = rule.rule if rule is not None else request.path
         if not current_app.config.get("CONSENT_RECORD_REQUEST_DETAILS", True):
-            return cls(source=request.path)
+            return cls(source=source)
         agent = request.user_agent.string or None
         return cls(
-            source=request.path,
+            source=source,
             ip_address=request.remote_addr,
             user_agent=agent[:512] if agent else None,
         )

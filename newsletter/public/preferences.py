@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import abort, render_template, request
 
 from newsletter import subscriptions
+from newsletter.consent import Origin
 from newsletter.extensions import csrf, db, limiter
 from newsletter.models import ConsentMethod, Issue, SubscriptionStatus
-from newsletter.public import bp, request_origin
+from newsletter.public import bp
 from newsletter.public.forms import PreferencesForm
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
@@ -52,7 +53,7 @@ def unsubscribe(token: str, issue_id: int | None = None):
         )
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK_BODY
     method = ConsentMethod.ONE_CLICK if one_click else ConsentMethod.UNSUBSCRIBE_PAGE
-    left = subscriptions.unsubscribe(subscriber, method, request_origin(), list_ids)
+    left = subscriptions.unsubscribe(subscriber, method, Origin.from_request(), list_ids)
     # Always 200, never a redirect: some mail clients treat a redirect as failure.
     return render_template(
         "public/unsubscribed.html",
@@ -94,7 +95,7 @@ def preferences(token: str):
     if form.validate_on_submit():
         wanted = {ml.id for ml in form.offered if ml.slug in set(form.lists.data or ())}
         joined, left = subscriptions.update_preferences(
-            subscriber, wanted, _submitted_name(form, subscriber), request_origin()
+            subscriber, wanted, _submitted_name(form, subscriber), Origin.from_request()
         )
         return render_template(
             "public/preferences_saved.html", joined=joined, left=left, token=token,

@@ -5,8 +5,9 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from newsletter import subscriptions
+from newsletter.consent import Origin
 from newsletter.extensions import limiter
-from newsletter.public import bp, request_origin
+from newsletter.public import bp
 from newsletter.public.forms import SubscribeForm
 from newsletter.public.limits import address_within_limit, signup_rate_per_ip, too_many_signups
 from newsletter.tasks import enqueue
@@ -41,7 +42,7 @@ def subscribe():
     if not form.website.data and address_within_limit(address.key):
         chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
         result = subscriptions.request_subscription(
-            address, form.name.data.strip(), chosen, request_origin(), _wording(lists)
+            address, form.name.data.strip(), chosen, Origin.from_request(), _wording(lists)
         )
         if result.confirmation_due:
             enqueue("send_confirmation", "system", result.subscriber_id)
@@ -51,7 +52,7 @@ def subscribe():
 @bp.get("/confirm/<token>")
 def confirm(token: str):
     try:
-        subscriber, confirmed = subscriptions.confirm_subscription(token, request_origin())
+        subscriber, confirmed = subscriptions.confirm_subscription(token, Origin.from_request())
     except ExpiredTokenError:
         return render_template("public/link_problem.html", expired=True), 410
     except InvalidTokenError:
