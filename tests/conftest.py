@@ -130,8 +130,14 @@ class start_redis_server:
 
 @pytest.fixture(scope="session")
 def redis_url(redis_server: str, worker_id: str) -> str:
-    """A Redis database index of this xdist worker's own."""
-    index = 1 + _worker_index(worker_id) % 15
+    """A Redis database index of this xdist worker's own.
+
+    The index in REDIS_URL is a base: two suites run at once on one machine stay apart when
+    their bases differ by more than their worker count (redis://…/0 and redis://…/4, say).
+    """
+    match = re.search(r"/(\d+)$", redis_server.rstrip("/"))
+    base = int(match.group(1)) if match else 0
+    index = (base + 1 + _worker_index(worker_id)) % 16
     return re.sub(r"(/\d+)?$", f"/{index}", redis_server.rstrip("/"), count=1)
 
 
