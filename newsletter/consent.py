@@ -85,17 +85,32 @@ def record_consent(
     """Append one consent event to the session; the caller commits with its change."""
     event = ConsentEvent(
         subscriber=subscriber,
-        action=action,
-        method=method,
-        list_id=list_id,
-        opt_in_level=opt_in_level,
-        occurred_at=occurred_at or utcnow(),
-        source=origin.source[:200],
-        ip_address=origin.ip_address,
-        user_agent=origin.user_agent,
-        wording_version=wording_version(wording) if wording else None,
-        detail=detail or {},
-        **extra,
-    )
+        **event_values(
+            action, method, origin, occurred_at or utcnow(),
+            list_id=list_id, opt_in_level=opt_in_level,
+            wording_version=wording_version(wording) if wording else None,
+            detail=detail or {}, **extra,
+        ),
+    )  # fmt: skip
     db.session.add(event)
     return event
+
+
+def event_values(
+    action: ConsentAction,
+    method: ConsentMethod,
+    origin: Origin,
+    occurred_at: datetime,
+    **columns: object,
+) -> dict[str, object]:
+    """The columns of one consent event, for the ORM or a Core INSERT of many."""
+    return {
+        "action": action,
+        "method": method,
+        "occurred_at": occurred_at,
+        "source": origin.source[:200],
+        "ip_address": origin.ip_address,
+        "user_agent": origin.user_agent,
+        "detail": {},
+        **columns,
+    }

@@ -23,15 +23,29 @@ def _form(lists) -> SubscribeForm:
     return form
 
 
+_WORDINGS = "newsletter.signup_wordings"
+_WORDINGS_MAX = 100
+
+
 def _wording(lists) -> str:
-    """The exact text a person sees on the form, stored as consent evidence."""
-    return render_template("public/_signup_wording.txt", lists=lists)
+    """The exact text a person sees on the form, stored as consent evidence.
+
+    Rendered once per set of lists (name, description and all) in each process.
+    """
+    known = current_app.extensions.setdefault(_WORDINGS, {})
+    key = tuple(lists)
+    wording = known.get(key)
+    if wording is None:
+        wording = render_template("public/_signup_wording.txt", lists=lists)
+        if len(known) < _WORDINGS_MAX:
+            known[key] = wording
+    return wording
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
 @limiter.limit(signup_rate_per_ip, methods=["POST"], on_breach=too_many_signups)
 def subscribe():
-    lists = subscriptions.public_lists()
+    lists = subscriptions.public_list_choices()
     form = _form(lists)
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
