@@ -6,10 +6,9 @@ from flask import current_app, render_template, request
 
 from newsletter import subscriptions
 from newsletter.consent import Origin
-from newsletter.extensions import limiter
 from newsletter.public import bp
 from newsletter.public.forms import SubscribeForm
-from newsletter.public.limits import address_within_limit, signup_rate_per_ip, too_many_signups
+from newsletter.public.limits import address_within_limit, network_within_limit, too_many_signups
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
@@ -43,8 +42,9 @@ def _wording(lists) -> str:
 
 
 @bp.route("/subscribe", methods=["GET", "POST"])
-@limiter.limit(signup_rate_per_ip, methods=["POST"], on_breach=too_many_signups)
 def subscribe():
+    if request.method == "POST" and not network_within_limit():
+        return too_many_signups()
     lists = subscriptions.public_list_choices()
     form = _form(lists)
     if not form.validate_on_submit():
