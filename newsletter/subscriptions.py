@@ -62,7 +62,7 @@ def public_list_choices() -> Sequence[sa.Row]:
     What the sign-up form shows and request_subscription needs, without loading ORM objects
     on the busiest public page.
     """
-    return db.session.execute(_PUBLIC_LIST_CHOICES).all()
+    return db.session.connection().execute(_PUBLIC_LIST_CHOICES).all()
 
 
 _PUBLIC_LIST_CHOICES = (
@@ -187,7 +187,7 @@ _LOOKUP = sa.union_all(
 def _lookup(key: str) -> tuple[int | None, set[SuppressionReason]]:
     subscriber_id, reasons = None, set()
     parameters = {"key": key, "key_hash": suppression.address_hash(key)}
-    for row_id, row_reason in db.session.execute(_LOOKUP, parameters):
+    for row_id, row_reason in db.session.connection().execute(_LOOKUP, parameters):
         if row_id is not None:
             subscriber_id = row_id
         if row_reason is not None:
