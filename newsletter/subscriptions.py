@@ -147,8 +147,13 @@ def preferences_token(subscriber: Subscriber) -> str:
 
 
 def _token_payload(subscriber: Subscriber) -> dict[str, object]:
+    return link_payload(subscriber.id, subscriber.unsubscribe_token)
+
+
+def link_payload(subscriber_id: int, unsubscribe_token: str) -> dict[str, object]:
+    """What a confirm or preferences token signs (the delivery engine signs it per recipient)."""
     # A fingerprint of the person's random token: an id reused after erasure matches nobody.
-    return {"s": subscriber.id, "v": subscriber.unsubscribe_token[:8]}
+    return {"s": subscriber_id, "v": unsubscribe_token[:8]}
 
 
 def _subscriber_for(payload: object) -> Subscriber | None:

@@ -17,6 +17,8 @@ SALTS = {
     "confirm": "newsletter.confirm.v1",
     "preferences": "newsletter.preferences.v1",
     "setup": "newsletter.setup.v1",
+    # The web version of an issue sent to a private list: names the issue, nobody in it.
+    "web_version": "newsletter.web-version.v1",
 }
 
 
@@ -37,6 +39,11 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key and verifies with any of them.
     keys = [*reversed(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
     return URLSafeTimedSerializer(keys, salt=SALTS[purpose])
+
+
+def token_signer(purpose: str) -> URLSafeTimedSerializer:
+    """The signer of `purpose`, for signing many tokens in a loop (a batch of messages)."""
+    return _serializer(purpose)
 
 
 def make_token(purpose: str, payload: Any) -> str:
