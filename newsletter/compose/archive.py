@@ -59,10 +59,10 @@ def atom_feed() -> bytes:
     """The archive as an Atom feed (newest first)."""
     org_name = current_app.config["ORG_NAME"]
     feed = FeedGenerator()
-    feed.id(external_url("public.archive"))
+    feed.id(external_url("public.archive_index"))
     feed.title(f"{org_name} newsletter")
     feed.author({"name": org_name})
-    feed.link(href=external_url("public.archive"), rel="alternate")
+    feed.link(href=external_url("public.archive_index"), rel="alternate")
     feed.link(href=external_url("public.archive_feed"), rel="self")
     feed.language("en-GB")
     issues = archived_issues(FEED_SIZE)
