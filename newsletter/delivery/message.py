@@ -24,8 +24,7 @@ from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
 from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
 from newsletter.mail import SMTP_POLICY
 from newsletter.models import Issue
-from newsletter.subscriptions import link_payload
-from newsletter.tokens import token_signer
+from newsletter.subscriptions import PreferencesLinkSigner
 from newsletter.urls import external_url
 
 __all__ = ["IssueMessage", "RenderedIssue", "markdown_to_html", "render_issue"]
@@ -66,41 +65,68 @@ def _qp_inline(value: bytes) -> bytes:
     return b"=\r\n" + b"=\r\n".join(lines) + b"=\r\n"
 
 
+def _qp_segment(raw: bytes) -> bytes:
+    """`raw` quoted-printable-encoded, its last line short enough to take a soft break."""
+    encoded = binascii.b2a_qp(raw, istext=True)
+    if b"\r\n" not in raw:
+        # With no line ending to copy, the encoder writes its soft breaks as bare LF.
+        encoded = encoded.replace(b"=\n", b"=\r\n")
+    start = encoded.rfind(b"\r\n") + 2 if b"\r\n" in encoded else 0
+    last = encoded[start:]
+    if len(last) < _QP_LINE:
+        return encoded
+    # A marker follows this line after a soft break ("="): cut the line first, never inside an
+    # escape ("=XX").
+    cut = _QP_LINE - 3
+    while b"=" in last[cut - 2 : cut]:
+        cut -= 1
+    return encoded[:start] + last[:cut] + b"=\r\n" + last[cut:]
+
+
 class _Part:
-    """One quoted-printable text part, cut at its per-recipient markers once."""
+    """One quoted-printable text part, encoded once in pieces cut at its per-recipient markers.
+
+    The text between markers is encoded on its own and each recipient's values go between soft
+    line breaks, so no marker can be split by the encoder's line wrapping, wherever the layout
+    or the CSS inliner put it.
+    """
 
     def __init__(self, subtype: str, content: str) -> None:
         self.html = subtype == "html"
-        self.raw = _crlf(content)
+        raw = _crlf(content)
         self.head = (
             f"Content-Type: text/{subtype}; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode()
-        encoded = binascii.b2a_qp(self.raw, istext=True)
-        self.markers = [m.encode() for m in RECIPIENT_MARKERS if m.encode() in self.raw]
-        # The encoder wraps long lines; if it cut a marker, encode per recipient instead.
-        self.fast = all(encoded.count(m) == self.raw.count(m) for m in self.markers)
-        if self.markers and self.fast:
-            # Even indices: encoded text; odd indices: a marker to fill.
-            self.pieces = re.split(b"(" + b"|".join(self.markers) + b")", encoded)
-        else:
-            self.pieces = [encoded]
+        self.markers = [m.encode() for m in RECIPIENT_MARKERS if m.encode() in raw]
+        if not self.markers:
+            self.pieces = [binascii.b2a_qp(raw, istext=True)]
+            self.slots: list[tuple[int, bytes]] = []
+            return
+        # Even indices: encoded text; odd indices: a marker, filled per recipient.
+        split = re.split(b"(" + b"|".join(self.markers) + b")", raw)
+        self.pieces = [piece if n % 2 else _qp_segment(piece) for n, piece in enumerate(split)]
+        self.slots = [(n, piece) for n, piece in enumerate(split) if n % 2]
 
-    def body(self, values: dict[bytes, str]) -> bytes:
-        """The part's encoded body for one recipient; `values` maps marker → plain text."""
-        if self.fast:
-            if len(self.pieces) == 1:
-                return self.pieces[0]
-            filled = {m: _qp_inline(self.value(values[m])) for m in self.markers}
-            pieces = self.pieces
-            return b"".join(filled[p] if n % 2 else p for n, p in enumerate(pieces))
-        raw = self.raw
-        for marker in self.markers:
-            raw = raw.replace(marker, self.value(values[marker]))
-        return binascii.b2a_qp(raw, istext=True)
+    def body(self, encoded: dict[bytes, tuple[bytes, bytes]]) -> bytes:
+        """The part's body for one recipient: marker → (encoded text value, encoded HTML value)."""
+        if not self.slots:
+            return self.pieces[0]
+        pieces = self.pieces.copy()
+        which = 1 if self.html else 0
+        for n, marker in self.slots:
+            pieces[n] = encoded[marker][which]
+        return b"".join(pieces)
 
-    def value(self, text: str) -> bytes:
-        return (str(escape(text)) if self.html else text).encode()
+
+def _encoded_values(values: dict[bytes, str]) -> dict[bytes, tuple[bytes, bytes]]:
+    """Marker → the value quoted-printable-encoded for the text part and, escaped, the HTML."""
+    encoded = {}
+    for marker, value in values.items():
+        text = _qp_inline(value.encode())
+        escaped = str(escape(value))
+        encoded[marker] = (text, text if escaped == value else _qp_inline(escaped.encode()))
+    return encoded
 
 
 def _fold(name: str, value: str) -> bytes:
@@ -131,7 +157,7 @@ class IssueMessage:
             "public.unsubscribe_issue", token=TOKEN_PLACEHOLDER, issue_id=issue.id
         )
         self.preferences_url = external_url("public.preferences", token=TOKEN_PLACEHOLDER)
-        self.preferences_signer = token_signer("preferences")
+        self.preferences_links = PreferencesLinkSigner()
         self.boundary = f"=_nl_{issue.id}_{secrets.token_hex(8)}"
         self.message_id_suffix = f".{issue.id}.{int(date.timestamp())}@{self.domain}>\r\n"
         subject = _header_safe(subject_prefix + rendered.subject)
@@ -151,6 +177,7 @@ class IssueMessage:
             )
         )
         self.parts = [_Part("plain", rendered.text), _Part("html", rendered.html)]
+        self.used_markers = {marker for part in self.parts for marker in part.markers}
 
     def values(
         self, email: str, name: str, token: str, subscriber_id: int | None
@@ -159,8 +186,7 @@ class IssueMessage:
         if subscriber_id is None:
             preferences_token = TEST_TOKEN
         else:
-            payload = link_payload(subscriber_id, token)
-            preferences_token = self.preferences_signer.dumps(payload)
+            preferences_token = self.preferences_links.token(subscriber_id, token)
         return {
             URL_PLACEHOLDER.encode(): self.unsubscribe_url.replace(TOKEN_PLACEHOLDER, token),
             PREFERENCES_PLACEHOLDER.encode(): self.preferences_url.replace(
@@ -196,7 +222,8 @@ class IssueMessage:
                 subject = subject.replace(marker.decode(), _header_safe(value))
             pieces.append(_fold("Subject", subject))
         pieces += [self.head, b"\r\n"]
+        encoded = _encoded_values({m: values[m] for m in self.used_markers})
         for part in self.parts:
-            pieces += [b"--", boundary, b"\r\n", part.head, part.body(values), b"\r\n"]
+            pieces += [b"--", boundary, b"\r\n", part.head, part.body(encoded), b"\r\n"]
         pieces += [b"--", boundary, b"--\r\n"]
         return b"".join(pieces)

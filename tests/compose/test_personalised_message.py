@@ -63,3 +63,35 @@ def test_no_marker_is_left_anywhere(sent):
     _, _, messages = sent
     for message in messages.values():
         assert not re.search(r"NL[a-zA-Z]+[0-9][a-z]", message.raw.decode("ascii", "replace"))
+
+
+def test_placeholders_inside_long_lines_survive_quoted_printable(app, make):
+    """Markers in lines longer than 76 characters are filled whole; encoded lines stay short."""
+    import email
+    from email import policy
+
+    from newsletter.delivery.message import IssueMessage, render_issue
+    from newsletter.models.base import utcnow
+
+    news = make.list(slug="news")
+    body = ("é" * 37 + " {{ subscriber.name }} ") * 30 + "[x]({{ unsubscribe_url }})"
+    issue = make_issue(make, [news], body=body)
+    raw = IssueMessage(issue, render_issue(issue), utcnow()).for_recipient(
+        7, "a@example.com", "Zoë Ünal", "tok123", 42
+    )
+    payload = raw.split(b"\r\n\r\n", 1)[1]
+    assert max(len(line) for line in payload.split(b"\r\n")) <= 76
+    parsed = email.message_from_bytes(raw, policy=policy.default)
+    for subtype in ("plain", "html"):
+        content = parsed.get_body((subtype,)).get_content()
+        assert content.count("Zoë Ünal") == 30
+        assert f"/unsubscribe/tok123/{issue.id}" in content
+
+
+def test_batch_signed_preferences_tokens_are_ordinary_tokens(app):
+    """The delivery engine's fast preferences token reads back as the usual payload."""
+    from newsletter.subscriptions import PreferencesLinkSigner, link_payload
+    from newsletter.tokens import read_token
+
+    token = PreferencesLinkSigner().token(42, "AbC-_xyz0123456789")
+    assert read_token("preferences", token, 60) == link_payload(42, "AbC-_xyz0123456789")
