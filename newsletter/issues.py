@@ -7,6 +7,7 @@ unfinished state (cancelling a schedule is the one step back, to draft).
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -21,6 +22,7 @@ from newsletter.models import Account, DeliveryStatus, Issue, IssueList, IssueSt
 from newsletter.models.base import utcnow
 from newsletter.settings import get_setting, set_setting
 
+logger = logging.getLogger(__name__)
 MAX_SUBJECT_LENGTH = 255
 MAX_PREHEADER_LENGTH = 255
 Actor = Account | str | None
@@ -153,6 +155,8 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
         raise IssueStateError(f"issue {issue.id} is paused; use `resume` to carry on sending it")
     if issue.status not in EDITABLE:
         raise IssueStateError(f"issue {issue.id} is {issue.status.value}; only a draft is sent")
+    # A draft written before placeholders were checked must not reach the workers unchecked.
+    check_content(issue.subject, issue.body_markdown)
     # Take the issue with a conditional update, so two clicks cannot write two ledgers.
     taken = db.session.execute(
         sa.update(Issue)
@@ -228,6 +232,12 @@ def start_due_issues(now: datetime | None = None) -> list[int]:
         except IssueStateError:
             # Changed or started by someone else since we looked: nothing to do.
             db.session.rollback()
+            continue
+        except ValidationError as error:
+            # Its text cannot be sent as it is: back to draft, for a person to correct.
+            db.session.rollback()
+            unschedule_issue(issue, actor="scheduler")
+            logger.warning("scheduled issue %s not started: %s", issue_id, error)
             continue
         started.append(issue_id)
     return started

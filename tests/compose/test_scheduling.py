@@ -92,3 +92,19 @@ def test_a_new_runner_after_a_restart_starts_the_due_issue(app, news, make, smtp
     send_here(issue)
     [message] = smtp_sink.wait_for(1)
     assert message["Subject"] == "Scheduled news"
+
+
+def test_a_scheduled_issue_with_a_broken_placeholder_goes_back_to_draft(app, news, make):
+    """Text stored before placeholders were checked is not sent; the issue waits as a draft."""
+    from newsletter.models import Issue
+
+    issue = make_issue(make, [news])
+    schedule_issue(issue, NOW + timedelta(hours=1), actor="test", now=NOW)
+    db.session.execute(
+        Issue.__table__.update().where(Issue.id == issue.id).values(body_markdown="{{ nope }}")
+    )
+    db.session.commit()
+    assert start_due_issues(now=NOW + timedelta(hours=2)) == []
+    db.session.refresh(issue)
+    assert issue.status == IssueStatus.DRAFT
+    assert db.session.query(Delivery).count() == 0
