@@ -1,11 +1,14 @@
-"""Newsletter issues: create, send, pause, resume, cancel, and how far they have got.
+"""Newsletter issues: create, edit, schedule, send, pause, resume, cancel, and progress.
 
 Functions here commit and write the audit log; the CLI, the admin and the workers call them.
-Status only moves forward: draft → sending ⇄ paused → sent, or cancelled from any unfinished
-state.
+Status only moves forward: draft ⇄ scheduled → sending ⇄ paused → sent, or cancelled from any
+unfinished state (cancelling a schedule is the one step back, to draft).
 """
 
 from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -17,9 +20,15 @@ from newsletter.extensions import db
 from newsletter.lists import get_list
 from newsletter.models import Account, DeliveryStatus, Issue, IssueList, IssueStatus
 from newsletter.models.base import utcnow
+from newsletter.settings import get_setting, set_setting
 
+logger = logging.getLogger(__name__)
 MAX_SUBJECT_LENGTH = 255
+MAX_PREHEADER_LENGTH = 255
 Actor = Account | str | None
+EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
+# app_setting key: "1" lets editors send, schedule, pause and cancel as admins do.
+EDITORS_MAY_SEND = "editors_may_send"
 
 
 class IssueStateError(NewsletterError):
@@ -35,24 +44,92 @@ def check_subject(subject: str) -> str:
     return subject
 
 
-def create_issue(subject: str, body_markdown: str, list_slugs: list[str], actor: Actor) -> Issue:
-    """A draft issue for the lists named, in order (the first is the primary list)."""
-    subject = check_subject(subject)
+def check_preheader(preheader: str) -> str:
+    preheader = " ".join((preheader or "").split())
+    if len(preheader) > MAX_PREHEADER_LENGTH:
+        raise ValidationError(f"Preheader must be {MAX_PREHEADER_LENGTH} characters or fewer")
+    return preheader
+
+
+def check_content(subject: str, body_markdown: str) -> None:
+    """Refuse a subject or body that uses anything but the fixed placeholders."""
+    from newsletter.compose.placeholders import check_template
+
+    check_template(subject, "Subject")
+    check_template(body_markdown or "", "Body")
+
+
+def _issue_lists(list_slugs: list[str]) -> list[IssueList]:
     slugs = list(dict.fromkeys(list_slugs))
     if not slugs:
         raise ValidationError("Choose at least one list")
     lists = [get_list(slug) for slug in slugs]
+    return [IssueList(list_id=ml.id, mailing_list=ml, position=n) for n, ml in enumerate(lists)]
+
+
+def _check_layout(layout: str) -> str:
+    from newsletter.compose.render import LAYOUTS
+
+    if layout not in LAYOUTS:
+        raise ValidationError("Choose a layout")
+    return layout
+
+
+def create_issue(
+    subject: str,
+    body_markdown: str,
+    list_slugs: list[str],
+    actor: Actor,
+    preheader: str = "",
+    layout: str = "default",
+) -> Issue:
+    """A draft issue for the lists named, in order (the first is the primary list)."""
+    subject = check_subject(subject)
+    check_content(subject, body_markdown)
     issue = Issue(
         subject=subject,
         body_markdown=body_markdown or "",
+        preheader=check_preheader(preheader),
+        layout=_check_layout(layout),
         created_by_id=actor.id if isinstance(actor, Account) else None,
-        issue_lists=[
-            IssueList(list_id=ml.id, mailing_list=ml, position=n) for n, ml in enumerate(lists)
-        ],
+        issue_lists=_issue_lists(list_slugs),
     )
     db.session.add(issue)
     db.session.flush()
+    slugs = [link.mailing_list.slug for link in issue.issue_lists]
     record("issue.created", target=f"issue:{issue.id}", detail={"lists": slugs}, actor=actor)
+    db.session.commit()
+    return issue
+
+
+def update_issue(
+    issue: Issue,
+    subject: str,
+    body_markdown: str,
+    list_slugs: list[str],
+    actor: Actor,
+    preheader: str = "",
+    layout: str = "default",
+) -> Issue:
+    """Change a draft (or scheduled) issue; refused once sending has started."""
+    subject = check_subject(subject)
+    check_content(subject, body_markdown)
+    links = _issue_lists(list_slugs)
+    preheader, layout = check_preheader(preheader), _check_layout(layout)
+    # Lock the row for the edit, so a send starting at the same moment waits or wins first.
+    current = db.session.execute(
+        sa.select(Issue.status).where(Issue.id == issue.id).with_for_update()
+    ).scalar_one()
+    if current not in EDITABLE:
+        db.session.rollback()
+        raise IssueStateError(f"issue {issue.id} is {current.value}; only a draft can be changed")
+    issue.subject, issue.body_markdown = subject, body_markdown or ""
+    issue.preheader, issue.layout = preheader, layout
+    issue.issue_lists.clear()
+    db.session.flush()
+    issue.issue_lists.extend(links)
+    slugs = [link.mailing_list.slug for link in links]
+    record("issue.updated", target=f"issue:{issue.id}", detail={"lists": slugs}, actor=actor)
     db.session.commit()
     return issue
 
@@ -76,12 +153,14 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     """
     if issue.status == IssueStatus.PAUSED:
         raise IssueStateError(f"issue {issue.id} is paused; use `resume` to carry on sending it")
-    if issue.status != IssueStatus.DRAFT:
+    if issue.status not in EDITABLE:
         raise IssueStateError(f"issue {issue.id} is {issue.status.value}; only a draft is sent")
+    # A draft written before placeholders were checked must not reach the workers unchecked.
+    check_content(issue.subject, issue.body_markdown)
     # Take the issue with a conditional update, so two clicks cannot write two ledgers.
     taken = db.session.execute(
         sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status == IssueStatus.DRAFT)
+        .where(Issue.id == issue.id, Issue.status.in_(EDITABLE))
         .values(status=IssueStatus.SENDING, started_at=utcnow(), enqueued_at=None)
     )
     if taken.rowcount != 1:
@@ -99,6 +178,84 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
         ledger.enqueue_batches(issue)
     db.session.refresh(issue)
     return recipients
+
+
+def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | None = None) -> None:
+    """Have the scheduler start the issue at `when` (aware; stored in UTC)."""
+    now = now or utcnow()
+    if when <= now:
+        raise ValidationError("Choose a time in the future")
+    scheduled = db.session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue.id, Issue.status.in_(EDITABLE))
+        .values(status=IssueStatus.SCHEDULED, scheduled_at=when)
+    )
+    if scheduled.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(issue)
+        raise IssueStateError(f"issue {issue.id} is {issue.status.value} and cannot be scheduled")
+    detail = {"at": when.astimezone(UTC).isoformat()}
+    record("issue.scheduled", target=f"issue:{issue.id}", detail=detail, actor=actor)
+    db.session.commit()
+    db.session.refresh(issue)
+
+
+def unschedule_issue(issue: Issue, actor: Actor) -> None:
+    """Cancel a schedule: the issue is a draft again."""
+    back = db.session.execute(
+        sa.update(Issue)
+        .where(Issue.id == issue.id, Issue.status == IssueStatus.SCHEDULED)
+        .values(status=IssueStatus.DRAFT, scheduled_at=None)
+    )
+    if back.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(issue)
+        raise IssueStateError(f"issue {issue.id} is {issue.status.value}, not scheduled")
+    record("issue.unscheduled", target=f"issue:{issue.id}", actor=actor)
+    db.session.commit()
+    db.session.refresh(issue)
+
+
+def start_due_issues(now: datetime | None = None) -> list[int]:
+    """Start every scheduled issue whose time has come (or passed while nothing ran)."""
+    now = now or utcnow()
+    due = db.session.scalars(
+        sa.select(Issue.id)
+        .where(Issue.status == IssueStatus.SCHEDULED, Issue.scheduled_at <= now)
+        .order_by(Issue.scheduled_at, Issue.id)
+    ).all()
+    started = []
+    for issue_id in due:
+        issue = db.session.get(Issue, issue_id)
+        try:
+            send_issue(issue, "scheduler", dispatch=can_dispatch())
+        except IssueStateError:
+            # Changed or started by someone else since we looked: nothing to do.
+            db.session.rollback()
+            continue
+        except ValidationError as error:
+            # Its text cannot be sent as it is: back to draft, for a person to correct.
+            db.session.rollback()
+            unschedule_issue(issue, actor="scheduler")
+            logger.warning("scheduled issue %s not started: %s", issue_id, error)
+            continue
+        started.append(issue_id)
+    return started
+
+
+def editors_may_send() -> bool:
+    return get_setting(EDITORS_MAY_SEND) == "1"
+
+
+def set_editors_may_send(allowed: bool, actor: Actor) -> None:
+    """Let editors (or only admins) send, schedule, pause and cancel."""
+    record("settings.editors_may_send", detail={"allowed": allowed}, actor=actor)
+    set_setting(EDITORS_MAY_SEND, "1" if allowed else "0")
+
+
+def may_send(account: Account) -> bool:
+    """True when the account may send, schedule, pause, resume and cancel issues."""
+    return account.is_admin or editors_may_send()
 
 
 def can_dispatch() -> bool:

@@ -20,6 +20,24 @@ CSP_MESSAGE_HTML = (
     "sandbox"
 )
 
+# The public web version of an issue: the email's own HTML (inline styles, remote images), no
+# script, not framable.
+CSP_WEB_VERSION = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http:; "
+    "font-src data: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def web_version_view(view: Callable) -> Callable:
+    """Mark a view as serving an issue's web version (the email HTML as a page)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.csp = CSP_WEB_VERSION
+        return view(*args, **kwargs)
+
+    return wrapper
+
 
 def message_html_view(view: Callable) -> Callable:
     """Mark a view as serving message HTML into the admin's sandboxed iframe."""

@@ -10,6 +10,7 @@ from typing import Any
 
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous.encoding import base64_encode
 
 from newsletter.errors import NewsletterError
 
@@ -17,6 +18,8 @@ SALTS = {
     "confirm": "newsletter.confirm.v1",
     "preferences": "newsletter.preferences.v1",
     "setup": "newsletter.setup.v1",
+    # The web version of an issue sent to a private list: names the issue, nobody in it.
+    "web_version": "newsletter.web-version.v1",
 }
 
 
@@ -37,6 +40,25 @@ def _serializer(purpose: str) -> URLSafeTimedSerializer:
     # itsdangerous signs with the last key and verifies with any of them.
     keys = [*reversed(config.get("SECRET_KEY_FALLBACKS") or []), config["SECRET_KEY"]]
     return URLSafeTimedSerializer(keys, salt=SALTS[purpose])
+
+
+class CompactJsonSigner:
+    """Signs tokens that `read_token` accepts, from compact JSON the caller has encoded.
+
+    For loops that sign thousands (a batch of newsletters). itsdangerous's `dumps` spends about
+    nine tenths of its time serialising a payload this small (JSON through a general encoder,
+    then a zlib attempt that cannot win); the token format is the same without compression.
+    """
+
+    def __init__(self, purpose: str) -> None:
+        self._signer = _serializer(purpose).make_signer()
+        # The signing key is derived from SECRET_KEY and the salt on every signature; it is
+        # the same each time, so derive it once for the loop.
+        key = self._signer.derive_key()
+        self._signer.derive_key = lambda secret_key=None: key
+
+    def sign(self, compact_json: bytes) -> str:
+        return self._signer.sign(base64_encode(compact_json)).decode("ascii")
 
 
 def make_token(purpose: str, payload: Any) -> str:

@@ -17,6 +17,9 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(auth_bp, url_prefix="/admin")
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.jinja_env.globals["form_error_list"] = form_error_list
+    from newsletter.compose.schedule import uk_time
+
+    app.jinja_env.filters["uk_time"] = uk_time
 
     from newsletter import errorpages
 

@@ -51,3 +51,11 @@ def send_preferences_link(subscriber_id: int) -> None:
     from newsletter.mail.subscriber_mail import send_preferences_link as send
 
     send(subscriber_id)
+
+
+@dramatiq.actor(actor_name="send_issue_test", **_MAIL_OPTIONS)
+def send_issue_test(issue_id: int, addresses: list[str]) -> None:
+    """Send an issue, marked [TEST], to a few addresses; no ledger row, no count."""
+    from newsletter.compose.test_send import send_test_issue
+
+    send_test_issue(issue_id, addresses)

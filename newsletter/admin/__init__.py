@@ -9,6 +9,7 @@ from newsletter.admin import (  # noqa: E402, F401
     audit,
     dashboard,
     imports,
+    issue_preview,
     issues,
     lists,
     outbox,

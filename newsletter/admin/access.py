@@ -19,3 +19,17 @@ def admin_required(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def send_permission_required(view: Callable) -> Callable:
+    """Sending, scheduling, pausing and cancelling: admins, and editors if an admin allows it."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        from newsletter.issues import may_send
+
+        if not current_user.is_authenticated or not may_send(current_user):
+            abort(403)
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -15,11 +15,14 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import ValidationError as FieldError
 
 from newsletter.accounts import check_password
 from newsletter.addresses import parse_address
+from newsletter.compose.placeholders import check_template
+from newsletter.compose.render import LAYOUTS
 from newsletter.forms import domain_check
-from newsletter.issues import check_subject
+from newsletter.issues import check_preheader, check_subject
 from newsletter.lists import check_list_id_label, check_name, check_slug
 from newsletter.models import AccountRole
 
@@ -100,10 +103,52 @@ class ImportForm(FlaskForm):
 
 class IssueForm(FlaskForm):
     subject = StringField(
-        "Subject", validators=[InputRequired("Enter a subject"), domain_check(check_subject)]
+        "Subject",
+        validators=[
+            InputRequired("Enter a subject"),
+            domain_check(check_subject),
+            domain_check(lambda text: check_template(text, "Subject")),
+        ],
     )
+    preheader = StringField("Preheader (optional)", validators=[domain_check(check_preheader)])
     body = TextAreaField(
-        "Body", validators=[Length(max=200_000, message="Body must be 200,000 characters or fewer")]
+        "Body",
+        validators=[
+            Length(max=200_000, message="Body must be 200,000 characters or fewer"),
+            domain_check(lambda text: check_template(text or "", "Body")),
+        ],
     )
-    # Choices are the list slugs, set by the view; the order ticked on the page is kept.
+    # Choices are the list slugs, set by the view.
     lists = SelectMultipleField("Lists", validators=[InputRequired("Choose at least one list")])
+    primary_list = SelectField("Primary list", validate_choice=False)
+    layout = RadioField(
+        "Layout",
+        choices=[SelectChoice(name, label) for name, label in LAYOUTS.items()],
+        default="default",
+    )
+
+    def validate_primary_list(self, field) -> None:
+        if field.data and self.lists.data and field.data not in self.lists.data:
+            raise FieldError("The primary list must be one of the lists ticked")
+
+    def ordered_lists(self) -> list[str]:
+        """The ticked slugs with the primary list first (it names the issue in List-Id)."""
+        slugs = list(self.lists.data or [])
+        primary = self.primary_list.data if self.primary_list.data in slugs else None
+        return [primary, *(s for s in slugs if s != primary)] if primary else slugs
+
+
+class TestSendForm(FlaskForm):
+    addresses = TextAreaField(
+        "Email addresses",
+        validators=[InputRequired("Enter at least one email address")],
+    )
+
+
+class ScheduleForm(FlaskForm):
+    date = StringField("Date", validators=[InputRequired("Enter a date")])
+    time = StringField("Time", validators=[InputRequired("Enter a time")])
+
+
+class SendPermissionForm(FlaskForm):
+    editors_may_send = BooleanField("Editors may send, schedule, pause and cancel issues")

@@ -1,14 +1,18 @@
-"""Admin pages: issues, with live progress and the pause, resume and cancel buttons."""
+"""Admin pages: issues — write, edit, schedule, send, with live progress and the controls."""
 
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from newsletter import issues, lists
 from newsletter.admin import bp
-from newsletter.admin.forms import IssueForm
-from newsletter.errors import NewsletterError, NotFoundError
+from newsletter.admin.access import admin_required, send_permission_required
+from newsletter.admin.forms import IssueForm, ScheduleForm, SendPermissionForm, TestSendForm
+from newsletter.compose.placeholders import PLACEHOLDERS
+from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue
+from newsletter.compose.schedule import uk_to_utc
+from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.forms import show_error
 from newsletter.models.base import utcnow
 
@@ -24,34 +28,138 @@ def _actor():
     return current_user._get_current_object()
 
 
+def _sentence(error: Exception) -> str:
+    text = str(error)
+    return text[:1].upper() + text[1:]
+
+
+def size_warning(issue) -> str | None:
+    """A warning when the issue's HTML passes Gmail's clipping size, else None."""
+    size = render_issue(issue).html_bytes
+    if size <= SIZE_WARNING_BYTES:
+        return None
+    return (
+        f"The email is {size // 1024} KB of HTML. Gmail clips messages over about 100 KB and "
+        "hides the rest, footer and unsubscribe link included, behind a link: shorten it."
+    )
+
+
 @bp.get("/issues")
 def issues_index():
-    return render_template("admin/issues.html", issues=issues.all_issues())
+    form = SendPermissionForm(editors_may_send=issues.editors_may_send())
+    return render_template("admin/issues.html", issues=issues.all_issues(), permission_form=form)
+
+
+@bp.post("/issues/permissions")
+@admin_required
+def issues_permissions():
+    form = SendPermissionForm()
+    if form.validate_on_submit():
+        issues.set_editors_may_send(bool(form.editors_may_send.data), actor=_actor())
+        flash("Saved who may send issues.", "success")
+    return redirect(url_for("admin.issues_index"))
+
+
+def _issue_form(issue=None) -> tuple[IssueForm, list]:
+    if issue is not None and request.method == "GET":
+        form = IssueForm(
+            subject=issue.subject,
+            preheader=issue.preheader,
+            body=issue.body_markdown,
+            lists=[ml.slug for ml in issue.lists],
+            primary_list=issue.primary_list.slug,
+            layout=issue.layout,
+        )
+    else:
+        form = IssueForm()
+    all_lists = lists.all_lists()
+    form.lists.choices = [(ml.slug, ml.name) for ml in all_lists]
+    form.primary_list.choices = [("", "The first list ticked")] + form.lists.choices
+    return form, all_lists
+
+
+def _render_form(form, all_lists, issue=None, warning=None):
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/issues_form.html",
+        form=form,
+        lists=all_lists,
+        issue=issue,
+        placeholders=PLACEHOLDERS,
+        size_warning=warning,
+    ), status
+
+
+def _save(form, issue=None):
+    """Create or update from a valid form; None (with the error on the form) if refused."""
+    fields = {
+        "subject": form.subject.data,
+        "body_markdown": form.body.data or "",
+        "list_slugs": form.ordered_lists(),
+        "actor": _actor(),
+        "preheader": form.preheader.data or "",
+        "layout": form.layout.data or "default",
+    }
+    try:
+        if issue is None:
+            return issues.create_issue(**fields)
+        return issues.update_issue(issue, **fields)
+    except ValidationError as error:
+        first_word = str(error).split(" ", 1)[0].strip(",").lower()
+        fields = {"subject": form.subject, "body": form.body, "preheader": form.preheader}
+        show_error(fields.get(first_word, form.lists), str(error))
+    except NewsletterError as error:
+        show_error(form.lists, str(error))
+    return None
+
+
+def _saved(issue, verb: str):
+    flash(f"{verb} the draft issue “{issue.subject}”.", "success")
+    warning = size_warning(issue)
+    if warning:
+        flash(warning, "error")
+    return redirect(url_for("admin.issues_show", issue_id=issue.id))
 
 
 @bp.route("/issues/new", methods=["GET", "POST"])
 def issues_new():
-    form = IssueForm()
-    all_lists = lists.all_lists()
-    form.lists.choices = [(ml.slug, ml.name) for ml in all_lists]
+    form, all_lists = _issue_form()
     if form.validate_on_submit():
-        try:
-            issue = issues.create_issue(
-                form.subject.data, form.body.data, list(form.lists.data), actor=_actor()
-            )
-        except NewsletterError as error:
-            show_error(form.lists, str(error))
-        else:
-            flash(f"Created the draft issue “{issue.subject}”.", "success")
-            return redirect(url_for("admin.issues_show", issue_id=issue.id))
-    status = 422 if form.errors else 200
-    return render_template("admin/issues_form.html", form=form, lists=all_lists), status
+        issue = _save(form)
+        if issue is not None:
+            return _saved(issue, "Created")
+    return _render_form(form, all_lists)
+
+
+@bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])
+def issues_edit(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    if issue.status not in issues.EDITABLE:
+        flash(f"This issue is {issue.status.value}: it can no longer be changed.", "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    form, all_lists = _issue_form(issue)
+    if form.validate_on_submit():
+        saved = _save(form, issue)
+        if saved is not None:
+            return _saved(saved, "Saved")
+    warning = size_warning(issue) if request.method == "GET" else None
+    return _render_form(form, all_lists, issue=issue, warning=warning)
 
 
 @bp.get("/issues/<int:issue_id>")
 def issues_show(issue_id: int):
     issue = _issue_or_404(issue_id)
-    return render_template("admin/issue_show.html", issue=issue, progress=progress_view(issue))
+    editable = issue.status in issues.EDITABLE
+    return render_template(
+        "admin/issue_show.html",
+        issue=issue,
+        progress=progress_view(issue),
+        may_send=issues.may_send(current_user),
+        editable=editable,
+        size_warning=size_warning(issue) if editable else None,
+        test_form=TestSendForm(),
+        schedule_form=ScheduleForm(),
+    )
 
 
 @bp.get("/issues/<int:issue_id>/progress.json")
@@ -94,25 +202,71 @@ def _control(issue_id: int, action: str):
             issues.cancel(issue, _actor())
             flash("Cancelled. Nothing more of this issue is sent.", "success")
     except NewsletterError as error:
-        flash(str(error)[:1].upper() + str(error)[1:], "error")
+        flash(_sentence(error), "error")
     return redirect(url_for("admin.issues_show", issue_id=issue_id))
 
 
 @bp.post("/issues/<int:issue_id>/send")
+@send_permission_required
 def issues_send(issue_id: int):
     return _control(issue_id, "send")
 
 
 @bp.post("/issues/<int:issue_id>/pause")
+@send_permission_required
 def issues_pause(issue_id: int):
     return _control(issue_id, "pause")
 
 
 @bp.post("/issues/<int:issue_id>/resume")
+@send_permission_required
 def issues_resume(issue_id: int):
     return _control(issue_id, "resume")
 
 
 @bp.post("/issues/<int:issue_id>/cancel")
+@send_permission_required
 def issues_cancel(issue_id: int):
     return _control(issue_id, "cancel")
+
+
+@bp.post("/issues/<int:issue_id>/schedule")
+@send_permission_required
+def issues_schedule(issue_id: int):
+    """Schedule for a UK date and time; a bad one re-renders the page with the error."""
+    issue = _issue_or_404(issue_id)
+    form = ScheduleForm()
+    if form.validate_on_submit():
+        try:
+            when = uk_to_utc(form.date.data, form.time.data)
+            issues.schedule_issue(issue, when, actor=_actor())
+        except ValidationError as error:
+            show_error(form.time if "time" in str(error) else form.date, str(error))
+        except NewsletterError as error:
+            flash(_sentence(error), "error")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+        else:
+            flash("Scheduled. It starts by itself at the time shown.", "success")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    return render_template(
+        "admin/issue_show.html",
+        issue=issue,
+        progress=progress_view(issue),
+        may_send=issues.may_send(current_user),
+        editable=issue.status in issues.EDITABLE,
+        size_warning=None,
+        test_form=TestSendForm(formdata=None),
+        schedule_form=form,
+    ), 422
+
+
+@bp.post("/issues/<int:issue_id>/unschedule")
+@send_permission_required
+def issues_unschedule(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    try:
+        issues.unschedule_issue(issue, actor=_actor())
+        flash("The schedule is cancelled: the issue is a draft again.", "success")
+    except NewsletterError as error:
+        flash(_sentence(error), "error")
+    return redirect(url_for("admin.issues_show", issue_id=issue.id))

@@ -1,10 +1,11 @@
 """The issue's message, built once, and the per-recipient bytes cut from it (the fast path).
 
 Building an `EmailMessage` per recipient costs about thirty times rendering the issue
-(DESIGN.md, "Sending fast"). So the issue is rendered once per batch, its headers folded and its
-parts quoted-printable-encoded once with a placeholder where the unsubscribe URL goes, and each
-recipient costs a few `bytes.replace` calls: the To header, a Message-ID, List-Unsubscribe and
-the URL in both parts. The URL goes into the encoded parts between soft line breaks, so every
+(DESIGN.md, "Sending fast"). So the issue is rendered once per batch (`newsletter/compose/`),
+its headers folded and its parts quoted-printable-encoded once and cut at the per-recipient
+markers (unsubscribe and preferences links, name, address), and each recipient costs a join of
+those pieces with its own values, escaped for each part, plus the To header, a Message-ID and
+List-Unsubscribe. The values go into the encoded parts between soft line breaks, so every
 encoded line stays within the 76 characters quoted-printable allows.
 """
 
@@ -13,61 +14,31 @@ from __future__ import annotations
 import binascii
 import re
 import secrets
-from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
 
-from flask import current_app, render_template
-from markdown_it import MarkdownIt
-from markupsafe import Markup
+from flask import current_app
+from markupsafe import escape
 
+from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
+from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
 from newsletter.mail import SMTP_POLICY
 from newsletter.models import Issue
+from newsletter.subscriptions import PreferencesLinkSigner
 from newsletter.urls import external_url
 
+__all__ = ["IssueMessage", "RenderedIssue", "markdown_to_html", "render_issue"]
+
 # Letters and digits only: quoted-printable and URLs leave them as they are.
-URL_PLACEHOLDER = "NLunsubscribeURL7q"
+URL_PLACEHOLDER = BY_PATH[("unsubscribe_url",)].marker
+PREFERENCES_PLACEHOLDER = BY_PATH[("preferences_url",)].marker
+NAME_PLACEHOLDER = BY_PATH["subscriber", "name"].marker
+EMAIL_PLACEHOLDER = BY_PATH["subscriber", "email"].marker
+RECIPIENT_MARKERS = tuple(p.marker for p in PLACEHOLDERS if p.per_recipient)
 TOKEN_PLACEHOLDER = "NLtokenQ4z"
+# A test message names nobody: its links carry this instead of a token, and lead nowhere.
+TEST_TOKEN = "test-message"
 _QP_LINE = 73
-
-
-@dataclass(frozen=True)
-class RenderedIssue:
-    """The issue's subject, HTML and text, the unsubscribe URL still a placeholder."""
-
-    subject: str
-    html: str
-    text: str
-
-
-def markdown_to_html(source: str) -> str:
-    """Markdown as HTML; raw HTML in the source is escaped, not passed through.
-
-    The "js-default" preset (CommonMark with tables and strikethrough) turns HTML off and
-    refuses javascript: and similar links. Sanitising with a allow-list and the house layouts
-    come with the composing issue.
-    """
-    return MarkdownIt("js-default").render(source)
-
-
-def render_issue(issue: Issue) -> RenderedIssue:
-    """Render the issue into the default layout (once per batch, not per recipient)."""
-    config = current_app.config
-    context = {
-        "subject": issue.subject,
-        "list_names": ", ".join(ml.name for ml in issue.lists),
-        "org_name": config["ORG_NAME"],
-        "org_address": config["ORG_ADDRESS"],
-        "unsubscribe_url": URL_PLACEHOLDER,
-    }
-    html = render_template(
-        "email/issue_default.html", body_html=Markup(markdown_to_html(issue.body_markdown)),
-        **context,
-    )  # fmt: skip
-    text = render_template(
-        "email/issue_default.txt", body_text=issue.body_markdown.strip(), **context
-    )
-    return RenderedIssue(subject=issue.subject, html=html, text=text)
 
 
 def _crlf(text: str) -> bytes:
@@ -94,26 +65,68 @@ def _qp_inline(value: bytes) -> bytes:
     return b"=\r\n" + b"=\r\n".join(lines) + b"=\r\n"
 
 
+def _qp_segment(raw: bytes) -> bytes:
+    """`raw` quoted-printable-encoded, its last line short enough to take a soft break."""
+    encoded = binascii.b2a_qp(raw, istext=True)
+    if b"\r\n" not in raw:
+        # With no line ending to copy, the encoder writes its soft breaks as bare LF.
+        encoded = encoded.replace(b"=\n", b"=\r\n")
+    start = encoded.rfind(b"\r\n") + 2 if b"\r\n" in encoded else 0
+    last = encoded[start:]
+    if len(last) < _QP_LINE:
+        return encoded
+    # A marker follows this line after a soft break ("="): cut the line first, never inside an
+    # escape ("=XX").
+    cut = _QP_LINE - 3
+    while b"=" in last[cut - 2 : cut]:
+        cut -= 1
+    return encoded[:start] + last[:cut] + b"=\r\n" + last[cut:]
+
+
 class _Part:
-    """One quoted-printable text part with the URL placeholder."""
+    """One quoted-printable text part, encoded once in pieces cut at its per-recipient markers.
+
+    The text between markers is encoded on its own and each recipient's values go between soft
+    line breaks, so no marker can be split by the encoder's line wrapping, wherever the layout
+    or the CSS inliner put it.
+    """
 
     def __init__(self, subtype: str, content: str) -> None:
-        self.raw = _crlf(content)
+        self.html = subtype == "html"
+        raw = _crlf(content)
         self.head = (
             f"Content-Type: text/{subtype}; charset=utf-8\r\n"
             "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
         ).encode()
-        self.encoded = binascii.b2a_qp(self.raw, istext=True)
-        placeholder = URL_PLACEHOLDER.encode()
-        # The encoder wraps long lines; if it cut a placeholder, encode per recipient instead.
-        self.fast = self.encoded.count(placeholder) == self.raw.count(placeholder)
+        self.markers = [m.encode() for m in RECIPIENT_MARKERS if m.encode() in raw]
+        if not self.markers:
+            self.pieces = [binascii.b2a_qp(raw, istext=True)]
+            self.slots: list[tuple[int, bytes]] = []
+            return
+        # Even indices: encoded text; odd indices: a marker, filled per recipient.
+        split = re.split(b"(" + b"|".join(self.markers) + b")", raw)
+        self.pieces = [piece if n % 2 else _qp_segment(piece) for n, piece in enumerate(split)]
+        self.slots = [(n, piece) for n, piece in enumerate(split) if n % 2]
 
-    def body(self, url: bytes, encoded_url: bytes) -> bytes:
-        """The part's encoded body for one recipient; `encoded_url` is `_qp_inline(url)`."""
-        placeholder = URL_PLACEHOLDER.encode()
-        if self.fast:
-            return self.encoded.replace(placeholder, encoded_url)
-        return binascii.b2a_qp(self.raw.replace(placeholder, url), istext=True)
+    def body(self, encoded: dict[bytes, tuple[bytes, bytes]]) -> bytes:
+        """The part's body for one recipient: marker → (encoded text value, encoded HTML value)."""
+        if not self.slots:
+            return self.pieces[0]
+        pieces = self.pieces.copy()
+        which = 1 if self.html else 0
+        for n, marker in self.slots:
+            pieces[n] = encoded[marker][which]
+        return b"".join(pieces)
+
+
+def _encoded_values(values: dict[bytes, str]) -> dict[bytes, tuple[bytes, bytes]]:
+    """Marker → the value quoted-printable-encoded for the text part and, escaped, the HTML."""
+    encoded = {}
+    for marker, value in values.items():
+        text = _qp_inline(value.encode())
+        escaped = str(escape(value))
+        encoded[marker] = (text, text if escaped == value else _qp_inline(escaped.encode()))
+    return encoded
 
 
 def _fold(name: str, value: str) -> bytes:
@@ -128,9 +141,14 @@ def _header_safe(value: str) -> str:
 
 
 class IssueMessage:
-    """An issue's message for many recipients: `for_recipient` returns CRLF bytes to send."""
+    """An issue's message for many recipients: `for_recipient` returns CRLF bytes to send.
 
-    def __init__(self, issue: Issue, rendered: RenderedIssue, date: datetime) -> None:
+    `subject_prefix` ("[TEST] ") marks a test send; `message_id_prefix` keeps its ids apart.
+    """
+
+    def __init__(
+        self, issue: Issue, rendered: RenderedIssue, date: datetime, subject_prefix: str = ""
+    ) -> None:
         config = current_app.config
         mail_from = config["MAIL_FROM"]
         self.domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
@@ -138,12 +156,17 @@ class IssueMessage:
         self.unsubscribe_url = external_url(
             "public.unsubscribe_issue", token=TOKEN_PLACEHOLDER, issue_id=issue.id
         )
+        self.preferences_url = external_url("public.preferences", token=TOKEN_PLACEHOLDER)
+        self.preferences_links = PreferencesLinkSigner()
         self.boundary = f"=_nl_{issue.id}_{secrets.token_hex(8)}"
         self.message_id_suffix = f".{issue.id}.{int(date.timestamp())}@{self.domain}>\r\n"
+        subject = _header_safe(subject_prefix + rendered.subject)
+        # A subject naming the person is folded per recipient; the usual one, once.
+        self.subject = subject if any(m in subject for m in RECIPIENT_MARKERS) else None
         self.head = b"".join(
             (
                 _fold("From", mail_from),
-                _fold("Subject", _header_safe(rendered.subject)),
+                b"" if self.subject else _fold("Subject", subject),
                 _fold("Date", format_datetime(date)),
                 b"MIME-Version: 1.0\r\n",
                 _fold("List-Id", formataddr((_header_safe(primary.name), primary.list_id_label))),
@@ -154,11 +177,34 @@ class IssueMessage:
             )
         )
         self.parts = [_Part("plain", rendered.text), _Part("html", rendered.html)]
+        self.used_markers = {marker for part in self.parts for marker in part.markers}
 
-    def for_recipient(self, delivery_id: int, email: str, name: str, token: str) -> bytes:
-        """The message for one recipient: To, Message-ID and unsubscribe URL filled in."""
-        url = self.unsubscribe_url.replace(TOKEN_PLACEHOLDER, token).encode()
-        encoded_url = _qp_inline(url)
+    def values(
+        self, email: str, name: str, token: str, subscriber_id: int | None
+    ) -> dict[bytes, str]:
+        """Marker → plain text for one recipient (each part escapes it for itself)."""
+        if subscriber_id is None:
+            preferences_token = TEST_TOKEN
+        else:
+            preferences_token = self.preferences_links.token(subscriber_id, token)
+        return {
+            URL_PLACEHOLDER.encode(): self.unsubscribe_url.replace(TOKEN_PLACEHOLDER, token),
+            PREFERENCES_PLACEHOLDER.encode(): self.preferences_url.replace(
+                TOKEN_PLACEHOLDER, preferences_token
+            ),
+            NAME_PLACEHOLDER.encode(): name or NAME_FALLBACK,
+            EMAIL_PLACEHOLDER.encode(): email,
+        }
+
+    def for_recipient(
+        self, delivery_id: int, email: str, name: str, token: str, subscriber_id: int | None = None
+    ) -> bytes:
+        """The message for one recipient: To, Message-ID and every placeholder filled in.
+
+        Without `subscriber_id` (a test send) the preferences link carries no token.
+        """
+        values = self.values(email, name, token, subscriber_id)
+        url = values[URL_PLACEHOLDER.encode()].encode()
         name = _header_safe(name)
         boundary = self.boundary.encode()
         pieces = [
@@ -169,10 +215,15 @@ class IssueMessage:
             else _fold("To", formataddr((name, email))),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
             b"List-Unsubscribe: <" + url + b">\r\n",
-            self.head,
-            b"\r\n",
         ]
+        if self.subject is not None:
+            subject = self.subject
+            for marker, value in values.items():
+                subject = subject.replace(marker.decode(), _header_safe(value))
+            pieces.append(_fold("Subject", subject))
+        pieces += [self.head, b"\r\n"]
+        encoded = _encoded_values({m: values[m] for m in self.used_markers})
         for part in self.parts:
-            pieces += [b"--", boundary, b"\r\n", part.head, part.body(url, encoded_url), b"\r\n"]
+            pieces += [b"--", boundary, b"\r\n", part.head, part.body(encoded), b"\r\n"]
         pieces += [b"--", boundary, b"--\r\n"]
         return b"".join(pieces)

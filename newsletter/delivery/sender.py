@@ -237,7 +237,11 @@ class Batch:
 
     def send_one(self, transport, recipient: Recipient) -> None:
         raw = self.message.for_recipient(
-            recipient.delivery_id, recipient.email, recipient.name, recipient.token
+            recipient.delivery_id,
+            recipient.email,
+            recipient.name,
+            recipient.token,
+            recipient.subscriber_id,
         )
         if self.dkim is not None:
             raw = self.dkim.sign(raw)

@@ -20,6 +20,12 @@ class Issue(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(sa.String(255))
     body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
+    # The line mail clients show after the subject; never shown in the message itself.
+    preheader: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
+    # Which house layout of templates/email/ wraps the body (newsletter/compose/layouts.py).
+    layout: Mapped[str] = mapped_column(sa.String(32), default="default", server_default="default")
+    # When a scheduled issue starts (UTC); the scheduler job starts it once this has passed.
+    scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     status: Mapped[IssueStatus] = mapped_column(enum_column(IssueStatus), default=IssueStatus.DRAFT)
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("account.id", ondelete="SET NULL")

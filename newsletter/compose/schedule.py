@@ -1,0 +1,51 @@
+"""Times the secretariat types and reads are UK time; the database keeps UTC."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from zoneinfo import ZoneInfo
+
+from newsletter.errors import ValidationError
+
+UK = ZoneInfo("Europe/London")
+
+
+def _parse_date(text: str) -> date:
+    text = (text or "").strip()
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d %m %Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    raise ValidationError("Enter the date as 2026-12-01 or 01/12/2026")
+
+
+def _parse_time(text: str) -> time:
+    text = (text or "").strip().lower().replace(".", ":")
+    for pattern in ("%H:%M", "%I:%M%p", "%I%p"):
+        try:
+            return datetime.strptime(text.replace(" ", ""), pattern).time()
+        except ValueError:
+            continue
+    raise ValidationError("Enter the time as 09:30 or 9:30am (UK time)")
+
+
+def uk_to_utc(date_text: str, time_text: str) -> datetime:
+    """A UK wall-clock date and time as an aware UTC datetime.
+
+    A time the clocks skip in spring does not exist and is refused; a time that happens twice
+    in autumn is taken as the first (British Summer Time).
+    """
+    local = datetime.combine(_parse_date(date_text), _parse_time(time_text), tzinfo=UK)
+    utc = local.astimezone(UTC)
+    if utc.astimezone(UK).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise ValidationError("That time does not exist in the UK: the clocks go forward then")
+    return utc
+
+
+def uk_time(moment: datetime | None) -> str:
+    """`moment` as UK time for people to read, e.g. "1 December 2026 at 09:30 (GMT)"."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(UK)
+    return f"{local.day} {local:%B %Y} at {local:%H:%M} ({local.tzname()})"

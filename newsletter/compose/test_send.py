@@ -1,0 +1,44 @@
+"""Test sends: the issue as a subscriber gets it, marked [TEST], to addresses typed by an editor.
+
+A test send writes no ledger row, so the issue's counts and status never include it; its links
+carry no token and act for nobody.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from email.utils import parseaddr
+
+from flask import current_app
+
+from newsletter.compose.render import render_issue
+from newsletter.delivery.message import TEST_TOKEN, IssueMessage
+from newsletter.extensions import db
+from newsletter.mail.transport import transport_for
+from newsletter.models import Issue
+from newsletter.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+TEST_PREFIX = "[TEST] "
+
+
+def send_test_issue(issue_id: int, addresses: list[str]) -> int:
+    """Send the issue to each address over one connection; returns how many were sent."""
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        logger.info("test send skipped: issue %s no longer exists", issue_id)
+        return 0
+    message = IssueMessage(issue, render_issue(issue), utcnow(), subject_prefix=TEST_PREFIX)
+    raws = [
+        message.for_recipient(f"test-{secrets.token_hex(6)}", address, "", TEST_TOKEN, None)
+        for address in addresses
+    ]
+    # End the read transaction first: the built-in sink writes to this same database.
+    db.session.commit()
+    envelope_from = parseaddr(current_app.config["MAIL_FROM"])[1]
+    with transport_for(current_app) as transport:
+        for address, raw in zip(addresses, raws, strict=True):
+            transport.send(raw, envelope_from, [address])
+    logger.info("test of issue %s sent to %d addresses", issue_id, len(addresses))
+    return len(addresses)
