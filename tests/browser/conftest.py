@@ -99,3 +99,4 @@ def page(browser, live_server):
 
 
 from tests.browser.pages import world  # noqa: E402, F401
+from tests.subscribing import jobs, news  # noqa: E402, F401

@@ -8,6 +8,7 @@ page needs rows of its own.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -225,6 +226,18 @@ def sign_in(page, live_server, email: str, password: str = PASSWORD) -> None:
     page.get_by_label("Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(live_server("/admin/"))
+
+
+def heading(page):
+    """The page's h1."""
+    return page.get_by_role("heading", level=1)
+
+
+def link_in(message, live_server, route: str) -> str:
+    """The one `route` link (confirm, unsubscribe) in a captured mail's text part."""
+    found = set(re.findall(rf"{re.escape(live_server.url)}/{route}/\S+", message.text()))
+    assert len(found) == 1, f"expected one /{route}/ link, found {found}"
+    return found.pop()
 
 
 def open_state(page, live_server, world: World, state: PageState) -> None:

@@ -2,36 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
-import pytest
 from playwright.sync_api import expect
 
 from newsletter.extensions import db
-from tests.browser.pages import ADMIN, sign_in
+from tests.browser.pages import ADMIN, heading, link_in, sign_in
 from tests.conftest import PASSWORD
 from tests.subscribing import statuses
-
-
-@pytest.fixture
-def news(make):
-    return make.list("news", name="News", description="Monthly news from the coalition.")
-
-
-@pytest.fixture
-def jobs(make):
-    return make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
-
-
-def link_in(message, live_server, route: str) -> str:
-    """The one `route` link (confirm, unsubscribe) in a mail's text part."""
-    found = set(re.findall(rf"{re.escape(live_server.url)}/{route}/\S+", message.text()))
-    assert len(found) == 1, f"expected one /{route}/ link, found {found}"
-    return found.pop()
-
-
-def heading(page):
-    return page.get_by_role("heading", level=1)
 
 
 def send_an_issue(make, live_server, news, *people: str) -> None:
