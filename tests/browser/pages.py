@@ -92,18 +92,22 @@ def world(live_server, make) -> World:
 # What a person does on a page before it is checked.
 
 
+def _click_and_load(page, button) -> None:
+    """Click a form's button and wait for the page it leads to (the same URL, often)."""
+    with page.expect_navigation():
+        button.click()
+
+
 def submit(page) -> None:
     """Send the page's form as it is (usually empty)."""
-    page.locator("main form button[type=submit]").first.click()
-    page.wait_for_load_state()
+    _click_and_load(page, page.locator("main form button[type=submit]").first)
 
 
 def press(button: str) -> Callable:
     """Press the button named `button` (on a page with several forms)."""
 
     def act(page) -> None:
-        page.get_by_role("button", name=button, exact=True).click()
-        page.wait_for_load_state()
+        _click_and_load(page, page.get_by_role("button", name=button, exact=True))
 
     return act
 
