@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import expect
 
 from newsletter.extensions import db
@@ -72,6 +73,8 @@ def test_change_preferences_from_the_link_on_the_unsubscribe_page(
     assert statuses("ann@example.com") == {"news": "unsubscribed", "jobs": "confirmed"}
 
 
+# Paced, so that the page is seen while the issue sends and its script, not a reload, fills it.
+@pytest.mark.parametrize("config_overrides", [{"SEND_RATE": 5}], ids=["paced"])
 def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, live_server, make):
     """Sign in, create a list, write an issue for it, send it; the bar fills by itself."""
     from newsletter.lists import get_list
@@ -103,10 +106,13 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, live_ser
     expect(page.locator("[data-progress=status]")).to_have_text("Draft")
 
     page.get_by_role("button", name="Send now").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Sending to {len(people)} recipients")
     bar = page.locator("progress#progress-bar")
     expect(bar).to_have_attribute("max", str(len(people)))
+    page.evaluate("window.notReloaded = true")
     # The page's script polls the progress endpoint until the issue is sent.
     expect(page.locator("[data-progress=status]")).to_have_text("Sent")
+    assert page.evaluate("window.notReloaded === true"), "the page reloaded instead"
     expect(bar).to_have_js_property("value", len(people))
     expect(page.locator("dd[data-progress=sent]")).to_have_text(str(len(people)))
     assert sorted(live_server.sink.recipients()) == sorted(people)
