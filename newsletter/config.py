@@ -152,6 +152,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),
         "CONSENT_DETAILS_RETENTION_DAYS": _int(env, "CONSENT_RETENTION_DAYS", 730),
         "PRIVACY_NOTICE_FILE": env.get("PRIVACY_NOTICE_FILE", "").strip() or None,
+        "ACCESSIBILITY_STATEMENT_FILE": env.get("ACCESSIBILITY_STATEMENT_FILE", "").strip() or None,
         # The reference routes of bench/signup.py; never on in a normal run.
         "BENCH_ROUTES": _bool(env, "NEWSLETTER_BENCH", False),
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.

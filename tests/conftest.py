@@ -30,10 +30,14 @@ def free_port() -> int:
 
 
 def pytest_collection_modifyitems(items) -> None:
-    """Mark every test that touches Redis, so CI can rerun them against a private server."""
+    """Mark every test that touches Redis, so CI can rerun them against a private server,
+    and every test that drives Chromium, so a run can leave them out (`-m "not browser"`)."""
     for item in items:
-        if "redis_url" in getattr(item, "fixturenames", ()):
+        fixtures = getattr(item, "fixturenames", ())
+        if "redis_url" in fixtures:
             item.add_marker(pytest.mark.redis)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
 
 
 def _worker_index(worker_id: str) -> int:

@@ -21,4 +21,6 @@ def privacy():
 
 @bp.get("/accessibility")
 def accessibility():
-    return render_template("public/accessibility.html")
+    return render_template(
+        "public/accessibility.html", statement=_operator_text("ACCESSIBILITY_STATEMENT_FILE")
+    )

@@ -38,7 +38,8 @@ def footer(page: str) -> str:
 
 
 def test_every_public_page_links_to_the_privacy_notice_in_its_footer(client, make):
-    """Form, answers, link pages and error pages all carry the footer link to /privacy."""
+    """Form, answers, link pages and error pages all carry the footer links to /privacy and to
+    the accessibility statement."""
     make.list("news", name="News")
     ann = make.subscriber("ann@example.com")
     responses = [
@@ -55,6 +56,37 @@ def test_every_public_page_links_to_the_privacy_notice_in_its_footer(client, mak
     for response in responses:
         page = response.get_data(as_text=True)
         assert 'href="/privacy"' in footer(page), response.request.path
+        assert 'href="/accessibility"' in footer(page), response.request.path
+
+
+def test_accessibility_statement_follows_the_model_statement(client):
+    """The parts the regulations ask for: compliance status, non-accessible content, how to
+    report a problem, the enforcement procedure (EHRC, ECNI), how and when it was tested."""
+    page = client.get("/accessibility").get_data(as_text=True)
+    for heading in (
+        "<h2>How accessible this website is</h2>",
+        "<h2>Feedback and contact information</h2>",
+        "<h2>Reporting accessibility problems with this website</h2>",
+        "<h2>Enforcement procedure</h2>",
+        "<h3>Compliance status</h3>",
+        "<h3>Non-accessible content</h3>",
+        "<h2>Preparation of this accessibility statement</h2>",
+    ):
+        assert heading in page
+    assert "Equality and Human Rights Commission (EHRC)" in page
+    assert "Equality Commission for Northern Ireland (ECNI)" in page
+    assert "WCAG 2.2" in page and "axe" in page and "320 pixels" in page
+    assert "This statement was prepared on" in page
+
+
+def test_accessibility_statement_file_replaces_the_default_text(app, client, tmp_path):
+    """ACCESSIBILITY_STATEMENT_FILE holds the operator's own statement, shown instead of ours."""
+    statement = tmp_path / "accessibility.html"
+    statement.write_text("<p>Call Example Council on 01632 960000.</p>", encoding="utf-8")
+    app.config["ACCESSIBILITY_STATEMENT_FILE"] = str(statement)
+    page = client.get("/accessibility").get_data(as_text=True)
+    assert "<p>Call Example Council on 01632 960000.</p>" in page
+    assert "Enforcement procedure" not in page
 
 
 def test_privacy_notice_file_replaces_the_default_text(app, client, tmp_path):

@@ -1,0 +1,39 @@
+"""Screenshots of the main pages at desktop and mobile widths, for docs/screenshots/.
+
+Not collected by a plain `pytest` run (the name does not start with test_); regenerate with
+`python docs/screenshots/make.py`. Add a page with one line in SHOTS.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.pages import ADMIN, SCREENSHOTS, PageState, fill_and_submit, open_state
+
+WIDTHS = {"desktop": (1280, 800), "mobile": (375, 740)}
+
+SHOTS = [
+    PageState("sign-up", "/subscribe"),
+    PageState("sign-up-error", "/subscribe", act=fill_and_submit(Email_address="ann@")),
+    PageState("confirmed", "/confirm/{confirm_token}"),
+    PageState("preferences", "/preferences/{preferences_token}"),
+    PageState("unsubscribe", "/unsubscribe/{unsubscribe_token}"),
+    PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),
+    PageState("admin-write-issue", "/admin/issues/new", ADMIN),
+    PageState("admin-lists", "/admin/lists", ADMIN),
+]
+
+
+@pytest.mark.parametrize("width", WIDTHS, ids=str)
+@pytest.mark.parametrize("state", SHOTS, ids=str)
+def test_screenshot(browser, live_server, world, state, width):
+    wide, high = WIDTHS[width]
+    context = browser.new_context(viewport={"width": wide, "height": high})
+    page = context.new_page()
+    try:
+        open_state(page, live_server, world, state)
+        if "{sent_issue_id}" in state.path:
+            page.locator("[data-progress=status]", has_text="Sent").wait_for()
+        page.screenshot(path=SCREENSHOTS / f"{state.name}-{width}.png", full_page=True)
+    finally:
+        context.close()
