@@ -8,7 +8,6 @@ taken over, and the new holder carries on from the job's checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import os
 import socket
@@ -47,7 +46,7 @@ def holder_id() -> str:
 def address_hasher() -> Callable[[str], str]:
     """newsletter.suppression.address_hash with the key read once, not once per address."""
     key = suppression_key()
-    return lambda canonical: hmac.new(key, canonical.encode(), hashlib.sha256).hexdigest()
+    return lambda canonical: hmac.digest(key, canonical.encode(), "sha256").hex()
 
 
 def create_job(
