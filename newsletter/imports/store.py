@@ -84,6 +84,8 @@ class BatchStore:
         values = list(values)
         if not values:
             return []
+        if self.postgres and isinstance(values[0], str):
+            return self._by_strings(statement, column, values)
         if self.postgres:
             item_type = sa.Integer() if isinstance(values[0], int) else sa.String()
             param = sa.bindparam("values", values, type_=postgresql.ARRAY(item_type))
@@ -93,6 +95,18 @@ class BatchStore:
             chunk = values[start : start + SQLITE_CHUNK]
             rows.extend(self.connection.execute(statement.where(column.in_(chunk))))
         return rows
+
+    def _by_strings(self, statement: sa.Select, column: sa.ColumnElement, values: list) -> list:
+        """The rows whose `column` is one of the strings `values`, the array sent in binary.
+
+        psycopg writes a text array parameter by quoting each item with a regular expression
+        (about 4 µs an address, two lookups a row); the binary form (`%(values)b`) has none.
+        Only for statements whose columns need no SQLAlchemy result processing (no times).
+        """
+        where = statement.where(column == sa.any_(sa.bindparam("values")))
+        sql = str(where.compile(dialect=self.connection.dialect))
+        sql = sql.replace("%(values)s", "%(values)b")
+        return list(self.connection.exec_driver_sql(sql, {"values": values}))
 
     def subscribers(self, keys: Iterable[str]) -> dict[str, SubscriberRow]:
         statement = sa.select(
