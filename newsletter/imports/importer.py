@@ -117,6 +117,7 @@ class Importer:
         """Plan on this thread's connection and end its read-only transaction at once."""
         try:
             store = BatchStore(db.session.connection())
+            store.use_indexes()
             return BatchPlanner(self.context, store, utcnow()).plan(batch.rows, batch.late)
         finally:
             db.session.rollback()
@@ -153,6 +154,7 @@ class Importer:
             try:
                 connection = db.session.connection()
                 store = BatchStore(connection)
+                store.use_indexes()
                 if store.postgres and not self.dry_run:
                     # A database crash may lose the last few batches, but each batch commits
                     # with its checkpoint, so a resumed run simply does them again.
