@@ -1,5 +1,8 @@
 """The import's cached validator answers exactly as email-validator does."""
 
+import hashlib
+import hmac
+
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
@@ -44,3 +47,11 @@ def test_same_verdict_and_normal_form_as_email_validator(raw):
 def test_the_import_hashes_addresses_as_the_suppression_list_does(app):
     """One key read per import, the same HMAC as newsletter.suppression.address_hash."""
     assert address_hasher()("ada@example.org") == address_hash("ada@example.org")
+
+
+@pytest.mark.parametrize("key", [b"", b"short", b"k" * 64, b"long key " * 20])
+def test_the_import_hash_is_hmac_sha256_whatever_the_key_length(monkeypatch, key):
+    monkeypatch.setattr("newsletter.imports.jobs.suppression_key", lambda: key)
+    for address in ("ada@example.org", "用户@例子.广告", ""):
+        expected = hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+        assert address_hasher()(address) == expected
