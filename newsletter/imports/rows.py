@@ -11,6 +11,7 @@ NamedTuples, about 12 µs a row there and back, more than marshalling plain tupl
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import marshal
 import multiprocessing
@@ -155,45 +156,52 @@ def prepare(
     """
     check = AddressValidator().check
     seen: set[int] = set()
-    batch = Prepared()
+    add = seen.add
+    records = iter(records)
+    for record in itertools.islice(records, skip):  # an interrupted run's: note the addresses
+        checked = record.problem or check(record.email)
+        if checked.__class__ is tuple:
+            add(fingerprint(checked[1]))
+    size = duplicates = 0
+    rejects: list[tuple[int, str, str, str]] = []
     # The first row of each address in this batch, and repeats of earlier batches' addresses,
     # as (record, normalised address, canonical key).
     firsts: dict[str, tuple[ImportRecord, str, str]] = {}
     late: list[tuple[ImportRecord, str, str]] = []
-    for index, record in enumerate(records):
+    for record in records:
+        size += 1
         checked = record.problem or check(record.email)
-        if index < skip:
-            if checked.__class__ is tuple:
-                seen.add(fingerprint(checked[1]))
-            continue
-        batch.size += 1
         if checked.__class__ is not tuple:
-            batch.rejects.append((record.line, record.file, record.email, checked))
+            rejects.append((record.line, record.file, record.email, checked))
         else:
-            email, key = checked
-            mark = fingerprint(key)
+            mark = fingerprint(checked[1])
             if mark not in seen:
-                seen.add(mark)
-                firsts[key] = (record, email, key)
+                add(mark)
+                firsts[checked[1]] = (record, *checked)
             else:
-                batch.duplicates += 1
-                first = firsts.get(key)
+                duplicates += 1
+                first = firsts.get(checked[1])
                 if first is None:
-                    late.append((record, email, key))
+                    late.append((record, *checked))
                 elif not record.is_leaver and not first[0].is_leaver:
                     _merge_into(first[0], record)
-        if batch.size >= batch_size:
-            yield _finish(batch, firsts, late, bytes_done, context)
-            batch, firsts, late = Prepared(), {}, []
-    if batch.size:
-        yield _finish(batch, firsts, late, bytes_done, context)
+        if size >= batch_size:
+            yield _finish(size, duplicates, rejects, firsts, late, bytes_done, context)
+            size = duplicates = 0
+            rejects, firsts, late = [], {}, []
+    if size:
+        yield _finish(size, duplicates, rejects, firsts, late, bytes_done, context)
 
 
-def _finish(batch: Prepared, firsts, late, bytes_done, context: RowContext) -> Prepared:
-    batch.rows = [to_row(*first, context) for first in firsts.values()]
-    batch.late = [to_row(*repeat, context) for repeat in late]
-    batch.bytes_done = bytes_done()
-    return batch
+def _finish(size, duplicates, rejects, firsts, late, bytes_done, context) -> Prepared:
+    return Prepared(
+        size=size,
+        bytes_done=bytes_done(),
+        rows=[to_row(*first, context) for first in firsts.values()],
+        late=[to_row(*repeat, context) for repeat in late],
+        rejects=rejects,
+        duplicates=duplicates,
+    )
 
 
 def _merge_into(first: ImportRecord, repeat: ImportRecord) -> None:

@@ -196,18 +196,43 @@ class BatchStore:
                         row[name] = json.loads(row[name])
             self.connection.execute(table.insert(), rows)
             return
-        json_at = [columns.index(name) for name in json_columns]
-        # Binary COPY: the server parses no text into integers and timestamps.
+        self.copy(table, columns, rows, json_columns)
+
+    def copy(
+        self,
+        table: sa.Table,
+        columns: list[str],
+        rows: list[dict],
+        json_columns: Sequence[str] = (),
+        first: Sequence | None = None,
+    ) -> None:
+        """Binary COPY of `rows` (dicts in `columns` order, or after `first`'s values: each
+        row's value of the first column comes from `first`). The server parses no text into
+        integers and timestamps; JSON may come serialised already (rows.Row's) or as objects."""
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         driver = self.connection.connection.driver_connection
+        serialised = all(isinstance(row[name], str) for row in rows for name in json_columns)
+        if first is not None and not serialised:
+            rows = [{columns[0]: value, **row} for value, row in zip(first, rows, strict=True)]
+            first = None
         with driver.cursor() as cursor, cursor.copy(statement) as copy:
             copy.set_types([_postgres_type(table.c[name]) for name in columns])
-            for row in rows:
-                values = list(row.values())
-                for i in json_at:
-                    if not isinstance(values[i], str):
-                        values[i] = json.dumps(values[i])
-                copy.write_row(values)
+            write = copy.write_row
+            if first is not None:
+                for value, row in zip(first, rows, strict=True):
+                    write((value, *row.values()))
+            elif serialised:
+                for row in rows:
+                    write(row.values())
+            else:
+                for row in rows:
+                    write(
+                        [
+                            value if name not in json_columns or isinstance(value, str)
+                            else json.dumps(value)
+                            for name, value in row.items()
+                        ]
+                    )  # fmt: skip
 
     def insert_subscribers(self, rows: list[dict]) -> dict[str, int]:
         """Insert new people; returns their ids by canonical key."""
@@ -222,9 +247,8 @@ class BatchStore:
                 ),
                 {"n": len(rows)},
             ).all()
-            self.insert(
-                Subscriber.__table__, [{"id": i, **r} for i, r in zip(ids, rows, strict=True)]
-            )
+            columns = ["id", *rows[0]]
+            self.copy(Subscriber.__table__, columns, rows, ["attributes"], first=ids)
             return {row["email_key"]: i for i, row in zip(ids, rows, strict=True)}
         self.insert(Subscriber.__table__, rows)
         found = self._rows(
