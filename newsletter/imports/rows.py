@@ -24,6 +24,7 @@ from newsletter.imports.addresses import AddressValidator
 from newsletter.imports.records import ImportRecord, RowKind
 
 BATCH_SIZE = 5000
+MEMBER = RowKind.MEMBER.value
 
 
 class Row(NamedTuple):
@@ -108,8 +109,10 @@ def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> t
         detail += ', "note": ' + _quote(record.note)
     ip = evidence.get("CONFIRM_IP") or evidence.get("OPTIN_IP") if evidence else None
     opted_in_at, confirmed_at, left_at = record.opted_in_at, record.confirmed_at, record.left_at
+    kind = record.kind
     return (
-        record.kind.value, key, email, context.address_hash(key), record.line, record.file,
+        MEMBER if kind is RowKind.MEMBER else kind.value, key, email, context.address_hash(key),
+        record.line, record.file,
         record.email, record.name, _dumps(record.attributes) if record.attributes else "{}",
         detail + "}", ip[:64] if ip else None,
         opted_in_at.timestamp() if opted_in_at else None,
