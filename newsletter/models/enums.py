@@ -62,6 +62,13 @@ class IssueStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+class IssueKind(StrEnum):
+    """What an issue carries: a newsletter, or an import's requests to confirm again."""
+
+    ISSUE = "issue"
+    RECONFIRMATION = "reconfirmation"
+
+
 class SuppressionReason(StrEnum):
     LEFT_ALL = "left_all"
     HARD_BOUNCE = "hard_bounce"

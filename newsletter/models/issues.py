@@ -9,7 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from newsletter.extensions import db
 from newsletter.models.base import UTCDateTime, utcnow
-from newsletter.models.enums import DeliveryStatus, IssueStatus, enum_column
+from newsletter.models.enums import DeliveryStatus, IssueKind, IssueStatus, enum_column
 from newsletter.models.lists import MailingList
 
 
@@ -18,6 +18,16 @@ class Issue(db.Model):
     __table_args__ = (sa.Index("ix_issue_status", "status"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
+    # A reconfirmation carries the confirmation request to the people an import (`--consent
+    # reconfirm`) left pending: the delivery engine sends it like any issue, nobody composes it.
+    kind: Mapped[IssueKind] = mapped_column(
+        enum_column(IssueKind), default=IssueKind.ISSUE, server_default=IssueKind.ISSUE.value
+    )
+    # The import whose people it asks; unique: one reconfirmation per import, however many
+    # clicks (NULL for a newsletter).
+    import_job_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("import_job.id", ondelete="SET NULL"), unique=True
+    )
     subject: Mapped[str] = mapped_column(sa.String(255))
     body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
     # The line mail clients show after the subject; never shown in the message itself.
