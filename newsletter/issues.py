@@ -18,7 +18,18 @@ from newsletter.delivery import ledger
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.lists import get_list
-from newsletter.models import Account, DeliveryStatus, Issue, IssueList, IssueStatus
+from newsletter.models import (
+    Account,
+    ConsentMode,
+    DeliveryStatus,
+    ImportJob,
+    ImportStatus,
+    Issue,
+    IssueKind,
+    IssueList,
+    IssueStatus,
+    MailingList,
+)
 from newsletter.models.base import utcnow
 from newsletter.settings import get_setting, set_setting
 
@@ -142,7 +153,12 @@ def get_issue(issue_id: int) -> Issue:
 
 
 def all_issues() -> list[Issue]:
-    return list(db.session.scalars(sa.select(Issue).order_by(Issue.id.desc())))
+    """The newsletters, newest first (reconfirmations live on their import's page)."""
+    return list(
+        db.session.scalars(
+            sa.select(Issue).where(Issue.kind == IssueKind.ISSUE).order_by(Issue.id.desc())
+        )
+    )
 
 
 def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
@@ -169,6 +185,12 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     recipients = ledger.write_ledger(issue)
     record("issue.sent", target=f"issue:{issue.id}", detail={"recipients": recipients}, actor=actor)
     db.session.commit()
+    _dispatch(issue, recipients, dispatch)
+    return recipients
+
+
+def _dispatch(issue: Issue, recipients: int, dispatch: bool) -> None:
+    """After the ledger is committed: finish at once if empty, else enqueue (with `dispatch`)."""
     db.session.refresh(issue)
     if recipients == 0:
         from newsletter.delivery.outcomes import finish_if_done
@@ -177,7 +199,65 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     elif dispatch:
         ledger.enqueue_batches(issue)
     db.session.refresh(issue)
-    return recipients
+
+
+def reconfirmation_of(job: ImportJob) -> Issue | None:
+    """The reconfirmation started for an import job, if any (there is at most one)."""
+    return db.session.scalar(sa.select(Issue).where(Issue.import_job_id == job.id))
+
+
+def check_reconfirmable(job: ImportJob) -> None:
+    """Refuse a job whose people cannot be asked: not `reconfirm`, unfinished, list gone, asked."""
+    if job.consent_mode != ConsentMode.RECONFIRM:
+        raise IssueStateError(f"import {job.id} kept consent: nobody from it is pending")
+    if job.status != ImportStatus.DONE:
+        raise IssueStateError(f"import {job.id} has not finished: wait until it is done")
+    if job.list_id is None:
+        raise IssueStateError(f"the list of import {job.id} has been deleted")
+    if reconfirmation_of(job) is not None:
+        raise IssueStateError(f"the people of import {job.id} have been asked already")
+
+
+def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
+    """Ask each person `job` left pending, once, to confirm: an issue of kind reconfirmation.
+
+    Its ledger holds ledger.awaiting_reconfirmation(job), the suppressed taken out; the
+    delivery engine sends it (paced, pausable, crash-safe) and it can be paused, resumed and
+    cancelled like any issue. A second call, or a second click, is refused: the issue's
+    import_job_id is unique.
+    """
+    from sqlalchemy.exc import IntegrityError
+
+    from newsletter.delivery.reconfirm import confirmation_subject
+
+    check_reconfirmable(job)
+    mailing_list = db.session.get(MailingList, job.list_id)
+    issue = Issue(
+        kind=IssueKind.RECONFIRMATION,
+        import_job_id=job.id,
+        subject=confirmation_subject(),
+        body_markdown="",
+        status=IssueStatus.SENDING,
+        started_at=utcnow(),
+        created_by_id=actor.id if isinstance(actor, Account) else None,
+        issue_lists=[IssueList(list_id=mailing_list.id, mailing_list=mailing_list, position=0)],
+    )
+    db.session.add(issue)
+    try:
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()
+        raise IssueStateError(f"the people of import {job.id} have been asked already") from None
+    recipients = ledger.write_reconfirmation_ledger(issue, job)
+    record(
+        "import.reconfirmation_sent",
+        target=f"list:{mailing_list.slug}",
+        detail={"job": job.id, "issue": issue.id, "recipients": recipients},
+        actor=actor,
+    )
+    db.session.commit()
+    _dispatch(issue, recipients, dispatch)
+    return issue
 
 
 def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | None = None) -> None:

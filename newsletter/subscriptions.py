@@ -301,10 +301,13 @@ _URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
 
 
 class PreferencesLinkSigner:
-    """Preferences tokens for many people in a row (the delivery engine, per recipient)."""
+    """Preferences tokens for many people in a row (the delivery engine, per recipient).
 
-    def __init__(self) -> None:
-        self._signer = CompactJsonSigner("preferences")
+    With `purpose="confirm"`, confirmation tokens (a reconfirmation, newsletter/delivery/).
+    """
+
+    def __init__(self, purpose: str = "preferences") -> None:
+        self._signer = CompactJsonSigner(purpose)
 
     def token(self, subscriber_id: int, unsubscribe_token: str) -> str:
         fingerprint = unsubscribe_token[:8]

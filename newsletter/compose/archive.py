@@ -8,7 +8,7 @@ from flask import current_app
 
 from newsletter.compose.render import is_public, web_subject
 from newsletter.extensions import db
-from newsletter.models import Issue, IssueList, IssueStatus, MailingList
+from newsletter.models import Issue, IssueKind, IssueList, IssueStatus, MailingList
 from newsletter.models.base import utcnow
 from newsletter.tokens import InvalidTokenError, read_token
 from newsletter.urls import external_url
@@ -24,7 +24,11 @@ def _public_sent():
         .join(MailingList, MailingList.id == IssueList.list_id)
         .where(MailingList.is_public.is_(False))
     )
-    return sa.select(Issue).where(Issue.status == IssueStatus.SENT, Issue.id.not_in(private_list))
+    return sa.select(Issue).where(
+        Issue.kind == IssueKind.ISSUE,
+        Issue.status == IssueStatus.SENT,
+        Issue.id.not_in(private_list),
+    )
 
 
 def archived_issues(limit: int | None = None) -> list[Issue]:
@@ -36,7 +40,9 @@ def archived_issues(limit: int | None = None) -> list[Issue]:
 def archived_issue(issue_id: int) -> Issue | None:
     """The issue if it belongs in the public archive, else None."""
     issue = db.session.get(Issue, issue_id)
-    if issue is None or issue.status != IssueStatus.SENT or not is_public(issue):
+    if issue is None or issue.kind != IssueKind.ISSUE or issue.status != IssueStatus.SENT:
+        return None
+    if not is_public(issue):
         return None
     return issue
 
@@ -50,7 +56,7 @@ def issue_of_web_token(token: str) -> Issue | None:
     issue_id = payload.get("i") if isinstance(payload, dict) else None
     issue = db.session.get(Issue, issue_id) if isinstance(issue_id, int) else None
     started = (IssueStatus.SENDING, IssueStatus.PAUSED, IssueStatus.SENT)
-    if issue is None or issue.status not in started:
+    if issue is None or issue.kind != IssueKind.ISSUE or issue.status not in started:
         return None
     return issue
 

@@ -16,6 +16,7 @@ from newsletter.models import (
     ConsentEvent,
     Delivery,
     DeliveryStatus,
+    ImportJob,
     Issue,
     IssueList,
     Subscriber,
@@ -40,8 +41,69 @@ def write_ledger(issue: Issue) -> int:
     on), then the suppressed are taken out again. The caller commits, so both happen together.
     """
     subscription = Subscription.__table__
-    subscriber = Subscriber.__table__
     list_ids = sa.select(IssueList.list_id).where(IssueList.issue_id == issue.id)
+    confirmed = sa.select(subscription.c.subscriber_id).where(
+        subscription.c.list_id.in_(list_ids),
+        subscription.c.status == SubscriptionStatus.CONFIRMED,
+    )
+    return _write(issue, confirmed)
+
+
+def awaiting_reconfirmation(job: ImportJob):
+    """The ids of the people `job` left pending on its list who can be asked to confirm now.
+
+    Pending on the job's list, with an `imported` consent event of this job for it (the import
+    wrote one for each person it subscribed), and not sent a confirmation request within the
+    last CONFIRMATION_INTERVAL (the same rule as sign-ups). Suppression is checked apart.
+    """
+    from newsletter.subscriptions import CONFIRMATION_INTERVAL
+
+    subscription, subscriber = Subscription.__table__, Subscriber.__table__
+    event = ConsentEvent.__table__
+    recently = utcnow() - CONFIRMATION_INTERVAL
+    return sa.select(subscription.c.subscriber_id).where(
+        subscription.c.list_id == job.list_id,
+        subscription.c.status == SubscriptionStatus.PENDING,
+        sa.exists().where(
+            event.c.subscriber_id == subscription.c.subscriber_id,
+            event.c.list_id == job.list_id,
+            event.c.action == ConsentAction.IMPORTED,
+            event.c.import_job_id == job.id,
+        ),
+        sa.exists().where(
+            subscriber.c.id == subscription.c.subscriber_id,
+            sa.or_(
+                subscriber.c.confirmation_sent_at.is_(None),
+                subscriber.c.confirmation_sent_at < recently,
+            ),
+        ),
+    )
+
+
+def count_awaiting_reconfirmation(job: ImportJob) -> int:
+    """How many people a reconfirmation of `job` would write to now (the suppressed left out)."""
+    subscriber = Subscriber.__table__
+    keys = db.session.scalars(
+        sa.select(subscriber.c.email_key).where(subscriber.c.id.in_(awaiting_reconfirmation(job)))
+    )
+    suppressed = active_suppression_hashes()
+    if not suppressed:
+        return sum(1 for _ in keys)
+    key = suppression_key()
+    return sum(
+        1
+        for email_key in keys
+        if hmac.new(key, email_key.encode(), hashlib.sha256).hexdigest() not in suppressed
+    )
+
+
+def write_reconfirmation_ledger(issue: Issue, job: ImportJob) -> int:
+    """One queued row per person `job` left pending (awaiting_reconfirmation); the count."""
+    return _write(issue, awaiting_reconfirmation(job))
+
+
+def _write(issue: Issue, subscriber_ids: sa.Select) -> int:
+    subscriber = Subscriber.__table__
     recipients = (
         sa.select(
             sa.literal(issue.id),
@@ -50,14 +112,7 @@ def write_ledger(issue: Issue) -> int:
             sa.literal(DeliveryStatus.QUEUED.value),
             sa.literal(0),
         )
-        .where(
-            subscriber.c.id.in_(
-                sa.select(subscription.c.subscriber_id).where(
-                    subscription.c.list_id.in_(list_ids),
-                    subscription.c.status == SubscriptionStatus.CONFIRMED,
-                )
-            )
-        )
+        .where(subscriber.c.id.in_(subscriber_ids))
         .order_by(subscriber.c.id)
     )
     db.session.execute(

@@ -30,6 +30,7 @@ from newsletter.delivery.outcomes import (
     write_outcomes,
 )
 from newsletter.delivery.pacing import pacer_for
+from newsletter.delivery.reconfirm import ReconfirmationMessage, mark_confirmation_sent
 from newsletter.extensions import db
 from newsletter.mail import return_path
 from newsletter.mail.dkim import dkim_signer
@@ -37,6 +38,7 @@ from newsletter.mail.transport import PermanentSmtpError, SmtpError, transport_f
 from newsletter.models import (
     DeliveryStatus,
     Issue,
+    IssueKind,
     IssueStatus,
     Subscriber,
     Subscription,
@@ -109,7 +111,15 @@ class Batch:
         self.app = app
         self.issue_id, self.first_id, self.last_id = issue.id, first_id, last_id
         self.list_ids = [ml.id for ml in issue.lists]
-        self.message = IssueMessage(issue, render_issue(issue), utcnow())
+        # A reconfirmation asks people who are pending; an issue goes to the confirmed.
+        self.reconfirmation = issue.kind == IssueKind.RECONFIRMATION
+        self.wanted_status = (
+            SubscriptionStatus.PENDING if self.reconfirmation else SubscriptionStatus.CONFIRMED
+        )
+        if self.reconfirmation:
+            self.message = ReconfirmationMessage(issue, utcnow())
+        else:
+            self.message = IssueMessage(issue, render_issue(issue), utcnow())
         self.return_paths = return_path.signer()
         self.dkim = dkim_signer(app)
         self.pacer = pacer_for(app)
@@ -185,7 +195,7 @@ class Batch:
         confirmed = sa.exists().where(
             subscription.c.subscriber_id == subscriber.c.id,
             subscription.c.list_id.in_(self.list_ids),
-            subscription.c.status == SubscriptionStatus.CONFIRMED,
+            subscription.c.status == self.wanted_status,
         )
         ids = [r.subscriber_id for r in recipients if r.subscriber_id is not None]
         people = {
@@ -215,7 +225,11 @@ class Batch:
             if person is None:
                 recipient.skip_reason = "the subscriber no longer exists"
             elif not person.confirmed:
-                recipient.skip_reason = "unsubscribed since the issue started sending"
+                recipient.skip_reason = (
+                    "no longer pending: confirmed or left since"
+                    if self.reconfirmation
+                    else "unsubscribed since the issue started sending"
+                )
             elif person.id in suppressed:
                 recipient.skip_reason = "suppressed since the issue started sending"
             else:
@@ -314,6 +328,9 @@ class Batch:
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             if pending:
                 write_outcomes(connection, pending)
+                if self.reconfirmation:
+                    sent = [o.delivery_id for o in pending if o.status == DeliveryStatus.SENT]
+                    mark_confirmation_sent(connection, sent)
             if time.monotonic() - self.last_progress >= PROGRESS_SECONDS:
                 self.last_progress = time.monotonic()
                 connection.execute(

@@ -1,0 +1,118 @@
+"""A reconfirmation's message: the confirmation request, built once, each person's link cut in.
+
+An import run with `--consent reconfirm` leaves its people pending; the admin's deliberate
+action (newsletter/issues.py, `start_reconfirmation`) makes an issue of kind `reconfirmation`
+whose ledger holds those people, and the delivery engine sends it like any issue: paced,
+pausable, crash-safe. The message is the system confirmation mail (templates/email/
+confirmation.*): from MAIL_FROM_SYSTEM, `Auto-Submitted: auto-generated`, no List-Unsubscribe
+(confirming is the only thing the link does; ignoring the mail leaves the person unsubscribed).
+It is rendered once per batch and each recipient costs a join, as `IssueMessage` does.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from email.utils import format_datetime, formataddr, parseaddr
+
+import sqlalchemy as sa
+from flask import current_app, render_template
+
+from newsletter.delivery.ledger import DELIVERY
+from newsletter.delivery.message import (
+    TOKEN_PLACEHOLDER,
+    URL_PLACEHOLDER,
+    _encoded_values,
+    _fold,
+    _header_safe,
+    _Part,
+)
+from newsletter.models import DeliveryStatus, Issue, Subscriber
+from newsletter.models.base import utcnow
+from newsletter.subscriptions import PreferencesLinkSigner
+from newsletter.urls import external_url
+
+# The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).
+CONFIRM_MARKER = URL_PLACEHOLDER
+
+
+def confirmation_subject() -> str:
+    return f"Confirm your subscription to {current_app.config['ORG_NAME']}"
+
+
+class ReconfirmationMessage:
+    """The confirmation request for many people: `for_recipient` returns CRLF bytes to send.
+
+    The same signature as `IssueMessage.for_recipient`; `token` is the person's unsubscribe
+    token, whose fingerprint the confirm token signs (`subscriptions.link_payload`).
+    """
+
+    def __init__(self, issue: Issue, date: datetime) -> None:
+        config = current_app.config
+        sender = config["MAIL_FROM_SYSTEM"]
+        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        context = {
+            "org_name": config["ORG_NAME"],
+            "org_address": config["ORG_ADDRESS"],
+            "lists": issue.lists,
+            "confirm_url": CONFIRM_MARKER,
+            "reconfirmation": True,
+        }
+        self.confirm_url = external_url("public.confirm", token=TOKEN_PLACEHOLDER)
+        self.confirm_links = PreferencesLinkSigner("confirm")
+        self.boundary = f"=_nl_r{issue.id}_{secrets.token_hex(8)}"
+        self.message_id_suffix = f".r{issue.id}.{int(date.timestamp())}@{domain}>\r\n"
+        self.head = b"".join(
+            (
+                _fold("From", sender),
+                _fold("Subject", _header_safe(issue.subject)),
+                _fold("Date", format_datetime(date)),
+                b"MIME-Version: 1.0\r\n",
+                # RFC 3834: auto-responders must not answer.
+                b"Auto-Submitted: auto-generated\r\n",
+                f'Content-Type: multipart/alternative; boundary="{self.boundary}"\r\n'.encode(),
+            )
+        )
+        self.parts = [
+            _Part("plain", render_template("email/confirmation.txt", **context)),
+            _Part("html", render_template("email/confirmation.html", **context)),
+        ]
+
+    def for_recipient(
+        self, delivery_id: int, email: str, name: str, token: str, subscriber_id: int | None = None
+    ) -> bytes:
+        confirm_token = self.confirm_links.token(subscriber_id, token)
+        url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
+        encoded = _encoded_values({CONFIRM_MARKER.encode(): url})
+        name = _header_safe(name)
+        boundary = self.boundary.encode()
+        pieces = [
+            f"To: {formataddr((name, email))}\r\n".encode()
+            if name.isascii()
+            else _fold("To", formataddr((name, email))),
+            f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
+            self.head,
+            b"\r\n",
+        ]
+        for part in self.parts:
+            pieces += [b"--", boundary, b"\r\n", part.head, part.body(encoded), b"\r\n"]
+        pieces += [b"--", boundary, b"--\r\n"]
+        return b"".join(pieces)
+
+
+def mark_confirmation_sent(connection: sa.Connection, delivery_ids: list[int]) -> None:
+    """Note on each person whose request was recorded sent when it went (the 24-hour rule)."""
+    if not delivery_ids:
+        return
+    subscriber = Subscriber.__table__
+    connection.execute(
+        sa.update(subscriber)
+        .where(
+            subscriber.c.id.in_(
+                sa.select(DELIVERY.c.subscriber_id).where(
+                    DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENT
+                )
+            )
+        )
+        .values(confirmation_sent_at=utcnow())
+    )
