@@ -152,3 +152,7 @@ class ScheduleForm(FlaskForm):
 
 class SendPermissionForm(FlaskForm):
     editors_may_send = BooleanField("Editors may send, schedule, pause and cancel issues")
+
+
+class ReconfirmForm(FlaskForm):
+    """Asking an import's pending people to confirm: nothing to fill in, only the CSRF token."""

@@ -3,15 +3,27 @@
 import io
 from itertools import islice
 
-from flask import Response, abort, jsonify, redirect, render_template, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from newsletter import lists
+from newsletter import issues, lists
 from newsletter.admin import bp
 from newsletter.admin.access import admin_required
-from newsletter.admin.forms import ImportForm
+from newsletter.admin.forms import ImportForm, ReconfirmForm
+from newsletter.admin.issues import _sentence
+from newsletter.delivery.ledger import count_awaiting_reconfirmation
+from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.forms import show_error
 from newsletter.imports import jobs
@@ -66,7 +78,46 @@ def imports_new():
 def imports_show(job_id: int):
     job = _job(job_id)
     mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
-    return render_template("admin/imports_show.html", job=job, mailing_list=mailing_list)
+    return render_template(
+        "admin/imports_show.html",
+        job=job,
+        mailing_list=mailing_list,
+        reconfirmation=issues.reconfirmation_of(job),
+    )
+
+
+@bp.route("/imports/<int:job_id>/reconfirm", methods=["GET", "POST"])
+@admin_required
+def imports_reconfirm(job_id: int):
+    """Ask the people the import left pending to confirm: a confirmation step, then the send."""
+    job = _job(job_id)
+    started = issues.reconfirmation_of(job)
+    if started is not None:
+        return redirect(url_for("admin.issues_show", issue_id=started.id))
+    try:
+        issues.check_reconfirmable(job)
+    except NewsletterError as error:
+        flash(_sentence(error), "error")
+        return redirect(url_for("admin.imports_show", job_id=job.id))
+    form = ReconfirmForm()
+    if form.validate_on_submit():
+        try:
+            issue = issues.start_reconfirmation(
+                job, current_user._get_current_object(), dispatch=issues.can_dispatch()
+            )
+        except NewsletterError as error:
+            flash(_sentence(error), "error")
+            return redirect(url_for("admin.imports_show", job_id=job.id))
+        flash("Sending the confirmation requests.", "success")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    mailing_list = db.session.get(MailingList, job.list_id)
+    return render_template(
+        "admin/imports_reconfirm.html",
+        job=job,
+        mailing_list=mailing_list,
+        count=count_awaiting_reconfirmation(job),
+        form=form,
+    )
 
 
 @bp.get("/imports/<int:job_id>/status.json")
