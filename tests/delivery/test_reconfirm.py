@@ -1,0 +1,194 @@
+"""Asking the people a `--consent reconfirm` import left pending to confirm (issue 4, point 3)."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from newsletter import suppression
+from newsletter.cli import main
+from newsletter.extensions import db
+from newsletter.issues import IssueStateError, pause_issue, resume, start_reconfirmation
+from newsletter.models import (
+    AuditEvent,
+    ConsentAction,
+    ConsentEvent,
+    ImportJob,
+    IssueStatus,
+    SuppressionReason,
+)
+from tests.delivery.helpers import send_here, statuses
+from tests.signin import sign_in
+from tests.subscribing import link_path, person
+from tests.subscribing import statuses as lists_of
+
+
+@pytest.fixture
+def news(make):
+    return make.list(slug="news", name="News")
+
+
+@pytest.fixture
+def imported(runner, make, news, tmp_path):
+    """An import with --consent reconfirm of five addresses, two of them known here already."""
+    make.subscriber(email="stays@example.com", lists=[news], status="confirmed")
+    make.subscriber(email="left@example.com", lists=[news], status="unsubscribed")
+    path = tmp_path / "old-provider.csv"
+    path.write_text(
+        "email,name\n"
+        "ann@example.com,Ann\n"
+        "bob@example.com,Bob\n"
+        "cy@example.com,Cy\n"
+        "stays@example.com,Stays\n"
+        "left@example.com,Left\n"
+    )
+    result = runner.invoke(main, ["import", str(path), "--list", "news", "--consent", "reconfirm"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    db.session.expire_all()
+    return db.session.scalars(sa.select(ImportJob)).one()
+
+
+def test_each_pending_person_gets_one_request_and_nobody_else(app, imported, smtp_sink):
+    """Pending people of the import are mailed once; confirmed, unsubscribed, suppressed are not."""
+    suppression.suppress("cy@example.com", SuppressionReason.MANUAL, "asked by phone")
+    db.session.commit()
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    assert statuses(issue) == {"ann@example.com": "queued", "bob@example.com": "queued"}
+    assert send_here(issue) == IssueStatus.SENT
+    assert sorted(smtp_sink.recipients()) == ["ann@example.com", "bob@example.com"]
+    captured = smtp_sink.messages[0]
+    assert captured["From"] == app.config["MAIL_FROM_SYSTEM"]
+    assert captured["Auto-Submitted"] == "auto-generated"
+    assert captured["List-Unsubscribe"] is None and captured["List-Unsubscribe-Post"] is None
+    assert "News" in captured.text() and "moved our mailing list" in captured.text()
+    assert "/confirm/" in captured.html()
+    assert person("ann@example.com").confirmation_sent_at is not None
+    assert person("cy@example.com").confirmation_sent_at is None
+
+
+def test_the_link_in_the_request_confirms_and_records_consent(app, client, imported, smtp_sink):
+    """Following the link makes the person a confirmed subscriber, with a consent event."""
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    send_here(issue)
+    captured = next(m for m in smtp_sink.messages if m.rcpt_tos == ["bob@example.com"])
+    response = client.get(link_path(captured, "confirm"))
+    assert response.status_code == 200
+    assert lists_of("bob@example.com") == {"news": "confirmed"}
+    assert lists_of("ann@example.com") == {"news": "pending"}
+    bob = person("bob@example.com")
+    actions = db.session.scalars(
+        sa.select(ConsentEvent.action).where(ConsentEvent.subscriber_id == bob.id)
+    ).all()
+    assert ConsentAction.CONFIRMED in actions
+
+
+def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, imported, smtp_sink):
+    """Checked at claim time: a person no longer pending gets nothing."""
+    from newsletter import subscriptions
+    from newsletter.consent import Origin
+
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    subscriptions.confirm_subscription(
+        subscriptions.confirmation_token(person("ann@example.com")), Origin(source="test")
+    )
+    assert send_here(issue) == IssueStatus.SENT
+    assert smtp_sink.recipients() == ["bob@example.com", "cy@example.com"]
+    assert statuses(issue)["ann@example.com"] == "skipped"
+
+
+def test_pause_stops_the_requests_and_resume_finishes_them(app, imported, smtp_sink):
+    """Paused: a batch sends nothing; resumed: everyone is asked, once."""
+    from newsletter.delivery.sender import send_batch
+
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    assert pause_issue(issue.id, "test")
+    result = send_batch(issue.id, 0, 10**9)
+    assert result.stopped == IssueStatus.PAUSED and smtp_sink.recipients() == []
+    db.session.expire_all()
+    resume(issue, "test", dispatch=False)
+    assert send_here(issue) == IssueStatus.SENT
+    assert len(smtp_sink.recipients()) == 3
+
+
+def test_running_a_batch_again_sends_no_duplicates_and_a_second_start_is_refused(
+    app, imported, smtp_sink
+):
+    """Each person has one ledger row; a batch replayed finds nothing left to send."""
+    from newsletter.delivery.sender import send_batch
+
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    send_here(issue)
+    send_batch(issue.id, 0, 10**9)
+    assert sorted(smtp_sink.recipients()) == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ]
+    with pytest.raises(IssueStateError):
+        start_reconfirmation(imported, "test", dispatch=False)
+
+
+def test_a_keep_import_has_nobody_to_ask(app, runner, make, news, tmp_path):
+    """Consent kept: refused, with a reason, and no issue is made."""
+    path = tmp_path / "kept.csv"
+    path.write_text("email\nkept@example.com\n")
+    assert runner.invoke(main, ["import", str(path), "--list", "news"]).exit_code == 0
+    job = db.session.scalars(sa.select(ImportJob)).one()
+    with pytest.raises(IssueStateError, match="kept consent"):
+        start_reconfirmation(job, "test", dispatch=False)
+
+
+def test_reconfirmations_stay_out_of_the_issues_list_and_the_archive(
+    app, admin_client, imported, smtp_sink
+):
+    """Only newsletters are listed and archived."""
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    send_here(issue)
+    assert "Confirm your subscription" not in admin_client.get("/admin/issues").get_data(
+        as_text=True
+    )
+    assert admin_client.get(f"/archive/{issue.id}").status_code == 404
+
+
+def test_the_admin_asks_from_the_import_page(admin_client, imported, smtp_sink):
+    """Button, confirmation step with the count, the send, the audit entry; then only a link."""
+    job_page = f"/admin/imports/{imported.id}"
+    page = admin_client.get(job_page).get_data(as_text=True)
+    assert "Ask them to confirm" in page
+    step = admin_client.get(f"{job_page}/reconfirm").get_data(as_text=True)
+    assert "3 people imported as pending to News" in step
+    assert smtp_sink.recipients() == []
+    response = admin_client.post(f"{job_page}/reconfirm")
+    assert response.status_code == 302
+    assert "/admin/issues/" in response.headers["Location"]
+    # No Redis in the tests: the ledger is recorded and this process sends it (as the sweep would).
+    from newsletter.delivery.local import send_in_process
+
+    send_in_process(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
+    assert sorted(smtp_sink.recipients()) == [
+        "ann@example.com",
+        "bob@example.com",
+        "cy@example.com",
+    ]
+    event = db.session.scalars(
+        sa.select(AuditEvent).where(AuditEvent.action == "import.reconfirmation_sent")
+    ).one()
+    assert event.detail["job"] == imported.id and event.detail["recipients"] == 3
+    progress = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Confirm your subscription" in progress
+    page = admin_client.get(job_page).get_data(as_text=True)
+    assert "Ask them to confirm" not in page and "Follow the confirmation requests" in page
+    again = admin_client.post(f"{job_page}/reconfirm")
+    assert again.status_code == 302 and len(smtp_sink.recipients()) == 3
+
+
+def test_editors_may_not_ask(client, make, imported, smtp_sink):
+    """An editor is refused both the step and the send; nothing is made or mailed."""
+    from newsletter.models import Issue
+
+    editor = make.account(email="editor@example.org", role="editor")
+    sign_in(client, editor.email)
+    assert client.get(f"/admin/imports/{imported.id}/reconfirm").status_code == 403
+    assert client.post(f"/admin/imports/{imported.id}/reconfirm").status_code == 403
+    assert db.session.scalars(sa.select(Issue)).all() == []
+    assert smtp_sink.recipients() == []
