@@ -56,6 +56,35 @@ def send(issue_id: int, wait: bool) -> None:
     raise click.exceptions.Exit(_wait(issue_id, send_here=not redis and not _serve_is_running()))
 
 
+@issues.command("reconfirm")
+@click.argument("job_id", type=int)
+@click.option("--wait", is_flag=True, help="Show progress and wait until every row is final.")
+@needs_schema
+def reconfirm(job_id: int, wait: bool) -> None:
+    """Send one confirmation request to each person an import left pending.
+
+    For an import run with `--consent reconfirm`; once per import. Prints the id of the
+    reconfirmation alone on stdout: `issues status|pause|resume|cancel ID` work on it.
+    """
+    from newsletter.errors import NotFoundError
+    from newsletter.extensions import db
+    from newsletter.issues import progress, start_reconfirmation
+    from newsletter.models import ImportJob
+
+    job = db.session.get(ImportJob, job_id)
+    if job is None:
+        raise NotFoundError(f"no import with the id {job_id}")
+    redis = bool(current_app.config.get("REDIS_URL"))
+    issue = start_reconfirmation(job, "cli", dispatch=redis)
+    click.echo(issue.id)
+    click.echo(f"import {job_id}: {progress(issue).recipients} people asked to confirm", err=True)
+    if not wait:
+        if not redis:
+            click.echo("recorded; a running `newsletter serve` sends it", err=True)
+        return
+    raise click.exceptions.Exit(_wait(issue.id, send_here=not redis and not _serve_is_running()))
+
+
 @issues.command("status")
 @click.argument("issue_id", type=int)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object on stdout.")

@@ -192,3 +192,19 @@ def test_editors_may_not_ask(client, make, imported, smtp_sink):
     assert client.post(f"/admin/imports/{imported.id}/reconfirm").status_code == 403
     assert db.session.scalars(sa.select(Issue)).all() == []
     assert smtp_sink.recipients() == []
+
+
+def test_the_command_asks_once_and_waits(runner, imported, smtp_sink):
+    """`issues reconfirm JOB --wait` prints the id and sends; a second run is a one-line error."""
+    from newsletter.models import Issue
+
+    result = runner.invoke(main, ["issues", "reconfirm", str(imported.id), "--wait"])
+    assert result.exit_code == 0, (result.output, result.exception)
+    issue = db.session.get(Issue, int(result.stdout.strip()))
+    assert issue.kind == "reconfirmation" and issue.import_job_id == imported.id
+    assert len(smtp_sink.recipients()) == 3
+    again = runner.invoke(main, ["issues", "reconfirm", str(imported.id)])
+    assert again.exit_code == 1 and "asked already" in again.output
+    missing = runner.invoke(main, ["issues", "reconfirm", "999"])
+    assert missing.exit_code == 1 and "no import with the id 999" in missing.output
+    assert len(smtp_sink.recipients()) == 3
