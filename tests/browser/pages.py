@@ -142,6 +142,30 @@ def upload_a_csv(page) -> None:
 CSV = b"email,name\ncara@example.com,Cara\nnot an address,Dan\n"
 
 
+def upload_to_reconfirm(page) -> None:
+    """The same import with consent asked again: the finished job offers to ask them."""
+    page.get_by_label("List", exact=True).select_option("news")
+    page.get_by_label("Ask them again", exact=False).check()
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    submit(page)
+    page.locator("#import-progress[data-finished=true]").wait_for()
+
+
+def ask_to_confirm(page) -> None:
+    """The confirmation step: how many people will be asked."""
+    upload_to_reconfirm(page)
+    with page.expect_navigation():
+        page.get_by_role("link", name="Ask them to confirm").click()
+
+
+def send_the_requests(page) -> None:
+    """The requests sent: their progress page."""
+    ask_to_confirm(page)
+    _click_and_load(page, page.get_by_role("button", name="Send 1 confirmation request"))
+
+
 ERRORS = ".error-summary"
 
 
@@ -202,6 +226,9 @@ ADMIN_PAGES = [
     PageState("new import", "/admin/imports/new", ADMIN),
     PageState("new import sent empty", "/admin/imports/new", ADMIN, act=submit, shows=ERRORS),
     PageState("import job", "/admin/imports/new", ADMIN, act=upload_a_csv),
+    PageState("import job to reconfirm", "/admin/imports/new", ADMIN, act=upload_to_reconfirm),
+    PageState("ask an import to confirm", "/admin/imports/new", ADMIN, act=ask_to_confirm),
+    PageState("confirmation requests", "/admin/imports/new", ADMIN, act=send_the_requests),
     PageState("issues", "/admin/issues", ADMIN),
     PageState("write an issue", "/admin/issues/new", ADMIN),
     PageState("write an issue sent empty", "/admin/issues/new", ADMIN, act=submit, shows=ERRORS),

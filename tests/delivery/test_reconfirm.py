@@ -208,3 +208,13 @@ def test_the_command_asks_once_and_waits(runner, imported, smtp_sink):
     missing = runner.invoke(main, ["issues", "reconfirm", "999"])
     assert missing.exit_code == 1 and "no import with the id 999" in missing.output
     assert len(smtp_sink.recipients()) == 3
+
+
+def test_a_mailbox_that_does_not_exist_is_suppressed(app, imported, smtp_sink):
+    """550 5.1.1 on a request: failed, and the address joins the suppression list."""
+    smtp_sink.refuse["bob@example.com"] = "550 5.1.1 No such user"
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    assert send_here(issue) == IssueStatus.SENT
+    assert statuses(issue)["bob@example.com"] == "failed"
+    assert suppression.active_reasons("bob@example.com") == {SuppressionReason.HARD_BOUNCE}
+    assert person("bob@example.com").confirmation_sent_at is None
