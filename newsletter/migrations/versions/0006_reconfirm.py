@@ -29,4 +29,6 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f('fk_issue_import_job_id_import_job'), type_='foreignkey')
         batch_op.drop_constraint(batch_op.f('uq_issue_import_job_id'), type_='unique')
         batch_op.drop_column('import_job_id')
+        # SQLite's batch copy would keep the column's CHECK constraint without the column.
+        batch_op.drop_constraint(batch_op.f('ck_issue_issuekind'), type_='check')
         batch_op.drop_column('kind')
