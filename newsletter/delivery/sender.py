@@ -25,7 +25,9 @@ from flask import Flask, current_app
 from newsletter.delivery.ledger import DELIVERY
 from newsletter.delivery.message import IssueMessage, render_issue
 from newsletter.delivery.outcomes import (
+    SentRecorder,
     finish_if_done,
+    sent_recorder,
     suppress_hard_bounces,
     write_outcomes,
 )
@@ -126,9 +128,11 @@ class Batch:
         self.consecutive_failures = 0
         self.last_record = time.monotonic()
         self.last_progress = 0.0
+        self.recorder: SentRecorder | None = None
 
     def run(self) -> BatchResult:
         transport = transport_for(self.app)
+        self.recorder = sent_recorder(self.issue_id)
         try:
             while self.result.stopped is None:
                 recipients = self.claim()
@@ -137,7 +141,11 @@ class Batch:
                 self.send_all(transport, recipients)
         finally:
             transport.close()
-            self.record()
+            try:
+                self.record()
+            finally:
+                if self.recorder is not None:
+                    self.recorder.close()
         if self.result.stopped is None:
             self.result.retry_at = self.next_retry()
             finish_if_done(self.issue_id)
@@ -301,7 +309,24 @@ class Batch:
     def record(self) -> None:
         """Write the pending outcomes in one transaction and read the issue's status."""
         pending, self.pending = self.pending, []
-        self.last_record = time.monotonic()
+        self.last_record = now = time.monotonic()
+        if (
+            self.recorder is not None
+            and now - self.last_progress < PROGRESS_SECONDS
+            and all(outcome.status == DeliveryStatus.SENT for outcome in pending)
+        ):
+            # The common write, in one round trip (see SentRecorder).
+            status = self.recorder.record_sent([outcome.delivery_id for outcome in pending])
+        else:
+            status = self.write(pending)
+        if status != IssueStatus.SENDING and self.result.stopped is None:
+            self.result.stopped = status
+        if self.hard_bounced:
+            bounced, self.hard_bounced = self.hard_bounced, []
+            suppress_hard_bounces(bounced)
+
+    def write(self, pending: list[Outcome]) -> IssueStatus:
+        """Any outcomes, with the progress time, in one transaction; the issue's status."""
         with db.engine.begin() as connection:
             if connection.dialect.name == "postgresql":
                 # Outcomes need not wait for the WAL flush: a worker that dies after this
@@ -315,12 +340,7 @@ class Batch:
                 connection.execute(
                     sa.update(ISSUE).where(ISSUE.c.id == self.issue_id).values(progress_at=utcnow())
                 )
-            status = connection.scalar(sa.select(ISSUE.c.status).where(ISSUE.c.id == self.issue_id))
-        if status != IssueStatus.SENDING and self.result.stopped is None:
-            self.result.stopped = status
-        if self.hard_bounced:
-            bounced, self.hard_bounced = self.hard_bounced, []
-            suppress_hard_bounces(bounced)
+            return connection.scalar(sa.select(ISSUE.c.status).where(ISSUE.c.id == self.issue_id))
 
     def next_retry(self) -> datetime | None:
         with db.engine.connect() as connection:
