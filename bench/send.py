@@ -312,7 +312,7 @@ def run_issue(app, slug: str, expected: int, sink: Sink, groups=None) -> dict[st
             db.session.commit()
             if status == IssueStatus.SENT:
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - started
     used = meter.seconds() if meter else {}
     counts, sizes = sink.report()
