@@ -89,6 +89,11 @@ class SentRecorder:
             raise
         self.cursor = self.connection.cursor()
 
+    @property
+    def open(self) -> bool:
+        """False once closed, or dropped after a failed statement."""
+        return self.pooled is not None
+
     def record_sent(self, delivery_ids: list[int]) -> IssueStatus:
         """Mark `delivery_ids` sent; the issue's status as it is now."""
         params = {
@@ -101,6 +106,15 @@ class SentRecorder:
         try:
             self.cursor.execute(self.SQL, params, prepare=True)
             return IssueStatus(self.cursor.fetchone()[0])
+        except BaseException:
+            self.close(broken=True)
+            raise
+
+    def fetch(self, sql: str, params: dict) -> list[tuple]:
+        """The rows of one prepared statement on this connection (the batch's claims)."""
+        try:
+            self.cursor.execute(sql, params, prepare=True)
+            return self.cursor.fetchall()
         except BaseException:
             self.close(broken=True)
             raise
