@@ -97,8 +97,11 @@ CLAIM_SQL = (
     " RETURNING d.id, d.subscriber_id, d.email, d.attempts)"
     " SELECT c.id, c.subscriber_id, c.email, c.attempts,"
     " s.id, s.name, s.unsubscribe_token, s.email_key,"
-    f" EXISTS (SELECT 1 FROM {Subscription.__table__.name} AS u WHERE u.subscriber_id = s.id"
-    " AND u.list_id = ANY(%(lists)s) AND u.status = %(confirmed)s)"
+    # Status is tested on the rows found by (subscriber_id, list_id), never used to find them:
+    # a generic plan would otherwise AND in the status index, reading every confirmed row.
+    " COALESCE((SELECT bool_or(u.status = %(confirmed)s)"
+    f" FROM {Subscription.__table__.name} AS u"
+    " WHERE u.subscriber_id = s.id AND u.list_id = ANY(%(lists)s)), false)"
     f" FROM claimed AS c LEFT JOIN {Subscriber.__table__.name} AS s ON s.id = c.subscriber_id"
     " ORDER BY c.id"
 )
