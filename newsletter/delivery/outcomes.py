@@ -103,15 +103,10 @@ class SentRecorder:
             "ids": delivery_ids,
             "issue": self.issue_id,
         }
-        try:
-            self.cursor.execute(self.SQL, params, prepare=True)
-            return IssueStatus(self.cursor.fetchone()[0])
-        except BaseException:
-            self.close(broken=True)
-            raise
+        return IssueStatus(self.fetch(self.SQL, params)[0][0])
 
     def fetch(self, sql: str, params: dict) -> list[tuple]:
-        """The rows of one prepared statement on this connection (the batch's claims)."""
+        """The rows of one prepared statement on this connection (its writes, the claims)."""
         try:
             self.cursor.execute(sql, params, prepare=True)
             return self.cursor.fetchall()
