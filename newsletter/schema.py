@@ -15,6 +15,19 @@ from newsletter.extensions import db
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+def object_filter(dialect_name: str):
+    """Autogenerate's `include_object` for a dialect: an index the models create on one
+    dialect only (`ddl_if`, PostgreSQL's trigram indexes) is not expected on another."""
+
+    def include_object(obj, name, type_, reflected, compare_to) -> bool:
+        if type_ != "index" or reflected:
+            return True
+        only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
+        return only_on is None or only_on == dialect_name
+
+    return include_object
+
+
 def upgrade_schema(app: Flask) -> None:
     """Apply every pending migration."""
     with app.app_context():

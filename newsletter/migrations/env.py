@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from newsletter.schema import object_filter
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
@@ -40,6 +42,7 @@ def run_migrations_online():
     conf_args.setdefault("compare_type", True)
 
     with target_db.engine.connect() as connection:
+        conf_args.setdefault("include_object", object_filter(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()
