@@ -40,3 +40,13 @@ def delivery_sweep_job() -> None:
     from newsletter.delivery.sweep import sweep
 
     sweep()
+
+
+@periodic_job("fold_old_deliveries", every=timedelta(hours=6))
+def fold_old_deliveries_job() -> None:
+    """Delivery rows past DELIVERY_RETENTION_DAYS become per-issue counts (they hold addresses)."""
+    from newsletter.delivery.counts import fold_old_deliveries
+
+    folded = fold_old_deliveries()
+    if folded:
+        logger.info("folded %d old delivery rows into per-issue counts", folded)
