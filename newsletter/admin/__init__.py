@@ -12,4 +12,6 @@ from newsletter.admin import (  # noqa: E402, F401
     issues,
     lists,
     outbox,
+    subscribers,
+    suppressions,
 )
