@@ -2,6 +2,7 @@
 
     python bench/subscribers_search.py [--rows 1000000] [--repeat 20]
         [--postgres postgresql://postgres@127.0.0.1:5432] [--database newsletter_bench_search]
+        [--keep]
 
 Drops and recreates the throwaway database `--database`, builds the schema with the real
 migrations, and loads the subscribers by COPY (addresses over 6,000 domains, a few big and a
@@ -17,7 +18,7 @@ Searches: a whole address, part of a local part, a domain (few and many matches)
 provider (a third of everyone), a surname, part of a surname, a first and last name, a term
 matching nobody, and the pages after the first (keyset `after=`) of broad ones. It prints the
 p50 and p95 of each search and of all of them, and the load average before and after (the
-machine may be shared).
+machine may be shared). The database is dropped at the end unless `--keep`.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=20)
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="newsletter_bench_search")
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args()
 
 
@@ -60,14 +62,15 @@ def name_parts(rng: random.Random) -> tuple[list[str], list[str]]:
     return firsts, lasts
 
 
-def recreate_database(server: str, name: str) -> str:
+def recreate_database(server: str, name: str, create: bool = True) -> str:
     admin = sa.create_engine(
         server.replace("postgresql://", "postgresql+psycopg://") + "/postgres",
         isolation_level="AUTOCOMMIT",
     )
     with admin.connect() as connection:
         connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+        if create:
+            connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return f"{server}/{name}"
 
@@ -199,6 +202,8 @@ def main() -> None:
         report("query", everything["query"])
         report("page", everything["page"])
         db.engine.dispose()
+    if not args.keep:
+        recreate_database(args.postgres, args.database, create=False)
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
