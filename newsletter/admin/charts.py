@@ -85,7 +85,7 @@ def growth_chart(weeks: list[Week]) -> Chart:
     joined = sum(w.confirmations for w in weeks)
     left = sum(w.unsubscribes for w in weeks)
     description = (
-        f"Over the last {len(weeks)} weeks, {joined} confirmations and {left} unsubscribes; "
-        "the table below gives each week's figures."
+        f"Over the last {len(weeks)} weeks, confirmations: {joined}, unsubscribes: {left}. "
+        "The table below gives each week's figures."
     )
     return Chart(WIDTH, HEIGHT, LEFT, baseline, bars, ticks, labels, description)

@@ -35,8 +35,6 @@ def suppressions_index():
         older=older,
         paged=before,
         counts=manual_suppression.reason_counts(),
-        form=AddSuppressionForm(),
-        reason_form=ReasonForm(),
     ), (422 if error else 200)
 
 
