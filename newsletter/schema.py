@@ -15,15 +15,16 @@ from newsletter.extensions import db
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
+# Indexes that migrations create on PostgreSQL only, on expressions the models do not describe:
+# autogenerate must neither miss them on SQLite nor propose dropping them on PostgreSQL.
+DATABASE_ONLY_INDEXES = frozenset({"ix_subscriber_search_trgm"})
+
+
 def object_filter(dialect_name: str):
-    """Autogenerate's `include_object` for a dialect: an index the models create on one
-    dialect only (`ddl_if`, PostgreSQL's trigram indexes) is not expected on another."""
+    """Autogenerate's `include_object`: leave DATABASE_ONLY_INDEXES out of the comparison."""
 
     def include_object(obj, name, type_, reflected, compare_to) -> bool:
-        if type_ != "index" or reflected:
-            return True
-        only_on = getattr(getattr(obj, "_ddl_if", None), "dialect", None)
-        return only_on is None or only_on == dialect_name
+        return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
 
     return include_object
 
