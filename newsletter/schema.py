@@ -20,13 +20,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 DATABASE_ONLY_INDEXES = frozenset({"ix_subscriber_search_trgm"})
 
 
-def object_filter(dialect_name: str):
-    """Autogenerate's `include_object`: leave DATABASE_ONLY_INDEXES out of the comparison."""
-
-    def include_object(obj, name, type_, reflected, compare_to) -> bool:
-        return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
-
-    return include_object
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """Autogenerate's filter: leave DATABASE_ONLY_INDEXES out of the comparison."""
+    return not (type_ == "index" and name in DATABASE_ONLY_INDEXES)
 
 
 def upgrade_schema(app: Flask) -> None:

@@ -5,7 +5,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from newsletter.extensions import db
-from newsletter.schema import object_filter, schema_is_current
+from newsletter.schema import include_object, schema_is_current
 
 
 def test_migrated_schema_matches_the_models(app):
@@ -16,7 +16,7 @@ def test_migrated_schema_matches_the_models(app):
             opts={
                 "compare_type": True,
                 "render_as_batch": True,
-                "include_object": object_filter(connection.dialect.name),
+                "include_object": include_object,
             },
         )
         differences = compare_metadata(context, db.metadata)

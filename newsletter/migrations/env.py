@@ -5,7 +5,7 @@ import logging
 from alembic import context
 from flask import current_app
 
-from newsletter.schema import object_filter
+from newsletter.schema import include_object
 
 config = context.config
 logger = logging.getLogger("alembic.env")
@@ -40,9 +40,9 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_object", include_object)
 
     with target_db.engine.connect() as connection:
-        conf_args.setdefault("include_object", object_filter(connection.dialect.name))
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
         with context.begin_transaction():
             context.run_migrations()
