@@ -20,7 +20,7 @@ from wtforms import SelectChoice
 from newsletter import issues, lists
 from newsletter.admin import bp
 from newsletter.admin.access import admin_required
-from newsletter.admin.forms import ImportForm, ReconfirmForm
+from newsletter.admin.forms import ConfirmForm, ImportForm
 from newsletter.admin.issues import _sentence
 from newsletter.delivery.ledger import count_awaiting_reconfirmation
 from newsletter.errors import NewsletterError
@@ -99,7 +99,7 @@ def imports_reconfirm(job_id: int):
     except NewsletterError as error:
         flash(_sentence(error), "error")
         return redirect(url_for("admin.imports_show", job_id=job.id))
-    form = ReconfirmForm()
+    form = ConfirmForm()
     if form.validate_on_submit():
         try:
             issue = issues.start_reconfirmation(
