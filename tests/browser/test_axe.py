@@ -67,6 +67,14 @@ def test_first_admin_setup_page(page, live_server, app):
     assert_reflows(page, "first admin setup")
 
 
+def test_empty_archive(page, live_server):
+    """The archive before anything was sent to a public list."""
+    page.goto(live_server("/archive"))
+    expect(page.locator("main")).to_contain_text("Nothing has been sent yet")
+    assert_no_axe_violations(page, "empty archive")
+    assert_reflows(page, "empty archive")
+
+
 class TestTooManyAttempts:
     """The 429 pages, with the limits turned on and set to one attempt."""
 
