@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
@@ -153,3 +156,26 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser,
         expect(visitor.get_by_role("link", name="Unsubscribe")).to_have_count(0)
     finally:
         public.close()
+
+
+def test_admin_schedules_an_issue_and_cancels_the_schedule(page, live_server, make, news):
+    """The date and time fields (UK time) schedule the draft; cancelling makes it a draft again."""
+    from newsletter.issues import create_issue
+
+    make.account(email=ADMIN, password=PASSWORD, role="admin")
+    issue_id = create_issue("Winter fair", "See you there.\n", ["news"], actor="test").id
+    db.session.remove()
+    tomorrow = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=1)).date()
+    sign_in(page, live_server, ADMIN)
+    page.goto(live_server(f"/admin/issues/{issue_id}"))
+    page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
+    page.get_by_label("Time", exact=True).fill("09:30")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Scheduled")
+    expect(page.locator("[data-progress=status]")).to_have_text("Scheduled")
+    when = f"{tomorrow.day} {tomorrow:%B %Y} at 09:30"
+    expect(page.locator("main dd", has_text=when)).to_be_visible()
+
+    page.get_by_role("button", name="Cancel the schedule").click()
+    expect(page.get_by_role("status")).to_contain_text("the issue is a draft again")
+    expect(page.locator("[data-progress=status]")).to_have_text("Draft")
