@@ -183,7 +183,7 @@ def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
         stdout=subprocess.PIPE,
         text=True,
     )
-    sampler = TreeRss(process.pid)
+    sampler = TreeRss(process.pid, url)
     sampler.start()
     output, _ = process.communicate()
     elapsed = time.perf_counter() - started
@@ -199,21 +199,26 @@ def measure_import(csv_path: Path, server: str, name: str, work: Path) -> dict:
         "rss_mb": usage.ru_maxrss / 1024,
         "tree_rss_mb": sampler.peak / 2**20,
         "cpu": cpu,
+        "cpu_parts": sampler.cpu_parts(),
         "summary": summary,
         "url": url,
     }
 
 
 class TreeRss(threading.Thread):
-    """Samples the memory of a process and its children every 100 ms (needs psutil).
+    """Samples the memory of a process and its children every 100 ms (needs psutil), and the
+    CPU time each of them and each PostgreSQL backend serving the import's database has used.
 
     PSS, not RSS: the forked reader shares the parent's pages until it writes to them, and
-    summing RSS would count those twice."""
+    summing RSS would count those twice. CPU is the last sample of each process (a process
+    that ends loses at most its last 100 ms)."""
 
-    def __init__(self, pid: int) -> None:
+    def __init__(self, pid: int, url: str) -> None:
         super().__init__(daemon=True)
         self.pid = pid
+        self.database = url.rsplit("/", 1)[1]
         self.peak = 0
+        self.cpu: dict[tuple[str, int], float] = {}
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -226,8 +231,27 @@ class TreeRss(threading.Thread):
             while not self._done.wait(0.1):
                 tree = [root, *root.children(recursive=True)]
                 self.peak = max(self.peak, sum(p.memory_full_info().pss for p in tree))
+                for process in tree:
+                    role = "import" if process.pid == self.pid else "reader"
+                    self._note(role, process)
+                for process in psutil.process_iter(["cmdline"]):
+                    if any(self.database in part for part in process.info["cmdline"] or []):
+                        self._note("postgres", process)
         except psutil.Error:
             return
+
+    def _note(self, role: str, process) -> None:
+        try:
+            times = process.cpu_times()
+        except Exception:  # it ended between the listing and now
+            return
+        self.cpu[(role, process.pid)] = times.user + times.system
+
+    def cpu_parts(self) -> dict[str, float]:
+        parts: dict[str, float] = {}
+        for (role, _), seconds in self.cpu.items():
+            parts[role] = parts.get(role, 0.0) + seconds
+        return parts
 
     def stop(self) -> None:
         self._done.set()
@@ -287,11 +311,12 @@ def main() -> None:
         for attempt in range(1, args.repeat + 1):
             result = measure_import(csv_path, args.postgres, args.database, work)
             rate = args.rows / result["seconds"]
+            parts = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(result["cpu_parts"].items()))
             print(
                 f"import run {attempt}: {result['seconds']:.1f} s, {rate:,.0f} rows/s, "
                 f"peak RSS {result['rss_mb']:.0f} MB (largest process; "
                 f"{result['tree_rss_mb']:.0f} MB PSS of import and reader together), "
-                f"CPU {result['cpu']:.1f} s; {result['summary']}",
+                f"CPU {result['cpu']:.1f} s ({parts}); {result['summary']}",
                 flush=True,
             )
         if not args.no_floor:

@@ -224,6 +224,8 @@ def _mailchimp_reader(layout: Layout, file: str) -> Callable[[int, list[str]], I
                 if c in position]  # fmt: skip
     left_column = {RowKind.UNSUBSCRIBED: "UNSUB_TIME", RowKind.CLEANED: "CLEAN_TIME"}.get(kind)
     width = len(layout.header)
+    name_at = columns.get("name")
+    first_at, last_at = columns.get("first_name"), columns.get("last_name")
 
     def get(row: list[str], name: str) -> str:
         return _cell(row, position.get(name))
@@ -241,7 +243,15 @@ def _mailchimp_reader(layout: Layout, file: str) -> Callable[[int, list[str]], I
             file=file,
             email=row[email_at],
             kind=kind,
-            name=_name(row, columns),
+            # _name(row, columns), without its lookups (every row is `width` wide here)
+            name=(
+                row[name_at].strip()[:200]
+                if name_at is not None and row[name_at].strip()
+                else join_name(
+                    row[first_at].strip() if first_at is not None else "",
+                    row[last_at].strip() if last_at is not None else "",
+                )
+            ),
             attributes=attributes,
             evidence=evidence,
             source_ids={c: v for c, i in ids_at if (v := row[i].strip())},
