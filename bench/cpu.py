@@ -40,10 +40,15 @@ def _group(pid: int, parent: int, name: str, server_pid: int) -> str | None:
 
 
 class CpuMeter:
-    """CPU ticks per group since construction; `cores()` divides them by the wall time."""
+    """CPU ticks per group since construction; `cores()` divides them by the wall time.
 
-    def __init__(self, server_pid: int) -> None:
+    `group(pid, parent pid, command name)` names a process's group, or None to leave it out;
+    by default gunicorn (the server `server_pid` and its workers), PostgreSQL and Redis.
+    """
+
+    def __init__(self, server_pid: int = 0, group=None) -> None:
         self.server_pid = server_pid
+        self.group = group or (lambda pid, parent, name: _group(pid, parent, name, server_pid))
         self.start = self._snapshot()
         self.wall = time.perf_counter()
 
@@ -52,16 +57,20 @@ class CpuMeter:
             return {}
         snapshot = {}
         for pid, parent, name, ticks in _processes():
-            group = _group(pid, parent, name, self.server_pid)
+            group = self.group(pid, parent, name)
             if group is not None:
                 snapshot[pid] = (group, ticks)
         return snapshot
 
-    def cores(self) -> dict[str, float]:
-        seconds = time.perf_counter() - self.wall
+    def seconds(self) -> dict[str, float]:
+        """CPU seconds per group since construction, of processes still running now."""
         totals: dict[str, float] = {}
         for pid, (group, ticks) in self._snapshot().items():
             # A process born during the run (a new PostgreSQL backend) started from zero.
             used = ticks - self.start.get(pid, (group, 0))[1]
-            totals[group] = totals.get(group, 0.0) + used / TICKS / seconds
+            totals[group] = totals.get(group, 0.0) + used / TICKS
         return totals
+
+    def cores(self) -> dict[str, float]:
+        wall = time.perf_counter() - self.wall
+        return {group: used / wall for group, used in self.seconds().items()}

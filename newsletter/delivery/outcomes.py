@@ -60,6 +60,84 @@ def write_outcomes(connection: sa.Connection, outcomes: list[Outcome]) -> None:
         )
 
 
+class SentRecorder:
+    """PostgreSQL's path for the common write: rows sent, and the issue's status read back.
+
+    The batch keeps one connection in autocommit with `synchronous_commit` off for the session
+    (a worker that dies after a write loses nothing; only a crash of PostgreSQL itself could
+    forget the last fraction of a second of outcomes, which the sweep then sends again). A
+    write is then one prepared statement and one round trip, where a transaction through the
+    pool takes five (BEGIN, SET LOCAL, UPDATE, SELECT, COMMIT) and builds its statements anew.
+    Only rows still `sending` move, as in `write_outcomes`.
+    """
+
+    SQL = (
+        f"WITH sent AS (UPDATE {DELIVERY.name} SET status = %(sent)s, sent_at = %(now)s,"
+        " last_error = NULL WHERE id = ANY(%(ids)s) AND status = %(sending)s)"
+        f" SELECT status FROM {ISSUE.name} WHERE id = %(issue)s"
+    )
+
+    def __init__(self, engine: sa.Engine, issue_id: int) -> None:
+        self.issue_id = issue_id
+        self.pooled = engine.raw_connection()
+        try:
+            self.connection = self.pooled.driver_connection
+            self.connection.autocommit = True
+            self.connection.execute("SET synchronous_commit TO off")
+        except BaseException:
+            self.pooled.invalidate()
+            raise
+        self.cursor = self.connection.cursor()
+
+    @property
+    def open(self) -> bool:
+        """False once closed, or dropped after a failed statement."""
+        return self.pooled is not None
+
+    def record_sent(self, delivery_ids: list[int]) -> IssueStatus:
+        """Mark `delivery_ids` sent; the issue's status as it is now."""
+        params = {
+            "sent": DeliveryStatus.SENT.value,
+            "sending": DeliveryStatus.SENDING.value,
+            "now": utcnow(),
+            "ids": delivery_ids,
+            "issue": self.issue_id,
+        }
+        return IssueStatus(self.fetch(self.SQL, params)[0][0])
+
+    def fetch(self, sql: str, params: dict) -> list[tuple]:
+        """The rows of one prepared statement on this connection (its writes, the claims)."""
+        try:
+            self.cursor.execute(sql, params, prepare=True)
+            return self.cursor.fetchall()
+        except BaseException:
+            self.close(broken=True)
+            raise
+
+    def close(self, broken: bool = False) -> None:
+        """Give the connection back to the pool as it was, or drop it if it failed."""
+        if self.pooled is None:
+            return
+        pooled, self.pooled = self.pooled, None
+        if not broken:
+            try:
+                self.cursor.close()
+                self.connection.execute("RESET synchronous_commit")
+                self.connection.autocommit = False
+            except Exception:
+                broken = True
+        if broken:
+            pooled.invalidate()
+        pooled.close()
+
+
+def sent_recorder(issue_id: int) -> SentRecorder | None:
+    """A SentRecorder on PostgreSQL; None elsewhere (SQLite writes through `write_outcomes`)."""
+    if db.engine.dialect.name != "postgresql":
+        return None
+    return SentRecorder(db.engine, issue_id)
+
+
 def suppress_hard_bounces(recipients: list[Recipient]) -> None:
     """A 5.1.x refusal (no such mailbox) suppresses the address, with consent evidence."""
     from newsletter.consent import Origin, record_consent

@@ -133,6 +133,23 @@ class Importer:
         self._done(batch, counts, plan)
         return True
 
+    def _store_plan(
+        self,
+        connection: sa.Connection,
+        store: BatchStore,
+        batch: Prepared,
+        counts: Counts,
+        plan: Plan,
+    ) -> None:
+        """Write a planned batch, its rejects and its checkpoint (the caller commits)."""
+        _write_plan(store, plan)
+        self._store_rejects(store, _rejects(batch, plan))
+        if self.checkpoint:
+            total = Counts()
+            for part in (self.counts, counts, plan.counts):
+                total.add(part)
+            self.checkpoint(connection, self.rows_done + batch.size, batch.bytes_done, total)
+
     def _write_planned(
         self, connection: sa.Connection, batch: Prepared, counts: Counts, plan: Plan
     ) -> None:
@@ -140,13 +157,7 @@ class Importer:
         with connection.begin():
             store = BatchStore(connection)
             connection.execute(sa.text("SET LOCAL synchronous_commit = off"))
-            _write_plan(store, plan)
-            self._store_rejects(store, _rejects(batch, plan))
-            if self.checkpoint:
-                total = Counts()
-                for part in (self.counts, counts, plan.counts):
-                    total.add(part)
-                self.checkpoint(connection, self.rows_done + batch.size, batch.bytes_done, total)
+            self._store_plan(connection, store, batch, counts, plan)
 
     def _write(self, batch: Prepared, counts: Counts) -> Plan:
         """Plan and write one batch in one transaction, retried if a concurrent sign-up wins."""
@@ -163,15 +174,7 @@ class Importer:
                 if self.dry_run:
                     db.session.rollback()
                     return plan
-                _write_plan(store, plan)
-                self._store_rejects(store, _rejects(batch, plan))
-                if self.checkpoint:
-                    total = Counts()
-                    for part in (self.counts, counts, plan.counts):
-                        total.add(part)
-                    self.checkpoint(
-                        connection, self.rows_done + batch.size, batch.bytes_done, total
-                    )
+                self._store_plan(connection, store, batch, counts, plan)
                 db.session.commit()
                 return plan
             except IntegrityError:

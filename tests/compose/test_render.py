@@ -169,3 +169,15 @@ def test_web_version_names_nobody_and_carries_no_token(app, news, make):
     assert "NL" not in web.html.replace("NLT", "")  # no marker left
     assert "Dear reader (your email address)" in web.html
     assert "/unsubscribe/" not in web.html and "/preferences/" not in web.html
+
+
+def test_html_lines_are_packed_but_preformatted_text_keeps_its_breaks(app, news, make):
+    """Line breaks outside <pre> become spaces (fewer lines to send); code blocks stay as typed."""
+    issue = make_issue(
+        make, [news], body="Intro\nparagraph\n\n```\nline one\n  line two\n```\n\n- a\n- b"
+    )
+    html = render_issue(issue).html
+    assert "<pre" in html and "line one\n  line two\n" in html
+    outside = html.split("<pre", 1)[0] + html.split("</pre>", 1)[1]
+    assert "\n" not in outside
+    assert "Intro paragraph" in html and "<li>a</li>" in html

@@ -22,7 +22,12 @@ class Received:
 
 @dataclass
 class RecordingHandler:
-    """Keeps every message; refuses recipients whose local part names an SMTP reply code."""
+    """Keeps every message; refuses recipients whose local part names an SMTP reply code.
+
+    "reply-550@…" is refused at RCPT; "data-451@…" is accepted there and refused after DATA;
+    "drop@…" has the connection closed without a reply after DATA; "multi@…" gets multi-line
+    replies to RCPT and after DATA.
+    """
 
     messages: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -32,17 +37,27 @@ class RecordingHandler:
         local = address.partition("@")[0]
         if local.startswith("reply-"):
             code = local.removeprefix("reply-")
-            return f"{code} scripted refusal"
+            return f"{code}-scripted refusal\r\n{code} second line"
         envelope.rcpt_tos.append(address)
+        if local == "multi":
+            return "250-first line\r\n250-second line\r\n250 OK"
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        local = envelope.rcpt_tos[0].partition("@")[0]
+        if local.startswith("data-"):
+            return f"{local.removeprefix('data-')} scripted refusal of the message"
+        if local == "drop":
+            server.transport.close()
+            return "421 closing"
         with self.lock:
             self.messages.append(
                 Received(
                     session.peer, envelope.mail_from, list(envelope.rcpt_tos), envelope.content
                 )
             )
+        if local == "multi":
+            return "250-Message accepted\r\n250 for delivery"
         return "250 Message accepted for delivery"
 
 

@@ -16,6 +16,7 @@ from newsletter.mail.transport import (
     ThrottledSmtpError,
     TransientSmtpError,
     crlf,
+    data_block,
     parse_smtp_url,
     transport_for,
 )
@@ -282,3 +283,91 @@ def test_send_one_sorts_refusals_as_send_does(plain_server, handler):
             transport.send_one(crlf(MESSAGE), "a@example.org", "reply-454@example.org")
         transport.send_one(crlf(MESSAGE), "a@example.org", "fine@example.org")
     assert [m.rcpt_tos for m in handler.messages] == [["fine@example.org"]]
+
+
+# --- the bulk path's own SMTP session (send_one) ---------------------------------------------
+
+
+def test_send_one_reads_multi_line_replies(plain_server, handler):
+    """Multi-line replies to RCPT and after DATA are read whole; the next message still goes."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        transport.send_one(crlf(MESSAGE), "a@example.org", "multi@example.org")
+        with pytest.raises(PermanentSmtpError) as refused:
+            transport.send_one(crlf(MESSAGE), "a@example.org", "reply-550@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "after@example.org")
+    assert "scripted refusal" in str(refused.value)
+    assert "second line" in str(refused.value)
+    assert [m.rcpt_tos for m in handler.messages] == [["multi@example.org"], ["after@example.org"]]
+    assert len({m.peer for m in handler.messages}) == 1
+
+
+@pytest.mark.parametrize(
+    ("code", "error_class"),
+    [(554, PermanentSmtpError), (451, ThrottledSmtpError), (454, TransientSmtpError)],
+)
+def test_send_one_sorts_refusals_after_data(plain_server, handler, code, error_class):
+    """A message refused after DATA is sorted by its code; the connection carries on."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        with pytest.raises(error_class) as refused:
+            transport.send_one(crlf(MESSAGE), "a@example.org", f"data-{code}@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "next@example.org")
+    assert refused.value.code == code
+    assert f"data-{code}@" not in str(refused.value)
+    assert [m.rcpt_tos for m in handler.messages] == [["next@example.org"]]
+
+
+def test_send_one_refused_recipient_with_421_reconnects(plain_server, handler):
+    """A 421 at RCPT means the relay is closing: throttled, and the next send reconnects."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        transport.send_one(crlf(MESSAGE), "a@example.org", "first@example.org")
+        with pytest.raises(ThrottledSmtpError):
+            transport.send_one(crlf(MESSAGE), "a@example.org", "reply-421@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "second@example.org")
+    assert [m.rcpt_tos for m in handler.messages] == [["first@example.org"], ["second@example.org"]]
+    assert handler.messages[0].peer != handler.messages[1].peer
+
+
+def test_send_one_dropped_connection_is_transient_and_reconnects(plain_server, handler):
+    """The relay hangs up after DATA without a reply: transient, and the next send reconnects."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        transport.send_one(crlf(MESSAGE), "a@example.org", "first@example.org")
+        with pytest.raises(TransientSmtpError):
+            transport.send_one(crlf(MESSAGE), "a@example.org", "drop@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "second@example.org")
+    assert [m.rcpt_tos for m in handler.messages] == [["first@example.org"], ["second@example.org"]]
+    assert handler.messages[0].peer != handler.messages[1].peer
+
+
+def test_send_one_lines_starting_with_a_dot_arrive_intact(plain_server, handler):
+    """Dots at the start of lines (and of the message) are doubled on the wire, undone there."""
+    raw = b".first\r\nSubject: dots\r\n\r\n.\r\n..two\r\n.three\r\nend.\r\n"
+    with SmtpTransport(plain(plain_server)) as transport:
+        transport.send_one(raw, "a@example.org", "dots@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "after@example.org")
+    assert handler.messages[0].content == raw
+    assert handler.messages[1].rcpt_tos == ["after@example.org"]
+
+
+def test_send_one_message_without_final_line_break(plain_server, handler):
+    """A message not ending in CRLF is ended properly; bare LF becomes CRLF."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        transport.send_one(b"Subject: x\n\nline one\nlast line", "a@example.org", "a@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "after@example.org")
+    assert handler.messages[0].content == b"Subject: x\r\n\r\nline one\r\nlast line\r\n"
+    assert handler.messages[1].rcpt_tos == ["after@example.org"]
+
+
+def test_send_one_non_ascii_address_is_refused_without_sending(plain_server, handler):
+    """An address SMTP cannot carry without SMTPUTF8 fails permanently; the connection goes on."""
+    with SmtpTransport(plain(plain_server)) as transport:
+        with pytest.raises(PermanentSmtpError):
+            transport.send_one(crlf(MESSAGE), "a@example.org", "jürgen@example.org")
+        transport.send_one(crlf(MESSAGE), "a@example.org", "after@example.org")
+    assert [m.rcpt_tos for m in handler.messages] == [["after@example.org"]]
+
+
+def test_data_block_dot_stuffing_and_ending():
+    """The DATA content: CRLF, leading dots doubled, one CRLF before the final dot."""
+    assert data_block(b".a\r\nb\r\n.c") == b"..a\r\nb\r\n..c\r\n.\r\n"
+    assert data_block(b"a\nb\rc\r\n") == b"a\r\nb\r\nc\r\n.\r\n"
+    assert data_block(b"") == b".\r\n"
