@@ -116,6 +116,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         secret_key = _generated_secret_key(folder)
     mail_from = env.get("MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
     base_url = env.get("BASE_URL", "").strip().rstrip("/")
+    bounce_domain = (
+        env.get("BOUNCE_DOMAIN", "").strip() or parseaddr(mail_from)[1].rpartition("@")[2]
+    ) or "localhost"
     return {
         "EMBEDDED": embedded,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
@@ -127,9 +130,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "BASE_URL": base_url or None,
         "MAIL_FROM": mail_from,
         "MAIL_FROM_SYSTEM": env.get("MAIL_FROM_SYSTEM", "").strip() or system_from(mail_from),
-        "BOUNCE_DOMAIN": env.get("BOUNCE_DOMAIN", "").strip()
-        or parseaddr(mail_from)[1].rpartition("@")[2]
-        or "localhost",
+        "BOUNCE_DOMAIN": bounce_domain,
+        # The bounce receiver (newsletter/bounces/): where feedback loops send complaints, and
+        # the soft-bounce policy: this many different issues soft-bouncing within this many days.
+        "BOUNCE_COMPLAINTS_ADDRESS": env.get("BOUNCE_COMPLAINTS_ADDRESS", "").strip()
+        or f"complaints@{bounce_domain}",
+        "BOUNCE_SOFT_LIMIT": _int(env, "BOUNCE_SOFT_LIMIT", 3),
+        "BOUNCE_SOFT_DAYS": _int(env, "BOUNCE_SOFT_DAYS", 30),
+        # Delivery rows older than this are folded into per-issue counts and deleted.
+        "DELIVERY_RETENTION_DAYS": _int(env, "DELIVERY_RETENTION_DAYS", 730),
         "ORG_NAME": env.get("ORG_NAME", "").strip() or "Newsletter",
         "ORG_ADDRESS": env.get("ORG_ADDRESS", "").strip(),
         "SEND_RATE": _int(env, "SEND_RATE", 0),

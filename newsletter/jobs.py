@@ -50,3 +50,13 @@ def start_scheduled_issues_job() -> None:
     started = start_due_issues()
     if started:
         logger.info("started scheduled issues %s", ", ".join(map(str, started)))
+
+
+@periodic_job("fold_old_deliveries", every=timedelta(hours=6))
+def fold_old_deliveries_job() -> None:
+    """Delivery rows past DELIVERY_RETENTION_DAYS become per-issue counts (they hold addresses)."""
+    from newsletter.delivery.counts import fold_old_deliveries
+
+    folded = fold_old_deliveries()
+    if folded:
+        logger.info("folded %d old delivery rows into per-issue counts", folded)

@@ -5,14 +5,19 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
 from newsletter.extensions import db
-from newsletter.schema import schema_is_current
+from newsletter.schema import include_object, schema_is_current
 
 
 def test_migrated_schema_matches_the_models(app):
     """Alembic finds nothing to autogenerate after `db upgrade`: no drift."""
     with db.engine.connect() as connection:
         context = MigrationContext.configure(
-            connection, opts={"compare_type": True, "render_as_batch": True}
+            connection,
+            opts={
+                "compare_type": True,
+                "render_as_batch": True,
+                "include_object": include_object,
+            },
         )
         differences = compare_metadata(context, db.metadata)
     assert differences == []

@@ -13,4 +13,6 @@ from newsletter.admin import (  # noqa: E402, F401
     issues,
     lists,
     outbox,
+    subscribers,
+    suppressions,
 )

@@ -3,7 +3,9 @@
 from flask import render_template
 from flask_login import current_user
 
+from newsletter import audience
 from newsletter.admin import bp
+from newsletter.admin.charts import growth_chart
 from newsletter.extensions import login_manager
 from newsletter.lists import all_lists
 
@@ -18,4 +20,12 @@ def require_login():
 
 @bp.get("/")
 def dashboard():
-    return render_template("admin/dashboard.html", lists=all_lists())
+    weeks = audience.weekly_growth()
+    return render_template(
+        "admin/dashboard.html",
+        lists=all_lists(),
+        by_list=audience.subscribers_by_list_and_status(),
+        weeks=weeks,
+        chart=growth_chart(weeks),
+        latest=audience.latest_issues(),
+    )

@@ -152,3 +152,30 @@ class ScheduleForm(FlaskForm):
 
 class SendPermissionForm(FlaskForm):
     editors_may_send = BooleanField("Editors may send, schedule, pause and cancel issues")
+
+
+class AddSuppressionForm(FlaskForm):
+    """One address typed in, or a CSV of them."""
+
+    email = StringField("Email address", validators=[Optional()])
+    file = FileField("Or a CSV file of addresses")
+    note = StringField(
+        "Note",
+        validators=[Length(max=500, message="Note must be 500 characters or fewer")],
+    )
+
+
+class ReasonForm(FlaskForm):
+    """An action an admin must explain: removing a suppression."""
+
+    reason = StringField(
+        "Why is it removed?",
+        validators=[
+            InputRequired("Enter why the suppression is removed"),
+            Length(max=500, message="Reason must be 500 characters or fewer"),
+        ],
+    )
+
+
+class ConfirmForm(FlaskForm):
+    """A button that only needs the CSRF token (unsubscribe, export, erase)."""

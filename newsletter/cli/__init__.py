@@ -61,14 +61,16 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them as `newsletter` does."""
-    from newsletter.cli import accounts, imports, issues, lists, serve, worker
+    from newsletter.cli import accounts, bounces, imports, issues, lists, serve, subscribers, worker
 
     for command in (
         accounts.admin,
+        bounces.bounces,
         imports.import_command,
         issues.issues,
         lists.lists,
         serve.serve,
+        subscribers.subscribers,
         worker.worker,
     ):
         app.cli.add_command(command)

@@ -187,6 +187,11 @@ def progress(issue: Issue) -> Progress:
     )
     for status, count in rows:
         counts[DeliveryStatus(status).value] = count
+    # Rows folded away by retention or erasure still count (delivery/counts.py).
+    from newsletter.delivery.counts import folded_counts
+
+    for status, count in folded_counts(issue.id).items():
+        counts[status] = counts.get(status, 0) + count
     return Progress(
         id=issue.id,
         status=issue.status.value,

@@ -141,7 +141,14 @@ def sent_recorder(issue_id: int) -> SentRecorder | None:
 def suppress_hard_bounces(recipients: list[Recipient]) -> None:
     """A 5.1.x refusal (no such mailbox) suppresses the address, with consent evidence."""
     from newsletter.consent import Origin, record_consent
-    from newsletter.models import ConsentAction, ConsentMethod, SuppressionReason
+    from newsletter.models import (
+        Bounce,
+        BounceKind,
+        ConsentAction,
+        ConsentMethod,
+        Delivery,
+        SuppressionReason,
+    )
     from newsletter.suppression import suppress
 
     for recipient in recipients:
@@ -149,6 +156,18 @@ def suppress_hard_bounces(recipients: list[Recipient]) -> None:
         if subscriber is None:
             continue
         if suppress(subscriber.email_key, SuppressionReason.HARD_BOUNCE, "refused at RCPT (5.1.x)"):
+            # On the person's record with the bounces that come back later (newsletter/bounces/).
+            delivery = db.session.get(Delivery, recipient.delivery_id)
+            db.session.add(
+                Bounce(
+                    subscriber_id=subscriber.id,
+                    issue_id=delivery.issue_id if delivery is not None else None,
+                    delivery_id=recipient.delivery_id,
+                    kind=BounceKind.HARD,
+                    detector="smtp",
+                    diagnostic="refused at RCPT (5.1.x)",
+                )
+            )
             record_consent(
                 subscriber, ConsentAction.BOUNCED, ConsentMethod.BOUNCE, Origin(source="smtp"),
                 detail={"delivery_id": recipient.delivery_id},

@@ -5,6 +5,8 @@ import logging
 from alembic import context
 from flask import current_app
 
+from newsletter.schema import include_object
+
 config = context.config
 logger = logging.getLogger("alembic.env")
 
@@ -38,6 +40,7 @@ def run_migrations_online():
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", process_revision_directives)
     conf_args.setdefault("compare_type", True)
+    conf_args.setdefault("include_object", include_object)
 
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)

@@ -1,6 +1,7 @@
 """The data model; importing this package registers every table on db.metadata."""
 
 from newsletter.models.accounts import Account, AuditEvent
+from newsletter.models.bounces import Bounce, BounceKind, IssueDeliveryCount
 from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
 from newsletter.models.enums import (
     AccountRole,
@@ -31,6 +32,8 @@ __all__ = [
     "AppSetting",
     "AppendOnlyError",
     "AuditEvent",
+    "Bounce",
+    "BounceKind",
     "ConsentAction",
     "ConsentEvent",
     "ConsentMode",
@@ -43,6 +46,7 @@ __all__ = [
     "ImportReject",
     "ImportStatus",
     "Issue",
+    "IssueDeliveryCount",
     "IssueList",
     "IssueStatus",
     "Lease",

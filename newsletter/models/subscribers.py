@@ -21,6 +21,8 @@ def new_unsubscribe_token() -> str:
 
 class Subscriber(db.Model):
     __tablename__ = "subscriber"
+    # On PostgreSQL, migration 0005 adds a GIN trigram index on the admin's search text
+    # (newsletter/audience.py); it lives in the migration only (schema.DATABASE_ONLY_INDEXES).
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # email-validator's normalised form: what we store and mail.

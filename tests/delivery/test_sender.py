@@ -76,6 +76,21 @@ def test_a_5xx_on_rcpt_fails_at_once_and_5_1_x_suppresses(app, make, news, smtp_
     assert suppression.active_reasons("policy@example.com") == set()
 
 
+def test_a_refusal_at_rcpt_is_on_the_persons_bounces(app, make, news, smtp_sink):
+    """The subscriber page's bounces include the synchronous 5.1.1 of the relay."""
+    from sqlalchemy import select
+
+    from newsletter.models import Bounce
+
+    gone = make.subscriber(email="gone@example.com", lists=[news])
+    smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user"
+    issue = make_issue(make, [news])
+    start(issue)
+    send_here(issue)
+    bounce = db.session.scalars(select(Bounce)).one()
+    assert (bounce.subscriber_id, bounce.issue_id, bounce.kind.value) == (gone.id, issue.id, "hard")
+
+
 def test_a_dropped_connection_is_retried_on_a_new_one(app, make, news, smtp_sink):
     """The relay hangs up mid-message: that row is retried, the rest go on."""
     for n in range(4):

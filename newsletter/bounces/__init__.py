@@ -1,0 +1,1 @@
+"""Mail that comes back: reading bounces and complaints, and what they do to a subscriber."""

@@ -1,0 +1,134 @@
+"""What a bounce or complaint does (DESIGN.md invariant 4; thresholds in config).
+
+- A hard bounce marks the delivery `bounced` and suppresses the address (`hard_bounce`).
+- Soft bounces suppress (`soft_bounces`) once BOUNCE_SOFT_LIMIT different issues have
+  soft-bounced within BOUNCE_SOFT_DAYS days.
+- A complaint unsubscribes the person from every list and suppresses (`complaint`).
+
+Each writes a consent event. The same report received twice (a retrying mail server) changes
+nothing the second time.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+
+from newsletter import suppression
+from newsletter.bounces.reports import Report
+from newsletter.consent import Origin, record_consent
+from newsletter.extensions import db
+from newsletter.models import (
+    Bounce,
+    BounceKind,
+    ConsentAction,
+    ConsentMethod,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SuppressionReason,
+)
+from newsletter.models.base import utcnow
+
+logger = logging.getLogger(__name__)
+
+ORIGIN = Origin(source="bounce receiver")
+
+
+def apply_report(delivery_id: int, report: Report) -> Bounce | None:
+    """Record what a report says about one delivery and apply the policy; commits.
+
+    Returns the bounce recorded, or None when there was nothing to do.
+    """
+    delivery = db.session.get(Delivery, delivery_id)
+    subscriber = (
+        db.session.get(Subscriber, delivery.subscriber_id)
+        if delivery is not None and delivery.subscriber_id is not None
+        else None
+    )
+    if subscriber is None:
+        # Folded away by retention, or the person was erased: nothing left to act on.
+        logger.info("dropped a %s report for delivery %s: no longer held", report.kind, delivery_id)
+        return None
+    if _already_recorded(delivery.id, report.kind):
+        logger.info("dropped a repeated %s report for delivery %s", report.kind, delivery.id)
+        return None
+    bounce = Bounce(
+        subscriber_id=subscriber.id,
+        issue_id=delivery.issue_id,
+        delivery_id=delivery.id,
+        kind=report.kind,
+        status_code=report.status_code,
+        detector=report.detector,
+        diagnostic=report.diagnostic,
+    )
+    db.session.add(bounce)
+    detail = {
+        "kind": report.kind.value,
+        "delivery_id": delivery.id,
+        "issue_id": delivery.issue_id,
+        "status": report.status_code,
+    }
+    if report.kind == BounceKind.COMPLAINT:
+        _complaint(subscriber, delivery, detail)
+    else:
+        record_consent(
+            subscriber, ConsentAction.BOUNCED, ConsentMethod.BOUNCE, ORIGIN, detail=detail
+        )
+        if report.kind == BounceKind.HARD:
+            _hard(subscriber, delivery, report)
+        else:
+            _soft(subscriber)
+    db.session.commit()
+    logger.info("recorded a %s report for delivery %s", report.kind, delivery.id)
+    return bounce
+
+
+def _already_recorded(delivery_id: int, kind: BounceKind) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.exists().where(Bounce.delivery_id == delivery_id, Bounce.kind == kind))
+        )
+    )
+
+
+def _hard(subscriber: Subscriber, delivery: Delivery, report: Report) -> None:
+    # Only a row that was handed over moves: statuses never go back (a bounce of a resent
+    # message cannot undo a later success, and a still-queued row is not ours to settle).
+    if delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
+        delivery.status = DeliveryStatus.BOUNCED
+        delivery.last_error = f"bounced {report.status_code}".strip()[:500]
+    note = f"issue {delivery.issue_id}, {report.status_code or 'permanent failure'}"
+    suppression.suppress(subscriber.email_key, SuppressionReason.HARD_BOUNCE, note)
+
+
+def _soft(subscriber: Subscriber) -> None:
+    config = current_app.config
+    limit = int(config["BOUNCE_SOFT_LIMIT"])
+    since = utcnow() - timedelta(days=int(config["BOUNCE_SOFT_DAYS"]))
+    db.session.flush()
+    issues = db.session.scalar(
+        sa.select(sa.func.count(sa.distinct(Bounce.issue_id))).where(
+            Bounce.subscriber_id == subscriber.id,
+            Bounce.kind == BounceKind.SOFT,
+            Bounce.received_at >= since,
+        )
+    )
+    if issues >= limit:
+        note = f"{issues} issues soft-bounced within {config['BOUNCE_SOFT_DAYS']} days"
+        suppression.suppress(subscriber.email_key, SuppressionReason.SOFT_BOUNCES, note)
+
+
+def _complaint(subscriber: Subscriber, delivery: Delivery, detail: dict) -> None:
+    from newsletter.subscriptions import unsubscribe
+
+    record_consent(
+        subscriber, ConsentAction.COMPLAINED, ConsentMethod.COMPLAINT, ORIGIN, detail=detail
+    )
+    note = f"complaint about issue {delivery.issue_id}"
+    suppression.suppress(subscriber.email_key, SuppressionReason.COMPLAINT, note)
+    # Leaves every list, with an `unsubscribed` event per list; commits.
+    unsubscribe(subscriber, ConsentMethod.COMPLAINT, ORIGIN)

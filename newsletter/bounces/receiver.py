@@ -1,0 +1,129 @@
+"""`newsletter bounces serve`: an aiosmtpd server for the mail that comes back.
+
+It accepts RCPT only for its own addresses on BOUNCE_DOMAIN: the VERP return paths
+`bounces+TOKEN@` of newsletters, and BOUNCE_COMPLAINTS_ADDRESS, where feedback loops send abuse
+reports. Anything else is refused with 550 at RCPT. Each message is read (`reports.py`), tied to
+its delivery through the signed token, and handed to the policy (`policy.py`). A malformed,
+unknown or forged report is logged, without the address or token, and dropped: the reply is
+still 250, so the sending server does not retry it. Only a failure of ours (the database is
+down) answers 451, so that the report comes again later.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from aiosmtpd.controller import Controller
+from flask import Flask
+
+from newsletter.bounces.policy import apply_report
+from newsletter.bounces.reports import Report, read_report
+from newsletter.mail.return_path import LOCAL_PREFIX, delivery_id_from
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 2525
+# A report with its original attached is small; a bounce server has no use for big messages.
+MAX_MESSAGE_SIZE = 10 * 1024 * 1024
+
+
+class Mailboxes:
+    """Which addresses on BOUNCE_DOMAIN are ours."""
+
+    def __init__(self, app: Flask) -> None:
+        self.domain = app.config["BOUNCE_DOMAIN"].lower()
+        self.complaints = app.config["BOUNCE_COMPLAINTS_ADDRESS"].lower()
+        self.return_path = re.compile(
+            rf"{re.escape(LOCAL_PREFIX)}[a-z2-7]{{10,64}}@{re.escape(self.domain)}", re.IGNORECASE
+        )
+
+    def accepts(self, address: str) -> bool:
+        local, _, domain = address.lower().rpartition("@")
+        if domain != self.domain:
+            return False
+        return local.startswith(LOCAL_PREFIX) or address.lower() == self.complaints
+
+    def is_complaints(self, address: str) -> bool:
+        return address.lower() == self.complaints
+
+
+class BounceHandler:
+    def __init__(self, app: Flask) -> None:
+        self.app = app
+        self.mailboxes = Mailboxes(app)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
+        if not self.mailboxes.accepts(address):
+            return "550 5.1.1 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        # The database work runs in a thread, so one slow query holds up no other session.
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(
+                None, self.process, list(envelope.rcpt_tos), envelope.content
+            )
+        except Exception:
+            logger.exception("the bounce receiver could not record a report")
+            return "451 4.3.0 Local error, try again later"
+        return "250 OK"
+
+    def process(self, recipients: list[str], raw: bytes) -> None:
+        """Read one message and apply it to each delivery it names."""
+        with self.app.app_context():
+            report = read_report(raw, self.mailboxes.return_path)
+            if report.kind is None:
+                logger.info("dropped a message that is no bounce to act on: %s", report.why)
+                return
+            for delivery_id in self._deliveries(recipients, report):
+                apply_report(delivery_id, report)
+
+    def _deliveries(self, recipients: list[str], report: Report) -> list[int]:
+        candidates: list[str] = []
+        for address in recipients:
+            if self.mailboxes.is_complaints(address):
+                candidates += report.return_paths
+            else:
+                candidates.append(address)
+        ids = []
+        for address in dict.fromkeys(candidates):
+            delivery_id = delivery_id_from(address)
+            if delivery_id is None:
+                # Never log the address: a forged token tells an attacker what we check.
+                logger.warning("dropped a %s report: no valid signed return path", report.kind)
+            else:
+                ids.append(delivery_id)
+        if not candidates:
+            logger.warning("dropped a %s report that names no return path of ours", report.kind)
+        return ids
+
+
+class BounceServer:
+    """The receiver on host:port, run by an aiosmtpd Controller in its own thread."""
+
+    def __init__(self, app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+        self.app = app._get_current_object() if hasattr(app, "_get_current_object") else app
+        self.host = host
+        self.port = port
+        self.controller = Controller(
+            BounceHandler(self.app),
+            hostname=host,
+            port=port,
+            server_hostname=self.app.config["BOUNCE_DOMAIN"],
+            data_size_limit=MAX_MESSAGE_SIZE,
+        )
+
+    def start(self) -> None:
+        try:
+            self.controller.start()
+        except BaseException:
+            self.controller.loop.close()
+            raise
+
+    def stop(self) -> None:
+        self.controller.stop()
