@@ -20,7 +20,7 @@ from unittest import mock
 import pytest
 from itsdangerous.timed import TimestampSigner
 
-from newsletter import subscriptions
+from newsletter import manual_suppression, subscriptions
 from newsletter.extensions import db
 from tests.conftest import PASSWORD
 
@@ -40,6 +40,8 @@ class World:
     plain_issue_id: int
     web_token: str
     tampered_web_token: str
+    subscriber_id: int
+    suppressed_subscriber_id: int
     outbox_message_id: int
     unsubscribe_token: str
     preferences_token: str
@@ -102,6 +104,9 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     for queue in stub_broker.get_declared_queues():
         stub_broker.join(queue)
     stub_worker.join()
+    # Suppressed by hand once the sending is done, so that it changes no issue's recipients.
+    dan = make.subscriber("dan@example.com", lists=[news], name="Dan")
+    manual_suppression.add_addresses([dan.email], "Asked by letter", actor="test")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "news@example.org", ann.email, "Spring news"
     mail.set_content("Spring is here.")
@@ -122,6 +127,8 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         plain_issue_id=plain.id,
         web_token=web_token,
         tampered_web_token=_tampered(web_token),
+        subscriber_id=ann.id,
+        suppressed_subscriber_id=dan.id,
         outbox_message_id=captured.id,
         unsubscribe_token=ann.unsubscribe_token,
         preferences_token=preferences,
@@ -145,7 +152,12 @@ def _click_and_load(page, button) -> None:
 
 def submit(page) -> None:
     """Send the page's form as it is (usually empty)."""
-    _click_and_load(page, page.locator("main form button[type=submit]").first)
+    submit_in(page, "main")
+
+
+def submit_in(page, where: str) -> None:
+    """Send the first form inside `where` as it is."""
+    _click_and_load(page, page.locator(f"{where} form button[type=submit]").first)
 
 
 def press(button: str) -> Callable:
@@ -195,6 +207,17 @@ def write(subject: str | None = None, body: str | None = None, lists: tuple = ()
 
 
 BROKEN_PLACEHOLDER = "Dear {{ subscriber.nope }},"
+
+
+def open_details(summary: str, then: Callable | None = None) -> Callable:
+    """Open the <details> whose summary reads `summary`, then do `then` if given."""
+
+    def act(page) -> None:
+        page.locator("main summary", has_text=summary).first.click()
+        if then is not None:
+            then(page)
+
+    return act
 
 
 def submit_without_session(page) -> None:
@@ -272,7 +295,14 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("setup link invalid", "/admin/setup/no-such-setup-token-here"),
-    PageState("dashboard", "/admin/", ADMIN),
+    PageState("dashboard", "/admin/", ADMIN, shows="main figure svg"),
+    PageState(
+        "dashboard, figures as a table",
+        "/admin/",
+        ADMIN,
+        act=open_details("The figures as a table"),
+    ),
+    PageState("dashboard as editor", "/admin/", EDITOR),
     PageState("lists", "/admin/lists", ADMIN),
     PageState("create a list", "/admin/lists/new", ADMIN),
     PageState("create a list sent empty", "/admin/lists/new", ADMIN, act=submit, shows=ERRORS),
@@ -349,6 +379,56 @@ ADMIN_PAGES = [
         act=press("Show the preview"),
     ),
     PageState("preview, plain letter", "/admin/issues/{plain_issue_id}/preview", ADMIN),
+    PageState("subscribers", "/admin/subscribers", ADMIN, shows="main table"),
+    PageState("subscribers as editor", "/admin/subscribers", EDITOR),
+    PageState("subscribers found", "/admin/subscribers?q=ann", ADMIN, shows="main table"),
+    PageState("subscribers, no match", "/admin/subscribers?q=nobody-at-all", ADMIN),
+    PageState("subscribers, search too short", "/admin/subscribers?q=an", ADMIN, shows=ERRORS),
+    PageState("subscriber", "/admin/subscribers/{subscriber_id}", ADMIN),
+    PageState("subscriber as editor", "/admin/subscribers/{subscriber_id}", EDITOR),
+    PageState(
+        "subscriber unsubscribed by hand",
+        "/admin/subscribers/{subscriber_id}",
+        ADMIN,
+        act=press("Unsubscribe from every list"),
+    ),
+    PageState("suppressed subscriber", "/admin/subscribers/{suppressed_subscriber_id}", ADMIN),
+    PageState(
+        "suppressed subscriber, lifted without a reason",
+        "/admin/subscribers/{suppressed_subscriber_id}",
+        ADMIN,
+        act=press("Remove the suppression"),
+    ),
+    PageState("erase a subscriber", "/admin/subscribers/{subscriber_id}/erase", ADMIN),
+    PageState("suppression list", "/admin/suppressions", ADMIN),
+    PageState("suppression list as editor", "/admin/suppressions", EDITOR),
+    PageState("suppression found", "/admin/suppressions?q=dan@example.com", ADMIN),
+    PageState("suppression not found", "/admin/suppressions?q=zed@example.com", ADMIN),
+    PageState("suppression bad address", "/admin/suppressions?q=dan@", ADMIN, shows=ERRORS),
+    PageState("suppression remove form", "/admin/suppressions", ADMIN, act=open_details("Remove")),
+    PageState(
+        "suppression removed without a reason",
+        "/admin/suppressions",
+        ADMIN,
+        act=open_details("Remove", then=lambda page: submit_in(page, "main details")),
+    ),
+    PageState("suppress addresses", "/admin/suppressions/new", ADMIN),
+    PageState(
+        "suppress addresses sent empty", "/admin/suppressions/new", ADMIN, act=submit, shows=ERRORS
+    ),
+    PageState(
+        "suppress a bad address",
+        "/admin/suppressions/new",
+        ADMIN,
+        act=fill_and_submit(Email_address="dan@"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "addresses suppressed",
+        "/admin/suppressions/new",
+        ADMIN,
+        act=fill_and_submit(Email_address="zed@example.com", Note="Asked by phone"),
+    ),
     PageState("outbox", "/admin/outbox", ADMIN),
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),
