@@ -21,6 +21,7 @@ SHOTS = [
     PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
+    PageState("admin-dashboard", "/admin/", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
     PageState("archive", "/archive"),
