@@ -29,23 +29,28 @@ CSP_WEB_VERSION = (
 
 
 def web_version_view(view: Callable) -> Callable:
-    """Mark a view as serving an issue's web version (the email HTML as a page)."""
+    """Mark a view as serving an issue's web version (the email HTML as a page).
+
+    Set once the view has returned: its 404 is one of our own pages, which needs our stylesheet.
+    """
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
         g.csp = CSP_WEB_VERSION
-        return view(*args, **kwargs)
+        return response
 
     return wrapper
 
 
 def message_html_view(view: Callable) -> Callable:
-    """Mark a view as serving message HTML into the admin's sandboxed iframe."""
+    """Mark a view as serving message HTML into the admin's sandboxed iframe (not its 404)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
         g.csp = CSP_MESSAGE_HTML
-        return view(*args, **kwargs)
+        return response
 
     return wrapper
 

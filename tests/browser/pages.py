@@ -12,6 +12,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
 from unittest import mock
@@ -19,7 +20,7 @@ from unittest import mock
 import pytest
 from itsdangerous.timed import TimestampSigner
 
-from newsletter import subscriptions
+from newsletter import manual_suppression, subscriptions
 from newsletter.extensions import db
 from tests.conftest import PASSWORD
 
@@ -32,7 +33,15 @@ class World:
     """Rows every page can be shown with; plain values, so no test holds a database session."""
 
     draft_issue_id: int
+    scheduled_issue_id: int
+    sending_issue_id: int
+    paused_issue_id: int
     sent_issue_id: int
+    plain_issue_id: int
+    web_token: str
+    tampered_web_token: str
+    subscriber_id: int
+    suppressed_subscriber_id: int
     outbox_message_id: int
     unsubscribe_token: str
     preferences_token: str
@@ -40,6 +49,11 @@ class World:
     confirm_token: str
     expired_confirm_token: str
     tampered_token: str
+
+
+def _tampered(token: str) -> str:
+    """The token with its signature's last characters changed."""
+    return token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB")
 
 
 def _long_ago(make_token: Callable[[], str]) -> str:
@@ -50,20 +64,49 @@ def _long_ago(make_token: Callable[[], str]) -> str:
 
 
 @pytest.fixture
-def world(live_server, make) -> World:
-    """Staff, two lists, a confirmed and a pending subscriber, a draft and a sent issue."""
-    from newsletter.issues import create_issue, send_issue
+def world(live_server, make, stub_broker, stub_worker) -> World:
+    """Staff, three lists, a confirmed and a pending subscriber, an issue in every state."""
+    from newsletter.issues import create_issue, pause, schedule_issue, send_issue
     from newsletter.models import OutboxMessage
+    from newsletter.tokens import make_token
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     make.account(email=EDITOR, password=PASSWORD, role="editor")
     news = make.list("news", name="News", description="Monthly news from the coalition.")
     make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
-    ann = make.subscriber("ann@example.com", lists=[news], name="Ann")
+    members = make.list("members", name="Members", is_public=False)
+    ann = make.subscriber("ann@example.com", lists=[news, members], name="Ann")
     bob = make.subscriber("bob@example.com", lists=[news], status="pending")
-    draft = create_issue("Summer news", "Hello **everyone**.\n", ["news"], actor="test")
+    draft = create_issue(
+        "Summer news", "Hello **everyone**.\n", ["news"], actor="test", preheader="Sun and fun."
+    )
+    scheduled = create_issue("Autumn news", "Leaves fall.\n", ["news"], actor="test")
+    schedule_issue(scheduled, datetime.now(UTC) + timedelta(days=7), actor="test")
+    # Not dispatched: the ledger is written and nothing works through it, so it stays sending.
+    sending = create_issue("Winter news", "Snow.\n", ["news"], actor="test")
+    send_issue(sending, "test", dispatch=False)
+    paused = create_issue("Late news", "Late.\n", ["news"], actor="test")
+    send_issue(paused, "test", dispatch=False)
+    pause(paused, "test")
+    plain = create_issue(
+        "A plain letter",
+        "Dear {{ subscriber.name }},\n\nA short note.\n",
+        ["news"],
+        actor="test",
+        layout="plain",
+    )
     sent = create_issue("Spring news", "Spring is here.\n", ["news"], actor="test")
     send_issue(sent, "test", dispatch=True)
+    private = create_issue("Members’ news", "For members.\n", ["members"], actor="test")
+    send_issue(private, "test", dispatch=True)
+    db.session.commit()
+    # Both sent before any page is shown: the archive lists only what has finished.
+    for queue in stub_broker.get_declared_queues():
+        stub_broker.join(queue)
+    stub_worker.join()
+    # Suppressed by hand once the sending is done, so that it changes no issue's recipients.
+    dan = make.subscriber("dan@example.com", lists=[news], name="Dan")
+    manual_suppression.add_addresses([dan.email], "Asked by letter", actor="test")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "news@example.org", ann.email, "Spring news"
     mail.set_content("Spring is here.")
@@ -74,16 +117,25 @@ def world(live_server, make) -> World:
     db.session.add(captured)
     db.session.commit()
     preferences = subscriptions.preferences_token(ann)
+    web_token = make_token("web_version", {"i": private.id})
     built = World(
         draft_issue_id=draft.id,
+        scheduled_issue_id=scheduled.id,
+        sending_issue_id=sending.id,
+        paused_issue_id=paused.id,
         sent_issue_id=sent.id,
+        plain_issue_id=plain.id,
+        web_token=web_token,
+        tampered_web_token=_tampered(web_token),
+        subscriber_id=ann.id,
+        suppressed_subscriber_id=dan.id,
         outbox_message_id=captured.id,
         unsubscribe_token=ann.unsubscribe_token,
         preferences_token=preferences,
         expired_preferences_token=_long_ago(lambda: subscriptions.preferences_token(ann)),
         confirm_token=subscriptions.confirmation_token(bob),
         expired_confirm_token=_long_ago(lambda: subscriptions.confirmation_token(bob)),
-        tampered_token=preferences[:-4] + ("AAAA" if not preferences.endswith("AAAA") else "BBBB"),
+        tampered_token=_tampered(preferences),
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes
     return built
@@ -100,7 +152,12 @@ def _click_and_load(page, button) -> None:
 
 def submit(page) -> None:
     """Send the page's form as it is (usually empty)."""
-    _click_and_load(page, page.locator("main form button[type=submit]").first)
+    submit_in(page, "main")
+
+
+def submit_in(page, where: str) -> None:
+    """Send the first form inside `where` as it is."""
+    _click_and_load(page, page.locator(f"{where} form button[type=submit]").first)
 
 
 def press(button: str) -> Callable:
@@ -119,6 +176,46 @@ def fill_and_submit(**fields: str) -> Callable:
         for label, value in fields.items():
             page.get_by_label(label.replace("_", " "), exact=True).fill(value)
         submit(page)
+
+    return act
+
+
+def fill_and_press(button: str, **fields: str) -> Callable:
+    """Fill fields by label, then press the button named `button`."""
+
+    def act(page) -> None:
+        for label, value in fields.items():
+            page.get_by_label(label.replace("_", " "), exact=True).fill(value)
+        press(button)(page)
+
+    return act
+
+
+def write(subject: str | None = None, body: str | None = None, lists: tuple = ()) -> Callable:
+    """On the issue form: type the subject and body given, tick the lists named, save."""
+
+    def act(page) -> None:
+        if subject is not None:
+            page.get_by_label("Subject", exact=True).fill(subject)
+        if body is not None:
+            page.get_by_label("Body", exact=True).fill(body)
+        for name in lists:
+            page.get_by_label(name, exact=True).check()
+        press("Save draft")(page)
+
+    return act
+
+
+BROKEN_PLACEHOLDER = "Dear {{ subscriber.nope }},"
+
+
+def open_details(summary: str, then: Callable | None = None) -> Callable:
+    """Open the <details> whose summary reads `summary`, then do `then` if given."""
+
+    def act(page) -> None:
+        page.locator("main summary", has_text=summary).first.click()
+        if then is not None:
+            then(page)
 
     return act
 
@@ -205,6 +302,11 @@ PUBLIC_PAGES = [
     PageState("privacy notice", "/privacy"),
     PageState("accessibility statement", "/accessibility"),
     PageState("not found", "/no-such-page"),
+    PageState("archive", "/archive", shows="main .archive a"),
+    PageState("archive issue", "/archive/{sent_issue_id}"),
+    PageState("archive issue not found", "/archive/999999"),
+    PageState("web version", "/web/{web_token}"),
+    PageState("web version link tampered", "/web/{tampered_web_token}"),
 ]
 
 ADMIN_PAGES = [
@@ -217,7 +319,14 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("setup link invalid", "/admin/setup/no-such-setup-token-here"),
-    PageState("dashboard", "/admin/", ADMIN),
+    PageState("dashboard", "/admin/", ADMIN, shows="main figure svg"),
+    PageState(
+        "dashboard, figures as a table",
+        "/admin/",
+        ADMIN,
+        act=open_details("The figures as a table"),
+    ),
+    PageState("dashboard as editor", "/admin/", EDITOR),
     PageState("lists", "/admin/lists", ADMIN),
     PageState("create a list", "/admin/lists/new", ADMIN),
     PageState("create a list sent empty", "/admin/lists/new", ADMIN, act=submit, shows=ERRORS),
@@ -232,8 +341,121 @@ ADMIN_PAGES = [
     PageState("issues", "/admin/issues", ADMIN),
     PageState("write an issue", "/admin/issues/new", ADMIN),
     PageState("write an issue sent empty", "/admin/issues/new", ADMIN, act=submit, shows=ERRORS),
+    PageState(
+        "write an issue, placeholder broken",
+        "/admin/issues/new",
+        ADMIN,
+        act=write("Hello", BROKEN_PLACEHOLDER, lists=("News",)),
+        shows=ERRORS,
+    ),
+    PageState(
+        "write an issue, no list chosen",
+        "/admin/issues/new",
+        ADMIN,
+        act=write("Hello", "Hello all."),
+        shows=ERRORS,
+    ),
+    PageState("issues as editor", "/admin/issues", EDITOR),
+    PageState("who may send saved", "/admin/issues", ADMIN, act=press("Save")),
+    PageState("edit an issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
+    PageState(
+        "edit an issue emptied",
+        "/admin/issues/{draft_issue_id}/edit",
+        ADMIN,
+        act=write("", ""),
+        shows=ERRORS,
+    ),
+    PageState(
+        "edit an issue, placeholder broken",
+        "/admin/issues/{draft_issue_id}/edit",
+        ADMIN,
+        act=write(body=BROKEN_PLACEHOLDER),
+        shows=ERRORS,
+    ),
     PageState("draft issue", "/admin/issues/{draft_issue_id}", ADMIN),
+    PageState("draft issue as editor", "/admin/issues/{draft_issue_id}", EDITOR),
+    PageState(
+        "test send, bad address",
+        "/admin/issues/{draft_issue_id}",
+        ADMIN,
+        act=fill_and_press("Send test", Email_addresses="ann@example.com, not an address"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "test sent",
+        "/admin/issues/{draft_issue_id}",
+        ADMIN,
+        act=fill_and_press("Send test", Email_addresses="ann@example.com"),
+    ),
+    PageState(
+        "schedule sent empty",
+        "/admin/issues/{draft_issue_id}",
+        ADMIN,
+        act=press("Schedule"),
+        shows=ERRORS,
+    ),
+    PageState("scheduled issue", "/admin/issues/{scheduled_issue_id}", ADMIN),
+    PageState("sending issue", "/admin/issues/{sending_issue_id}", ADMIN),
+    PageState("paused issue", "/admin/issues/{paused_issue_id}", ADMIN),
     PageState("sent issue", "/admin/issues/{sent_issue_id}", ADMIN),
+    PageState("preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
+    PageState(
+        "preview as a subscriber",
+        "/admin/issues/{draft_issue_id}/preview",
+        ADMIN,
+        act=press("Show the preview"),
+    ),
+    PageState("preview, plain letter", "/admin/issues/{plain_issue_id}/preview", ADMIN),
+    PageState("subscribers", "/admin/subscribers", ADMIN, shows="main table"),
+    PageState("subscribers as editor", "/admin/subscribers", EDITOR),
+    PageState("subscribers found", "/admin/subscribers?q=ann", ADMIN, shows="main table"),
+    PageState("subscribers, no match", "/admin/subscribers?q=nobody-at-all", ADMIN),
+    PageState("subscribers, search too short", "/admin/subscribers?q=an", ADMIN, shows=ERRORS),
+    PageState("subscriber", "/admin/subscribers/{subscriber_id}", ADMIN),
+    PageState("subscriber as editor", "/admin/subscribers/{subscriber_id}", EDITOR),
+    PageState(
+        "subscriber unsubscribed by hand",
+        "/admin/subscribers/{subscriber_id}",
+        ADMIN,
+        act=press("Unsubscribe from every list"),
+    ),
+    PageState("suppressed subscriber", "/admin/subscribers/{suppressed_subscriber_id}", ADMIN),
+    PageState(
+        "suppressed subscriber, lifted without a reason",
+        "/admin/subscribers/{suppressed_subscriber_id}",
+        ADMIN,
+        act=press("Remove the suppression"),
+    ),
+    PageState("erase a subscriber", "/admin/subscribers/{subscriber_id}/erase", ADMIN),
+    PageState("suppression list", "/admin/suppressions", ADMIN),
+    PageState("suppression list as editor", "/admin/suppressions", EDITOR),
+    PageState("suppression found", "/admin/suppressions?q=dan@example.com", ADMIN),
+    PageState("suppression not found", "/admin/suppressions?q=zed@example.com", ADMIN),
+    PageState("suppression bad address", "/admin/suppressions?q=dan@", ADMIN, shows=ERRORS),
+    PageState("suppression remove form", "/admin/suppressions", ADMIN, act=open_details("Remove")),
+    PageState(
+        "suppression removed without a reason",
+        "/admin/suppressions",
+        ADMIN,
+        act=open_details("Remove", then=lambda page: submit_in(page, "main details")),
+    ),
+    PageState("suppress addresses", "/admin/suppressions/new", ADMIN),
+    PageState(
+        "suppress addresses sent empty", "/admin/suppressions/new", ADMIN, act=submit, shows=ERRORS
+    ),
+    PageState(
+        "suppress a bad address",
+        "/admin/suppressions/new",
+        ADMIN,
+        act=fill_and_submit(Email_address="dan@"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "addresses suppressed",
+        "/admin/suppressions/new",
+        ADMIN,
+        act=fill_and_submit(Email_address="zed@example.com", Note="Asked by phone"),
+    ),
     PageState("outbox", "/admin/outbox", ADMIN),
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),

@@ -21,6 +21,11 @@ SHOTS = [
     PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
+    PageState("admin-dashboard", "/admin/", ADMIN),
+    PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
+    PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
+    PageState("archive", "/archive"),
+    PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]
 
 
@@ -32,8 +37,14 @@ def test_screenshot(browser, live_server, world, state, width):
     page = context.new_page()
     try:
         open_state(page, live_server, world, state)
-        if "{sent_issue_id}" in state.path:
+        if state.path == "/admin/issues/{sent_issue_id}":
             page.locator("[data-progress=status]", has_text="Sent").wait_for()
+        if page.locator("iframe").count():
+            # Chromium leaves cross-origin frames off screen undrawn: show the whole page at once.
+            tall = page.evaluate("document.documentElement.scrollHeight")
+            page.set_viewport_size({"width": wide, "height": max(high, tall)})
+            for frame in page.locator("iframe").all():
+                frame.content_frame.locator("h1").wait_for()
         page.screenshot(path=SCREENSHOTS / f"{state.name}-{width}.png", full_page=True)
     finally:
         context.close()

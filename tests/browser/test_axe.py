@@ -15,7 +15,8 @@ AXE_OPTIONS = {"runOnly": {"type": "tag", "values": WCAG_TAGS}, "resultTypes": [
 # WCAG 1.4.10 Reflow: content fits 320 CSS pixels without scrolling in two directions.
 NARROW = 320
 
-# The innermost elements that stick out past the right edge (outside any scrolling box).
+# The innermost elements, and the text (a long word that does not wrap), that stick out past
+# the right edge outside any scrolling box.
 _STICKING_OUT = """() => {
   const edge = document.documentElement.clientWidth;
   const scrolls = (el) => ["auto", "scroll"].includes(getComputedStyle(el).overflowX);
@@ -23,8 +24,17 @@ _STICKING_OUT = """() => {
     if (scrolls(up)) { return true; } } return false; };
   const out = [...document.body.querySelectorAll("*")].filter(
     (el) => el.getBoundingClientRect().right > edge + 0.5 && !inScroller(el));
+  const texts = [];
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    const range = document.createRange();
+    range.selectNodeContents(walker.currentNode);
+    if (range.getBoundingClientRect().right > edge + 0.5 && !inScroller(walker.currentNode)) {
+      texts.push("text: " + walker.currentNode.parentElement.outerHTML.slice(0, 120));
+    }
+  }
   return out.filter((el) => !out.some((other) => other !== el && el.contains(other)))
-    .slice(0, 5).map((el) => el.outerHTML.slice(0, 120));
+    .map((el) => el.outerHTML.slice(0, 120)).concat(texts).slice(0, 5);
 }"""
 
 
@@ -65,6 +75,14 @@ def test_first_admin_setup_page(page, live_server, app):
     expect(page.locator(".error-summary")).to_be_visible()
     assert_no_axe_violations(page, "first admin setup sent empty")
     assert_reflows(page, "first admin setup")
+
+
+def test_empty_archive(page, live_server):
+    """The archive before anything was sent to a public list."""
+    page.goto(live_server("/archive"))
+    expect(page.locator("main")).to_contain_text("Nothing has been sent yet")
+    assert_no_axe_violations(page, "empty archive")
+    assert_reflows(page, "empty archive")
 
 
 class TestTooManyAttempts:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 from playwright.sync_api import expect
 
 from newsletter.extensions import db
+from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.pages import ADMIN, heading, link_in, sign_in
 from tests.conftest import PASSWORD
 from tests.subscribing import statuses
@@ -75,8 +79,9 @@ def test_change_preferences_from_the_link_on_the_unsubscribe_page(
 
 # Paced, so that the page is seen while the issue sends and its script, not a reload, fills it.
 @pytest.mark.parametrize("config_overrides", [{"SEND_RATE": 5}], ids=["paced"])
-def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, live_server, make):
-    """Sign in, create a list, write an issue for it, send it; the bar fills by itself."""
+def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser, live_server, make):
+    """Sign in, create a list, write an issue, preview it, test-send it, send it (the bar fills
+    by itself), and find it in the public archive."""
     from newsletter.lists import get_list
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
@@ -98,11 +103,33 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, live_ser
 
     page.get_by_role("navigation", name="Admin").get_by_role("link", name="Issues").click()
     page.get_by_role("link", name="Write an issue").click()
-    page.get_by_label("Subject").fill("Our autumn meeting")
-    page.get_by_label("Body").fill("Come to the **autumn meeting** on 3 October.")
+    page.get_by_label("Subject", exact=True).fill("Our autumn meeting")
+    page.get_by_label("Body", exact=True).fill("Come to the **autumn meeting** on 3 October.")
     page.get_by_label("Members’ news").check()
     page.get_by_role("button", name="Save draft").click()
     expect(heading(page)).to_have_text("Our autumn meeting")
+    expect(page.locator("[data-progress=status]")).to_have_text("Draft")
+
+    # The preview: the HTML part at both widths, in sandboxed frames, and the text part.
+    page.get_by_role("link", name="Preview").click()
+    expect(heading(page)).to_have_text("Preview")
+    for width in ("desktop", "phone"):
+        frame = page.frame_locator(f"iframe[title='HTML version at {width} width']")
+        expect(frame.get_by_role("heading", level=1)).to_have_text("Our autumn meeting")
+        expect(frame.locator("strong")).to_have_text("autumn meeting")
+        expect(frame.get_by_role("link", name="Unsubscribe")).to_be_visible()
+    expect(page.get_by_role("heading", name="Plain text version")).to_be_visible()
+    expect(page.locator("[data-preview=text]")).to_contain_text("Come to the autumn meeting")
+
+    # A test to someone who is not a subscriber, read from the sink.
+    page.get_by_role("link", name="Back to the issue").click()
+    page.get_by_label("Email addresses").fill("proofreader@example.net")
+    page.get_by_role("button", name="Send test").click()
+    expect(page.get_by_role("status")).to_contain_text("A test message is on its way to 1 address")
+    (test,) = live_server.sink.wait_for(1, timeout=TIMEOUT_MS / 1000)
+    assert test.rcpt_tos == ["proofreader@example.net"]
+    assert test["Subject"].startswith("[TEST] Our autumn meeting")
+    assert "Come to the autumn meeting" in test.text()
     expect(page.locator("[data-progress=status]")).to_have_text("Draft")
 
     page.get_by_role("button", name="Send now").click()
@@ -115,4 +142,40 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, live_ser
     assert page.evaluate("window.notReloaded === true"), "the page reloaded instead"
     expect(bar).to_have_js_property("value", len(people))
     expect(page.locator("dd[data-progress=sent]")).to_have_text(str(len(people)))
-    assert sorted(live_server.sink.recipients()) == sorted(people)
+    assert sorted(live_server.sink.recipients()) == sorted([*people, "proofreader@example.net"])
+
+    # Members' news is public, so anyone finds the issue in the archive.
+    public = browser.new_context()
+    try:
+        visitor = public.new_page()
+        visitor.goto(live_server("/archive"))
+        expect(heading(visitor)).to_have_text("Newsletter archive")
+        visitor.get_by_role("link", name="Our autumn meeting").click()
+        expect(heading(visitor)).to_have_text("Our autumn meeting")
+        expect(visitor.locator("strong")).to_have_text("autumn meeting")
+        expect(visitor.get_by_role("link", name="Unsubscribe")).to_have_count(0)
+    finally:
+        public.close()
+
+
+def test_admin_schedules_an_issue_and_cancels_the_schedule(page, live_server, make, news):
+    """The date and time fields (UK time) schedule the draft; cancelling makes it a draft again."""
+    from newsletter.issues import create_issue
+
+    make.account(email=ADMIN, password=PASSWORD, role="admin")
+    issue_id = create_issue("Winter fair", "See you there.\n", ["news"], actor="test").id
+    db.session.remove()
+    tomorrow = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=1)).date()
+    sign_in(page, live_server, ADMIN)
+    page.goto(live_server(f"/admin/issues/{issue_id}"))
+    page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
+    page.get_by_label("Time", exact=True).fill("09:30")
+    page.get_by_role("button", name="Schedule", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Scheduled")
+    expect(page.locator("[data-progress=status]")).to_have_text("Scheduled")
+    when = f"{tomorrow.day} {tomorrow:%B %Y} at 09:30"
+    expect(page.locator("main dd", has_text=when)).to_be_visible()
+
+    page.get_by_role("button", name="Cancel the schedule").click()
+    expect(page.get_by_role("status")).to_contain_text("the issue is a draft again")
+    expect(page.locator("[data-progress=status]")).to_have_text("Draft")

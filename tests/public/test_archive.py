@@ -63,7 +63,10 @@ def test_private_drafts_and_unknown_issues_are_not_found(client, issues):
     """A private issue, a draft or a missing id is a 404 in the archive."""
     _, private, draft = issues
     for issue_id in (private.id, draft.id, 999999):
-        assert client.get(f"/archive/{issue_id}").status_code == 404
+        response = client.get(f"/archive/{issue_id}")
+        assert response.status_code == 404
+        # Our own "not found" page, with our stylesheet (the web version's policy would block it).
+        assert "style-src 'self'" in response.headers["Content-Security-Policy"]
 
 
 def test_feed_is_atom_with_an_entry_per_archived_issue(client, issues):
