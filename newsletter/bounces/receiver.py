@@ -21,6 +21,7 @@ from flask import Flask
 from newsletter.bounces.policy import apply_report
 from newsletter.bounces.reports import Report, read_report
 from newsletter.mail.return_path import LOCAL_PREFIX, delivery_id_from
+from newsletter.mail.sink import ControlledServer
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +104,7 @@ class BounceHandler:
         return ids
 
 
-class BounceServer:
+class BounceServer(ControlledServer):
     """The receiver on host:port, run by an aiosmtpd Controller in its own thread."""
 
     def __init__(self, app: Flask, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
@@ -117,13 +118,3 @@ class BounceServer:
             server_hostname=self.app.config["BOUNCE_DOMAIN"],
             data_size_limit=MAX_MESSAGE_SIZE,
         )
-
-    def start(self) -> None:
-        try:
-            self.controller.start()
-        except BaseException:
-            self.controller.loop.close()
-            raise
-
-    def stop(self) -> None:
-        self.controller.stop()

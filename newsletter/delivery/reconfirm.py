@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime, parseaddr
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -26,6 +26,7 @@ from newsletter.delivery.message import (
     _fold,
     _header_safe,
     _Part,
+    to_header,
 )
 from newsletter.models import DeliveryStatus, Issue, Subscriber
 from newsletter.models.base import utcnow
@@ -84,12 +85,9 @@ class ReconfirmationMessage:
         confirm_token = self.confirm_links.token(subscriber_id, token)
         url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
         encoded = _encoded_values({CONFIRM_MARKER.encode(): url})
-        name = _header_safe(name)
         boundary = self.boundary.encode()
         pieces = [
-            f"To: {formataddr((name, email))}\r\n".encode()
-            if name.isascii()
-            else _fold("To", formataddr((name, email))),
+            to_header(name, email),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
             self.head,
             b"\r\n",

@@ -63,18 +63,10 @@ def store_message(app: Flask, mail_from: str, recipients: list[str], raw: bytes)
         return row.id
 
 
-class MailSink:
-    """An aiosmtpd server on host:port whose messages go to the outbox table."""
+class ControlledServer:
+    """An aiosmtpd Controller serving in its own thread (the sink and the bounce receiver)."""
 
-    def __init__(self, app: Flask, host: str, port: int) -> None:
-        self.app = _real_app(app)
-        self.host = host
-        self.port = port
-        self.controller = Controller(_OutboxHandler(self), hostname=host, port=port)
-
-    @property
-    def address(self) -> str:
-        return f"{self.host}:{self.port}"
+    controller: Controller
 
     def start(self) -> None:
         try:
@@ -86,6 +78,20 @@ class MailSink:
 
     def stop(self) -> None:
         self.controller.stop()
+
+
+class MailSink(ControlledServer):
+    """An aiosmtpd server on host:port whose messages go to the outbox table."""
+
+    def __init__(self, app: Flask, host: str, port: int) -> None:
+        self.app = _real_app(app)
+        self.host = host
+        self.port = port
+        self.controller = Controller(_OutboxHandler(self), hostname=host, port=port)
+
+    @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
 
 
 def _real_app(app: Flask) -> Flask:
