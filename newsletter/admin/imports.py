@@ -5,7 +5,6 @@ from itertools import islice
 
 from flask import (
     Response,
-    abort,
     flash,
     jsonify,
     redirect,
@@ -35,10 +34,7 @@ PAGE_SIZE = 50
 
 
 def _job(job_id: int) -> ImportJob:
-    job = db.session.get(ImportJob, job_id)
-    if job is None:
-        abort(404)
-    return job
+    return db.get_or_404(ImportJob, job_id)
 
 
 @bp.get("/imports")

@@ -37,10 +37,7 @@ DELIVERIES_SHOWN = 50
 
 
 def _subscriber_or_404(subscriber_id: int) -> Subscriber:
-    subscriber = db.session.get(Subscriber, subscriber_id)
-    if subscriber is None:
-        abort(404)
-    return subscriber
+    return db.get_or_404(Subscriber, subscriber_id)
 
 
 def _actor():
