@@ -28,6 +28,7 @@ from newsletter.models import (
     ConsentMethod,
     Delivery,
     DeliveryStatus,
+    Issue,
     Subscriber,
     SuppressionReason,
 )
@@ -132,3 +133,27 @@ def _complaint(subscriber: Subscriber, delivery: Delivery, detail: dict) -> None
     suppression.suppress(subscriber.email_key, SuppressionReason.COMPLAINT, note)
     # Leaves every list, with an `unsubscribed` event per list; commits.
     unsubscribe(subscriber, ConsentMethod.COMPLAINT, ORIGIN)
+
+
+def unsubscribe_by_mail(delivery_id: int | None) -> None:
+    """A mail to the List-Unsubscribe mailto: leave every list of that issue (RFC 8058's mailto).
+
+    The address's signed token names the delivery, and so the person and the issue; a forged
+    or unknown one changes nothing and is logged without the address.
+    """
+    from newsletter.subscriptions import unsubscribe
+
+    delivery = db.session.get(Delivery, delivery_id) if delivery_id is not None else None
+    subscriber = (
+        db.session.get(Subscriber, delivery.subscriber_id)
+        if delivery is not None and delivery.subscriber_id is not None
+        else None
+    )
+    if subscriber is None:
+        logger.warning("dropped an unsubscribe mail: no valid signed address of a delivery held")
+        return
+    issue = db.session.get(Issue, delivery.issue_id)
+    list_ids = {link.list_id for link in issue.issue_lists} if issue is not None else None
+    origin = Origin(source="List-Unsubscribe mailto")
+    unsubscribe(subscriber, ConsentMethod.ONE_CLICK, origin, list_ids)
+    logger.info("unsubscribe mail for delivery %s applied", delivery.id)

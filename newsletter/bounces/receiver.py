@@ -18,9 +18,9 @@ import re
 from aiosmtpd.controller import Controller
 from flask import Flask
 
-from newsletter.bounces.policy import apply_report
+from newsletter.bounces.policy import apply_report, unsubscribe_by_mail
 from newsletter.bounces.reports import Report, read_report
-from newsletter.mail.return_path import LOCAL_PREFIX, delivery_id_from
+from newsletter.mail.return_path import LOCAL_PREFIX, UNSUBSCRIBE_PREFIX, delivery_id_from
 from newsletter.mail.sink import ControlledServer
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,11 @@ class Mailboxes:
         local, _, domain = address.lower().rpartition("@")
         if domain != self.domain:
             return False
-        return local.startswith(LOCAL_PREFIX) or address.lower() == self.complaints
+        ours = local.startswith((LOCAL_PREFIX, UNSUBSCRIBE_PREFIX))
+        return ours or address.lower() == self.complaints
+
+    def is_unsubscribe(self, address: str) -> bool:
+        return address.lower().startswith(UNSUBSCRIBE_PREFIX)
 
     def is_complaints(self, address: str) -> bool:
         return address.lower() == self.complaints
@@ -77,6 +81,12 @@ class BounceHandler:
     def process(self, recipients: list[str], raw: bytes) -> None:
         """Read one message and apply it to each delivery it names."""
         with self.app.app_context():
+            asking = [a for a in recipients if self.mailboxes.is_unsubscribe(a)]
+            for address in asking:
+                unsubscribe_by_mail(delivery_id_from(address, UNSUBSCRIBE_PREFIX))
+            recipients = [a for a in recipients if a not in asking]
+            if not recipients:
+                return
             report = read_report(raw, self.mailboxes.return_path)
             if report.kind is None:
                 logger.info("dropped a message that is no bounce to act on: %s", report.why)

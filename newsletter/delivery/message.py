@@ -22,7 +22,7 @@ from markupsafe import escape
 
 from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
 from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
-from newsletter.mail import SMTP_POLICY
+from newsletter.mail import SMTP_POLICY, return_path
 from newsletter.models import Issue
 from newsletter.subscriptions import PreferencesLinkSigner
 from newsletter.urls import external_url
@@ -168,6 +168,7 @@ class IssueMessage:
         )
         self.preferences_url = external_url("public.preferences", token=TOKEN_PLACEHOLDER)
         self.preferences_links = PreferencesLinkSigner()
+        self.return_paths = return_path.signer()
         self.boundary = f"=_nl_{issue.id}_{secrets.token_hex(8)}"
         self.message_id_suffix = f".{issue.id}.{int(date.timestamp())}@{self.domain}>\r\n"
         subject = _header_safe(subject_prefix + rendered.subject)
@@ -206,6 +207,13 @@ class IssueMessage:
             EMAIL_PLACEHOLDER.encode(): email,
         }
 
+    def _list_unsubscribe(self, delivery_id: int | str, url: bytes) -> bytes:
+        """The https link and, for a real delivery, the mailto the bounce receiver takes."""
+        if not isinstance(delivery_id, int):  # a preview or a test send
+            return b"List-Unsubscribe: <" + url + b">\r\n"
+        mailto = self.return_paths.unsubscribe_address(delivery_id).encode()
+        return b"List-Unsubscribe: <" + url + b">, <mailto:" + mailto + b">\r\n"
+
     def for_recipient(
         self, delivery_id: int, email: str, name: str, token: str, subscriber_id: int | None = None
     ) -> bytes:
@@ -219,7 +227,7 @@ class IssueMessage:
         pieces = [
             to_header(name, email),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
-            b"List-Unsubscribe: <" + url + b">\r\n",
+            self._list_unsubscribe(delivery_id, url),
         ]
         if self.subject is not None:
             subject = self.subject

@@ -17,6 +17,8 @@ import hmac
 from flask import current_app
 
 LOCAL_PREFIX = "bounces+"
+# The mailto of List-Unsubscribe: the same signed token, so a lowercasing server changes nothing.
+UNSUBSCRIBE_PREFIX = "unsubscribe+"
 _SALT = b"newsletter.return-path.v1"
 _ID_BYTES = 6
 _MAC_BYTES = 10
@@ -42,6 +44,9 @@ class ReturnPathSigner:
     def address(self, delivery_id: int) -> str:
         return f"{LOCAL_PREFIX}{self.token(delivery_id)}@{self.domain}"
 
+    def unsubscribe_address(self, delivery_id: int) -> str:
+        return f"{UNSUBSCRIBE_PREFIX}{self.token(delivery_id)}@{self.domain}"
+
 
 def signer() -> ReturnPathSigner:
     """A signer with the app's SECRET_KEY and BOUNCE_DOMAIN."""
@@ -49,12 +54,13 @@ def signer() -> ReturnPathSigner:
     return ReturnPathSigner(config["SECRET_KEY"], config["BOUNCE_DOMAIN"])
 
 
-def delivery_id_from(address: str) -> int | None:
-    """The delivery id a return path names, or None if it is not one of ours (or forged)."""
+def delivery_id_from(address: str, prefix: str = LOCAL_PREFIX) -> int | None:
+    """The delivery id a return path (or, with UNSUBSCRIBE_PREFIX, an unsubscribe mailto)
+    names, or None if it is not one of ours (or forged)."""
     local = address.strip().strip("<>").rpartition("@")[0].lower()
-    if not local.startswith(LOCAL_PREFIX):
+    if not local.startswith(prefix):
         return None
-    token = local[len(LOCAL_PREFIX) :].upper()
+    token = local[len(prefix) :].upper()
     try:
         raw = base64.b32decode(token + "=" * (-len(token) % 8))
     except (binascii.Error, ValueError):
