@@ -2,6 +2,7 @@
 
     python bench/import.py [--rows 1000000] [--postgres postgresql://postgres@127.0.0.1:5432]
                            [--database newsletter_bench_import] [--repeat 1] [--no-floor]
+                           [--no-schema-floor] [--schema-breakdown]
 
 Generates a Mailchimp "subscribed" export (the columns of a real one) in a temporary folder:
 5% of the rows have an invalid address and 5% repeat an earlier row's address in another
@@ -16,6 +17,15 @@ one process, then a PostgreSQL COPY of the same rows (email, name, evidence) int
 table. The import does much more than that (de-duplication, lookups, subscribers,
 subscriptions and consent events, job checkpoints), so beating the floor takes both cores and
 validating each domain only once.
+
+The schema floor, also in the same run: the rows the import wrote to `subscriber`,
+`subscription` and `consent_event` are copied out, the tables emptied, and the same rows
+COPYed back in, one table at a time, timing the PostgreSQL backend's CPU (from /proc: the
+server must run on this machine) and wall time. That is the least the database itself can
+spend storing those people with the schema's indexes, foreign keys and the trigram search
+index, with no Python at all, and it is set against the CPU two cores have in the time a
+40,000 rows/s import may take. `--schema-breakdown` repeats it without the trigram index and
+then without the foreign keys as well, to show what each costs.
 """
 
 from __future__ import annotations
@@ -75,6 +85,14 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1, help="import runs (fresh database each)")
     parser.add_argument("--no-floor", action="store_true", help="skip the floor measurement")
     parser.add_argument("--keep", type=Path, help="also write the generated CSV here")
+    parser.add_argument(
+        "--no-schema-floor", action="store_true", help="skip the schema floor measurement"
+    )
+    parser.add_argument(
+        "--schema-breakdown",
+        action="store_true",
+        help="also measure the schema floor without the trigram index, then without foreign keys",
+    )
     return parser.parse_args()
 
 
@@ -292,6 +310,91 @@ def measure_floor(addresses: list[str], url: str) -> dict:
     return {"validate": validated, "copy": copied}
 
 
+SCHEMA_TABLES = ("subscriber", "subscription", "consent_event")
+TARGET_ROWS_PER_SECOND = 40_000
+
+
+def _backend_cpu(pid: int) -> float | None:
+    """CPU seconds a local PostgreSQL backend has used, or None if it is not on this machine."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def measure_schema_floor(url: str, work: Path, breakdown: bool) -> list[tuple[str, dict]]:
+    """COPY the import's own rows back into the emptied tables: the database's share alone."""
+    dumps = {table: work / f"{table}.copy" for table in SCHEMA_TABLES}
+    with psycopg.connect(url, autocommit=True) as connection:
+        for table, path in dumps.items():
+            with (
+                path.open("wb") as out,
+                connection.cursor().copy(f"COPY {table} TO STDOUT (FORMAT BINARY)") as copy,
+            ):
+                for data in copy:
+                    out.write(data)
+        results = [("full schema", _reload(connection, dumps))]
+        if breakdown:
+            connection.execute("DROP INDEX IF EXISTS ix_subscriber_search_trgm")
+            results.append(("without the trigram index", _reload(connection, dumps)))
+            _drop_foreign_keys(connection)
+            results.append(("without it and without foreign keys", _reload(connection, dumps)))
+    for path in dumps.values():
+        path.unlink()
+    return results
+
+
+def _drop_foreign_keys(connection: psycopg.Connection) -> None:
+    names = connection.execute(
+        "SELECT conrelid::regclass::text, conname FROM pg_constraint "
+        "WHERE contype = 'f' AND conrelid::regclass::text = ANY(%s)",
+        [list(SCHEMA_TABLES)],
+    ).fetchall()
+    for table, name in names:
+        connection.execute(f'ALTER TABLE "{table}" DROP CONSTRAINT "{name}"')
+
+
+def _reload(connection: psycopg.Connection, dumps: dict[str, Path]) -> dict:
+    connection.execute(f"TRUNCATE {', '.join(SCHEMA_TABLES)}, import_reject CASCADE")
+    connection.execute("CHECKPOINT")  # every run starts from the same WAL position
+    pid = connection.execute("SELECT pg_backend_pid()").fetchone()[0]
+    figures = {}
+    for table, path in dumps.items():
+        cpu_before, started = _backend_cpu(pid), time.perf_counter()
+        with (
+            connection.cursor().copy(f"COPY {table} FROM STDIN (FORMAT BINARY)") as copy,
+            path.open("rb") as source,
+        ):
+            while chunk := source.read(1 << 20):
+                copy.write(chunk)
+        cpu_after = _backend_cpu(pid)
+        cpu = None if cpu_before is None or cpu_after is None else cpu_after - cpu_before
+        rows = connection.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+        figures[table] = {"wall": time.perf_counter() - started, "cpu": cpu, "rows": rows}
+    return figures
+
+
+def report_schema_floor(results: list[tuple[str, dict]], rows: int) -> None:
+    budget_seconds = rows / TARGET_ROWS_PER_SECOND
+    cores = os.cpu_count() or 1
+    budget_cpu = budget_seconds * cores
+    for label, figures in results:
+        parts = ", ".join(
+            f"{table} {f['rows']:,} rows {f['cpu'] if f['cpu'] is not None else f['wall']:.1f} s"
+            for table, f in figures.items()
+        )
+        measured = "CPU" if all(f["cpu"] is not None for f in figures.values()) else "wall"
+        total = sum(f["cpu"] if f["cpu"] is not None else f["wall"] for f in figures.values())
+        print(
+            f"schema floor, {label}: PostgreSQL {measured} {total:.1f} s ({parts}); "
+            f"{total / budget_cpu:.0%} of the {budget_cpu:.0f} CPU-seconds {cores} cores have "
+            f"in the {budget_seconds:.1f} s a {TARGET_ROWS_PER_SECOND:,} rows/s import may take",
+            flush=True,
+        )
+
+
 def main() -> None:
     args = parse_args()
     print(f"load average before: {os.getloadavg()[0]:.2f}", flush=True)
@@ -327,6 +430,9 @@ def main() -> None:
                 f"= {total:.1f} s, {args.rows / total:,.0f} rows/s",
                 flush=True,
             )
+        if not args.no_schema_floor and result:
+            results = measure_schema_floor(result["url"], work, args.schema_breakdown)
+            report_schema_floor(results, args.rows)
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
