@@ -18,7 +18,8 @@ from newsletter.models import DeliveryStatus, Issue, IssueStatus, Subscriber
 from newsletter.models.base import utcnow
 
 if TYPE_CHECKING:
-    from newsletter.delivery.sender import Outcome, Recipient
+    from newsletter.delivery.claims import Recipient
+    from newsletter.delivery.sender import Outcome
 
 ISSUE = Issue.__table__
 
