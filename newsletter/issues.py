@@ -1,14 +1,13 @@
-"""Newsletter issues: create, edit, schedule, send, pause, resume, cancel, and progress.
+"""Newsletter issues: create, edit, send, pause, resume, cancel, progress, and who may send.
 
-Functions here commit and write the audit log; the CLI, the admin and the workers call them.
+Scheduling is in newsletter.scheduling, asking an import's pending people to confirm in
+newsletter.reconfirmation. Functions here commit and write the audit log; the CLI, the admin
+and the workers call them.
 Status only moves forward: draft ⇄ scheduled → sending ⇄ paused → sent, or cancelled from any
 unfinished state (cancelling a schedule is the one step back, to draft).
 """
 
 from __future__ import annotations
-
-import logging
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,20 +19,15 @@ from newsletter.extensions import db
 from newsletter.lists import get_list
 from newsletter.models import (
     Account,
-    ConsentMode,
     DeliveryStatus,
-    ImportJob,
-    ImportStatus,
     Issue,
     IssueKind,
     IssueList,
     IssueStatus,
-    MailingList,
 )
 from newsletter.models.base import utcnow
 from newsletter.settings import get_setting, set_setting
 
-logger = logging.getLogger(__name__)
 MAX_SUBJECT_LENGTH = 255
 MAX_PREHEADER_LENGTH = 255
 Actor = Account | str | None
@@ -185,11 +179,11 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     recipients = ledger.write_ledger(issue)
     record("issue.sent", target=f"issue:{issue.id}", detail={"recipients": recipients}, actor=actor)
     db.session.commit()
-    _dispatch(issue, recipients, dispatch)
+    dispatch_written(issue, recipients, dispatch)
     return recipients
 
 
-def _dispatch(issue: Issue, recipients: int, dispatch: bool) -> None:
+def dispatch_written(issue: Issue, recipients: int, dispatch: bool) -> None:
     """After the ledger is committed: finish at once if empty, else enqueue (with `dispatch`)."""
     db.session.refresh(issue)
     if recipients == 0:
@@ -199,128 +193,6 @@ def _dispatch(issue: Issue, recipients: int, dispatch: bool) -> None:
     elif dispatch:
         ledger.enqueue_batches(issue)
     db.session.refresh(issue)
-
-
-def reconfirmation_of(job: ImportJob) -> Issue | None:
-    """The reconfirmation started for an import job, if any (there is at most one)."""
-    return db.session.scalar(sa.select(Issue).where(Issue.import_job_id == job.id))
-
-
-def check_reconfirmable(job: ImportJob) -> None:
-    """Refuse a job whose people cannot be asked: not `reconfirm`, unfinished, list gone, asked."""
-    if job.consent_mode != ConsentMode.RECONFIRM:
-        raise IssueStateError(f"import {job.id} kept consent: nobody from it is pending")
-    if job.status != ImportStatus.DONE:
-        raise IssueStateError(f"import {job.id} has not finished: wait until it is done")
-    if job.list_id is None:
-        raise IssueStateError(f"the list of import {job.id} has been deleted")
-    if reconfirmation_of(job) is not None:
-        raise IssueStateError(f"the people of import {job.id} have been asked already")
-
-
-def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
-    """Ask each person `job` left pending, once, to confirm: an issue of kind reconfirmation.
-
-    Its ledger holds ledger.awaiting_reconfirmation(job), the suppressed taken out; the
-    delivery engine sends it (paced, pausable, crash-safe) and it can be paused, resumed and
-    cancelled like any issue. A second call, or a second click, is refused: the issue's
-    import_job_id is unique.
-    """
-    from sqlalchemy.exc import IntegrityError
-
-    from newsletter.delivery.reconfirm import confirmation_subject
-
-    check_reconfirmable(job)
-    mailing_list = db.session.get(MailingList, job.list_id)
-    issue = Issue(
-        kind=IssueKind.RECONFIRMATION,
-        import_job_id=job.id,
-        subject=confirmation_subject(),
-        body_markdown="",
-        status=IssueStatus.SENDING,
-        started_at=utcnow(),
-        created_by_id=actor.id if isinstance(actor, Account) else None,
-        issue_lists=[IssueList(list_id=mailing_list.id, mailing_list=mailing_list, position=0)],
-    )
-    db.session.add(issue)
-    try:
-        db.session.flush()
-    except IntegrityError:
-        db.session.rollback()
-        raise IssueStateError(f"the people of import {job.id} have been asked already") from None
-    recipients = ledger.write_reconfirmation_ledger(issue, job)
-    record(
-        "import.reconfirmation_sent",
-        target=f"list:{mailing_list.slug}",
-        detail={"job": job.id, "issue": issue.id, "recipients": recipients},
-        actor=actor,
-    )
-    db.session.commit()
-    _dispatch(issue, recipients, dispatch)
-    return issue
-
-
-def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | None = None) -> None:
-    """Have the scheduler start the issue at `when` (aware; stored in UTC)."""
-    now = now or utcnow()
-    if when <= now:
-        raise ValidationError("Choose a time in the future")
-    scheduled = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status.in_(EDITABLE))
-        .values(status=IssueStatus.SCHEDULED, scheduled_at=when)
-    )
-    if scheduled.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value} and cannot be scheduled")
-    detail = {"at": when.astimezone(UTC).isoformat()}
-    record("issue.scheduled", target=f"issue:{issue.id}", detail=detail, actor=actor)
-    db.session.commit()
-    db.session.refresh(issue)
-
-
-def unschedule_issue(issue: Issue, actor: Actor) -> None:
-    """Cancel a schedule: the issue is a draft again."""
-    back = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status == IssueStatus.SCHEDULED)
-        .values(status=IssueStatus.DRAFT, scheduled_at=None)
-    )
-    if back.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value}, not scheduled")
-    record("issue.unscheduled", target=f"issue:{issue.id}", actor=actor)
-    db.session.commit()
-    db.session.refresh(issue)
-
-
-def start_due_issues(now: datetime | None = None) -> list[int]:
-    """Start every scheduled issue whose time has come (or passed while nothing ran)."""
-    now = now or utcnow()
-    due = db.session.scalars(
-        sa.select(Issue.id)
-        .where(Issue.status == IssueStatus.SCHEDULED, Issue.scheduled_at <= now)
-        .order_by(Issue.scheduled_at, Issue.id)
-    ).all()
-    started = []
-    for issue_id in due:
-        issue = db.session.get(Issue, issue_id)
-        try:
-            send_issue(issue, "scheduler", dispatch=can_dispatch())
-        except IssueStateError:
-            # Changed or started by someone else since we looked: nothing to do.
-            db.session.rollback()
-            continue
-        except ValidationError as error:
-            # Its text cannot be sent as it is: back to draft, for a person to correct.
-            db.session.rollback()
-            unschedule_issue(issue, actor="scheduler")
-            logger.warning("scheduled issue %s not started: %s", issue_id, error)
-            continue
-        started.append(issue_id)
-    return started
 
 
 def editors_may_send() -> bool:

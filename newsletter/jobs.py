@@ -45,7 +45,7 @@ def delivery_sweep_job() -> None:
 @periodic_job("start_scheduled_issues", every=timedelta(seconds=0))
 def start_scheduled_issues_job() -> None:
     """Every tick: start scheduled issues whose time has come, or passed while all was down."""
-    from newsletter.issues import start_due_issues
+    from newsletter.scheduling import start_due_issues
 
     started = start_due_issues()
     if started:

@@ -16,7 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from wtforms import SelectChoice
 
-from newsletter import issues, lists
+from newsletter import issues, lists, reconfirmation
 from newsletter.admin import bp
 from newsletter.admin.access import admin_required
 from newsletter.admin.forms import ConfirmForm, ImportForm
@@ -78,7 +78,7 @@ def imports_show(job_id: int):
         "admin/imports_show.html",
         job=job,
         mailing_list=mailing_list,
-        reconfirmation=issues.reconfirmation_of(job),
+        reconfirmation=reconfirmation.reconfirmation_of(job),
     )
 
 
@@ -87,18 +87,18 @@ def imports_show(job_id: int):
 def imports_reconfirm(job_id: int):
     """Ask the people the import left pending to confirm: a confirmation step, then the send."""
     job = _job(job_id)
-    started = issues.reconfirmation_of(job)
+    started = reconfirmation.reconfirmation_of(job)
     if started is not None:
         return redirect(url_for("admin.issues_show", issue_id=started.id))
     try:
-        issues.check_reconfirmable(job)
+        reconfirmation.check_reconfirmable(job)
     except NewsletterError as error:
         flash(_sentence(error), "error")
         return redirect(url_for("admin.imports_show", job_id=job.id))
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            issue = issues.start_reconfirmation(
+            issue = reconfirmation.start_reconfirmation(
                 job, current_user._get_current_object(), dispatch=issues.can_dispatch()
             )
         except NewsletterError as error:

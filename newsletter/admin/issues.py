@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from newsletter import issues, lists
+from newsletter import issues, lists, scheduling
 from newsletter.admin import bp
 from newsletter.admin.access import admin_required, send_permission_required
 from newsletter.admin.forms import IssueForm, ScheduleForm, SendPermissionForm, TestSendForm
@@ -239,7 +239,7 @@ def issues_schedule(issue_id: int):
     if form.validate_on_submit():
         try:
             when = uk_to_utc(form.date.data, form.time.data)
-            issues.schedule_issue(issue, when, actor=_actor())
+            scheduling.schedule_issue(issue, when, actor=_actor())
         except ValidationError as error:
             show_error(form.time if "time" in str(error) else form.date, str(error))
         except NewsletterError as error:
@@ -265,7 +265,7 @@ def issues_schedule(issue_id: int):
 def issues_unschedule(issue_id: int):
     issue = _issue_or_404(issue_id)
     try:
-        issues.unschedule_issue(issue, actor=_actor())
+        scheduling.unschedule_issue(issue, actor=_actor())
         flash("The schedule is cancelled: the issue is a draft again.", "success")
     except NewsletterError as error:
         flash(_sentence(error), "error")

@@ -68,8 +68,9 @@ def reconfirm(job_id: int, wait: bool) -> None:
     """
     from newsletter.errors import NotFoundError
     from newsletter.extensions import db
-    from newsletter.issues import progress, start_reconfirmation
+    from newsletter.issues import progress
     from newsletter.models import ImportJob
+    from newsletter.reconfirmation import start_reconfirmation
 
     job = db.session.get(ImportJob, job_id)
     if job is None:

@@ -1,9 +1,9 @@
 """A reconfirmation's message: the confirmation request, built once, each person's link cut in.
 
 An import run with `--consent reconfirm` leaves its people pending; the admin's deliberate
-action (newsletter/issues.py, `start_reconfirmation`) makes an issue of kind `reconfirmation`
-whose ledger holds those people, and the delivery engine sends it like any issue: paced,
-pausable, crash-safe. The message is the system confirmation mail (templates/email/
+action (`start_reconfirmation` in newsletter/reconfirmation.py) makes an issue of kind
+`reconfirmation` whose ledger holds those people, and the delivery engine sends it like any
+issue: paced, pausable, crash-safe. The message is the system confirmation mail (templates/email/
 confirmation.*): from MAIL_FROM_SYSTEM, `Auto-Submitted: auto-generated`, no List-Unsubscribe
 (confirming is the only thing the link does; ignoring the mail leaves the person unsubscribed).
 It is rendered once per batch and each recipient costs a join, as `IssueMessage` does.

@@ -66,8 +66,9 @@ def _long_ago(make_token: Callable[[], str]) -> str:
 @pytest.fixture
 def world(live_server, make, stub_broker, stub_worker) -> World:
     """Staff, three lists, a confirmed and a pending subscriber, an issue in every state."""
-    from newsletter.issues import create_issue, pause, schedule_issue, send_issue
+    from newsletter.issues import create_issue, pause, send_issue
     from newsletter.models import OutboxMessage
+    from newsletter.scheduling import schedule_issue
     from newsletter.tokens import make_token
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")

@@ -8,9 +8,9 @@ import newsletter.jobs  # noqa: F401  (registers the scheduler job)
 from newsletter.compose.schedule import uk_time, uk_to_utc
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.issues import schedule_issue, start_due_issues, unschedule_issue
 from newsletter.models import Delivery, IssueStatus
 from newsletter.periodic import REGISTRY, PeriodicRunner
+from newsletter.scheduling import schedule_issue, start_due_issues, unschedule_issue
 from tests.delivery.helpers import make_issue, send_here
 
 # A frozen clock: every call below is told the time instead of reading it.

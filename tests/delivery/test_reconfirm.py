@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from newsletter import suppression
 from newsletter.cli import main
 from newsletter.extensions import db
-from newsletter.issues import IssueStateError, pause_issue, resume, start_reconfirmation
+from newsletter.issues import IssueStateError, pause_issue, resume
 from newsletter.models import (
     AuditEvent,
     ConsentAction,
@@ -17,6 +17,7 @@ from newsletter.models import (
     IssueStatus,
     SuppressionReason,
 )
+from newsletter.reconfirmation import start_reconfirmation
 from tests.delivery.helpers import send_here, statuses
 from tests.signin import sign_in
 from tests.subscribing import link_path, person
