@@ -40,6 +40,21 @@ class IssueStateError(NewsletterError):
     """The action does not fit the issue's current state."""
 
 
+def move(issue: Issue, allowed: tuple[IssueStatus, ...], refusal: str, **values) -> None:
+    """Set `values` on the issue if its status is one of `allowed`, else refuse.
+
+    A conditional UPDATE, so two clicks or two processes cannot both make the same move. A
+    refusal rolls back and raises IssueStateError "issue N is <its status now><refusal>".
+    """
+    moved = db.session.execute(
+        sa.update(Issue).where(Issue.id == issue.id, Issue.status.in_(allowed)).values(**values)
+    )
+    if moved.rowcount != 1:
+        db.session.rollback()
+        db.session.refresh(issue)
+        raise IssueStateError(f"issue {issue.id} is {issue.status.value}{refusal}")
+
+
 def check_subject(subject: str) -> str:
     subject = " ".join((subject or "").split())
     if not subject:
@@ -243,15 +258,10 @@ def pause(issue: Issue, actor: Actor) -> None:
 
 def resume(issue: Issue, actor: Actor, dispatch: bool) -> None:
     """Carry on sending a paused issue."""
-    resumed = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status == IssueStatus.PAUSED)
-        .values(status=IssueStatus.SENDING, pause_reason=None, enqueued_at=None)
-    )
-    if resumed.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value}, not paused")
+    move(
+        issue, (IssueStatus.PAUSED,), ", not paused",
+        status=IssueStatus.SENDING, pause_reason=None, enqueued_at=None,
+    )  # fmt: skip
     record("issue.resumed", target=f"issue:{issue.id}", actor=actor)
     db.session.commit()
     db.session.refresh(issue)
@@ -262,15 +272,10 @@ def resume(issue: Issue, actor: Actor, dispatch: bool) -> None:
 def cancel(issue: Issue, actor: Actor) -> int:
     """Cancel an unfinished issue: rows not yet sent become `cancelled`; returns how many."""
     unfinished = (IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING, IssueStatus.PAUSED)
-    cancelled = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status.in_(unfinished))
-        .values(status=IssueStatus.CANCELLED, finished_at=utcnow())
-    )
-    if cancelled.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value} and cannot be cancelled")
+    move(
+        issue, unfinished, " and cannot be cancelled",
+        status=IssueStatus.CANCELLED, finished_at=utcnow(),
+    )  # fmt: skip
     rows = db.session.execute(
         sa.update(ledger.DELIVERY)
         .where(

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from newsletter.audit import record
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.issues import EDITABLE, Actor, IssueStateError, can_dispatch, send_issue
+from newsletter.issues import EDITABLE, Actor, IssueStateError, can_dispatch, move, send_issue
 from newsletter.models import Issue, IssueStatus
 from newsletter.models.base import utcnow
 
@@ -26,15 +26,10 @@ def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | N
     now = now or utcnow()
     if when <= now:
         raise ValidationError("Choose a time in the future")
-    scheduled = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status.in_(EDITABLE))
-        .values(status=IssueStatus.SCHEDULED, scheduled_at=when)
-    )
-    if scheduled.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value} and cannot be scheduled")
+    move(
+        issue, EDITABLE, " and cannot be scheduled",
+        status=IssueStatus.SCHEDULED, scheduled_at=when,
+    )  # fmt: skip
     detail = {"at": when.astimezone(UTC).isoformat()}
     record("issue.scheduled", target=f"issue:{issue.id}", detail=detail, actor=actor)
     db.session.commit()
@@ -43,15 +38,10 @@ def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | N
 
 def unschedule_issue(issue: Issue, actor: Actor) -> None:
     """Cancel a schedule: the issue is a draft again."""
-    back = db.session.execute(
-        sa.update(Issue)
-        .where(Issue.id == issue.id, Issue.status == IssueStatus.SCHEDULED)
-        .values(status=IssueStatus.DRAFT, scheduled_at=None)
-    )
-    if back.rowcount != 1:
-        db.session.rollback()
-        db.session.refresh(issue)
-        raise IssueStateError(f"issue {issue.id} is {issue.status.value}, not scheduled")
+    move(
+        issue, (IssueStatus.SCHEDULED,), ", not scheduled",
+        status=IssueStatus.DRAFT, scheduled_at=None,
+    )  # fmt: skip
     record("issue.unscheduled", target=f"issue:{issue.id}", actor=actor)
     db.session.commit()
     db.session.refresh(issue)
