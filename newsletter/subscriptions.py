@@ -64,28 +64,6 @@ def public_lists() -> list[MailingList]:
     )
 
 
-def public_list_choices() -> Sequence[sa.Row]:
-    """The public lists as plain rows (id, slug, name, description, double_opt_in).
-
-    What the sign-up form shows and request_subscription needs, without loading ORM objects
-    on the busiest public page.
-    """
-    return db.session.connection().execute(_PUBLIC_LIST_CHOICES).all()
-
-
-_PUBLIC_LIST_CHOICES = (
-    select(
-        MailingList.id,
-        MailingList.slug,
-        MailingList.name,
-        MailingList.description,
-        MailingList.double_opt_in,
-    )
-    .where(MailingList.is_public)
-    .order_by(MailingList.name)
-)
-
-
 def find_subscriber(key: str) -> Subscriber | None:
     return db.session.scalar(select(Subscriber).where(Subscriber.email_key == key))
 
@@ -214,8 +192,8 @@ def _request_as_new_person(
     """request_subscription for an address we have never seen, written with Core.
 
     The common case on a public form, and the hot path: one INSERT per table instead of the
-    unit of work. Returns None when someone else created the person meanwhile (the caller then
-    takes the general path) after rolling the attempt back.
+    unit of work, all in one statement on PostgreSQL. Returns None when someone else created
+    the person meanwhile (the caller then takes the general path) after rolling back.
     """
     now = utcnow()
     version = wording_version(wording) if wording else None
@@ -251,32 +229,61 @@ def _request_as_new_person(
         else:
             needs_confirmation = True
     due = needs_confirmation and not (standing - SELF_LIFTABLE_REASONS)
-    connection = db.session.connection()
+    person = {
+        "email": address.email,
+        "email_key": address.key,
+        "name": name,
+        "created_via": ConsentMethod.FORM,
+        "confirmation_sent_at": now if due else None,
+    }
+    children = [(Subscription.__table__, subscriptions), (ConsentEvent.__table__, events)]
     try:
-        inserted = connection.execute(
-            sa.insert(Subscriber.__table__),
-            {
-                "email": address.email,
-                "email_key": address.key,
-                "name": name,
-                "created_via": ConsentMethod.FORM,
-                "confirmation_sent_at": now if due else None,
-            },
-        )
+        subscriber_id = _insert_person(person, [(t, rows) for t, rows in children if rows])
     except IntegrityError:
         db.session.rollback()
         return None
-    subscriber_id = inserted.inserted_primary_key[0]
-    if subscriptions:
-        for row in subscriptions:
-            row["subscriber_id"] = subscriber_id
-        connection.execute(sa.insert(Subscription.__table__), subscriptions)
-    if events:
-        for row in events:
-            row["subscriber_id"] = subscriber_id
-        connection.execute(sa.insert(ConsentEvent.__table__), events)
     db.session.commit()
     return SignupResult(subscriber_id, confirmation_due=due, confirmed_now=confirmed_now)
+
+
+def _insert_person(person: dict, children: list[tuple[sa.Table, list[dict]]]) -> int:
+    """Insert a subscriber and rows of other tables that belong to them; return the new id."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # One round trip: the other tables' rows take the id from the first INSERT's RETURNING.
+        new_person = _cte_insert(Subscriber.__table__, [person]).returning(Subscriber.id)
+        new_person = new_person.cte("new_subscriber")
+        # Written as text: SQLAlchemy would take a subquery in a multi-row VALUES for a second
+        # table to insert into.
+        new_id = sa.literal_column(f"(SELECT id FROM {new_person.name})")
+        inserts = [
+            _cte_insert(table, [{**row, "subscriber_id": new_id} for row in rows]).cte(
+                f"new_{table.name}"
+            )
+            for table, rows in children
+        ]
+        statement = sa.select(new_person.c.id).add_cte(new_person, *inserts)
+        return connection.execute(statement).scalar_one()
+    subscriber_id = connection.execute(
+        sa.insert(Subscriber.__table__).values(person).returning(Subscriber.id)
+    ).scalar_one()
+    for table, rows in children:
+        connection.execute(
+            sa.insert(table).values([{**row, "subscriber_id": subscriber_id} for row in rows])
+        )
+    return subscriber_id
+
+
+def _cte_insert(table: sa.Table, rows: list[dict]) -> sa.Insert:
+    """An INSERT of rows fit for a WITH clause, where SQLAlchemy runs no Python defaults."""
+    defaults = [c for c in table.columns if isinstance(c.default, sa.ColumnDefault)]
+    return sa.insert(table).values(
+        [
+            {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
+             for c in defaults if c.name not in row} | row
+            for row in rows
+        ]
+    )  # fmt: skip
 
 
 def confirmation_token(subscriber: Subscriber) -> str:

@@ -9,6 +9,7 @@ from newsletter.consent import Origin
 from newsletter.public import bp
 from newsletter.public.forms import SubscribeForm
 from newsletter.public.limits import address_within_limit, network_within_limit, too_many_signups
+from newsletter.public.list_choices import public_list_choices
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
@@ -45,7 +46,7 @@ def _wording(lists) -> str:
 def subscribe():
     if request.method == "POST" and not network_within_limit():
         return too_many_signups()
-    lists = subscriptions.public_list_choices()
+    lists = public_list_choices()
     form = _form(lists)
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
