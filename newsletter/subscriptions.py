@@ -238,7 +238,7 @@ def _request_as_new_person(
     }
     children = [(Subscription.__table__, subscriptions), (ConsentEvent.__table__, events)]
     try:
-        subscriber_id = _insert_person(person, [(t, rows) for t, rows in children if rows])
+        subscriber_id = _insert_person(person, children)
     except IntegrityError:
         db.session.rollback()
         return None
@@ -250,40 +250,56 @@ def _insert_person(person: dict, children: list[tuple[sa.Table, list[dict]]]) ->
     """Insert a subscriber and rows of other tables that belong to them; return the new id."""
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
-        # One round trip: the other tables' rows take the id from the first INSERT's RETURNING.
-        new_person = _cte_insert(Subscriber.__table__, [person]).returning(Subscriber.id)
-        new_person = new_person.cte("new_subscriber")
-        # Written as text: SQLAlchemy would take a subquery in a multi-row VALUES for a second
-        # table to insert into.
-        new_id = sa.literal_column(f"(SELECT id FROM {new_person.name})")
-        inserts = [
-            _cte_insert(table, [{**row, "subscriber_id": new_id} for row in rows]).cte(
-                f"new_{table.name}"
-            )
-            for table, rows in children
-        ]
-        statement = sa.select(new_person.c.id).add_cte(new_person, *inserts)
-        return connection.execute(statement).scalar_one()
+        rows = [(Subscriber.__table__, person)] + [(t, row) for t, rows in children for row in rows]
+        rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
+        shape = tuple((table.name, tuple(row)) for table, row in rows)
+        statement = _PERSON_STATEMENTS.get(shape)
+        if statement is None:
+            statement = _PERSON_STATEMENTS.setdefault(shape, _person_statement(rows))
+        parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
+        return connection.execute(statement, parameters).scalar_one()
     subscriber_id = connection.execute(
         sa.insert(Subscriber.__table__).values(person).returning(Subscriber.id)
     ).scalar_one()
     for table, rows in children:
         connection.execute(
-            sa.insert(table).values([{**row, "subscriber_id": subscriber_id} for row in rows])
+            sa.insert(table), [{**row, "subscriber_id": subscriber_id} for row in rows]
         )
     return subscriber_id
 
 
-def _cte_insert(table: sa.Table, rows: list[dict]) -> sa.Insert:
-    """An INSERT of rows fit for a WITH clause, where SQLAlchemy runs no Python defaults."""
-    defaults = [c for c in table.columns if isinstance(c.default, sa.ColumnDefault)]
-    return sa.insert(table).values(
-        [
-            {c.name: c.default.arg(None) if c.default.is_callable else c.default.arg
-             for c in defaults if c.name not in row} | row
-            for row in rows
-        ]
-    )  # fmt: skip
+# One statement per shape of sign-up (how many lists, single or double opt-in), built once.
+_PERSON_STATEMENTS: dict[tuple, sa.Select] = {}
+
+
+def _person_statement(rows: list[tuple[sa.Table, dict]]) -> sa.Select:
+    """The INSERTs of a person (the first row) and their other rows as one PostgreSQL statement.
+
+    Each INSERT after the first selects the new id from the RETURNING of the one before: the
+    chain makes PostgreSQL write (and number) the rows in order, which sibling WITH queries
+    would not, and keeps consent events in the order they happened.
+    """
+    (person_table, person), *others = rows
+    values = {k: sa.bindparam(f"r0_{k}", type_=person_table.c[k].type) for k in person}
+    previous = sa.insert(person_table).values(values).returning(person_table.c.id)
+    previous = previous.cte("new_row_0")
+    for n, (table, row) in enumerate(others, start=1):
+        columns = [sa.bindparam(f"r{n}_{k}", type_=table.c[k].type) for k in row]
+        chained = sa.insert(table).from_select(
+            ["subscriber_id", *row], sa.select(previous.c[0], *columns), include_defaults=False
+        )
+        previous = chained.returning(table.c.subscriber_id).cte(f"new_row_{n}")
+    return sa.select(previous.c[0])
+
+
+def _with_python_defaults(table: sa.Table, row: dict) -> dict:
+    """The row with the column defaults SQLAlchemy computes in Python, which it skips in WITH."""
+    defaults = {
+        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
+        for column in table.columns
+        if column.name not in row and isinstance(column.default, sa.ColumnDefault)
+    }
+    return defaults | row
 
 
 def confirmation_token(subscriber: Subscriber) -> str:

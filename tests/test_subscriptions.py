@@ -105,7 +105,7 @@ def test_a_new_address_costs_one_lookup_and_one_insert_per_table(news, jobs):
         assert sign_up("third@example.com", news, jobs).confirmation_due
     writes = [("INSERT", "subscriber"), ("INSERT", "subscription"), ("INSERT", "consent_event")]
     if db.engine.dialect.name == "postgresql":
-        writes = [("WITH", "new_subscriber")]  # the three INSERTs as one statement
+        writes = [("WITH", "new_row_0")]  # the three INSERTs as one statement
     assert [_verb_and_table(s) for s in statements] == [
         ("SELECT", "subscriber"),  # UNION ALL with the suppression entry's reasons
         *writes,  # each INSERT writes both lists' rows at once
