@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, session
+from markupsafe import escape
 
 from newsletter import subscriptions
 from newsletter.consent import Origin
@@ -61,7 +62,26 @@ def subscribe():
         )
         if result.confirmation_due:
             enqueue("send_confirmation", "system", result.subscriber_id)
-    return render_template("public/check_email.html", email=address.email)
+    return _check_email_page(address.email)
+
+
+_CHECK_EMAIL = "newsletter.check_email_page"
+_SLOT = "ADDRESS-GOES-HERE"
+
+
+def _check_email_page(email: str) -> str:
+    """The answer to every valid sign-up, the same page whatever the address's standing.
+
+    Rendered once per process with a slot for the address, which is escaped into it on each
+    request; a visitor with flash messages waiting gets a full render that shows them.
+    """
+    if "_flashes" in session:
+        return render_template("public/check_email.html", email=email)
+    page = current_app.extensions.get(_CHECK_EMAIL)
+    if page is None:
+        page = render_template("public/check_email.html", email=_SLOT).split(_SLOT)
+        current_app.extensions[_CHECK_EMAIL] = page
+    return str(escape(email)).join(page)
 
 
 @bp.get("/confirm/<token>")
