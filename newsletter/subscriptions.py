@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from newsletter import suppression
 from newsletter.addresses import Address
@@ -29,12 +28,11 @@ from newsletter.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    SuppressionEntry,
-    SuppressionEntryReason,
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
 from newsletter.models.enums import SELF_LIFTABLE_REASONS
+from newsletter.new_person import insert_new_person
 from newsletter.tokens import (
     CompactJsonSigner,
     ExpiredTokenError,
@@ -105,12 +103,10 @@ def request_subscription(
     Never downgrades a confirmed subscription; single-opt-in lists confirm at once unless
     the address is suppressed, in which case only the confirmation link may lift it.
     """
-    subscriber_id, standing = _lookup(address.key)
-    if subscriber_id is None:
-        result = _request_as_new_person(address, name, lists, origin, wording, standing)
-        if result is not None:
-            return result
-        standing = suppression.active_reasons(address.key)  # a rollback may have hidden one
+    result = _request_as_new_person(address, name, lists, origin, wording)
+    if result is not None:
+        return result
+    standing = suppression.active_reasons(address.key)
     blocked = bool(standing - SELF_LIFTABLE_REASONS)
     subscriber = _get_or_create(address, name, ConsentMethod.FORM)
     existing = _subscriptions_by_list(subscriber)
@@ -156,44 +152,18 @@ def request_subscription(
     return result
 
 
-# The person's id, if known, and the suppression reasons standing: one round trip.
-_LOOKUP = sa.union_all(
-    select(Subscriber.id, sa.null().label("reason")).where(
-        Subscriber.email_key == sa.bindparam("key")
-    ),
-    select(sa.null(), SuppressionEntryReason.__table__.c.reason)
-    .join_from(SuppressionEntryReason, SuppressionEntry)
-    .where(
-        SuppressionEntry.key_hash == sa.bindparam("key_hash"),
-        SuppressionEntryReason.lifted_at.is_(None),
-    ),
-)
-
-
-def _lookup(key: str) -> tuple[int | None, set[SuppressionReason]]:
-    subscriber_id, reasons = None, set()
-    parameters = {"key": key, "key_hash": suppression.address_hash(key)}
-    for row_id, row_reason in db.session.connection().execute(_LOOKUP, parameters):
-        if row_id is not None:
-            subscriber_id = row_id
-        if row_reason is not None:
-            reasons.add(SuppressionReason(row_reason))
-    return subscriber_id, reasons
-
-
 def _request_as_new_person(
     address: Address,
     name: str,
     lists: Sequence[MailingList | sa.Row],
     origin: Origin,
     wording: str,
-    standing: set[SuppressionReason],
 ) -> SignupResult | None:
-    """request_subscription for an address we have never seen, written with Core.
+    """request_subscription for an address nobody holds and nothing suppresses, with Core.
 
-    The common case on a public form, and the hot path: one INSERT per table instead of the
-    unit of work, all in one statement on PostgreSQL. Returns None when someone else created
-    the person meanwhile (the caller then takes the general path) after rolling back.
+    The common case on a public form, and the hot path (newsletter.new_person): one INSERT per
+    table instead of the unit of work, all in one statement on PostgreSQL. Returns None,
+    having written nothing, for anyone else.
     """
     now = utcnow()
     version = wording_version(wording) if wording else None
@@ -201,7 +171,7 @@ def _request_as_new_person(
     needs_confirmation = False
     for mailing_list in lists:
         level = OptInLevel.CONFIRMED if mailing_list.double_opt_in else OptInLevel.SINGLE
-        confirms = level == OptInLevel.SINGLE and not standing
+        confirms = level == OptInLevel.SINGLE
         subscriptions.append(
             {
                 "list_id": mailing_list.id,
@@ -228,78 +198,23 @@ def _request_as_new_person(
             confirmed_now.append(mailing_list.slug)
         else:
             needs_confirmation = True
-    due = needs_confirmation and not (standing - SELF_LIFTABLE_REASONS)
     person = {
         "email": address.email,
         "email_key": address.key,
         "name": name,
         "created_via": ConsentMethod.FORM,
-        "confirmation_sent_at": now if due else None,
+        "confirmation_sent_at": now if needs_confirmation else None,
     }
-    children = [(Subscription.__table__, subscriptions), (ConsentEvent.__table__, events)]
-    try:
-        subscriber_id = _insert_person(person, children)
-    except IntegrityError:
-        db.session.rollback()
+    children = [(Subscription.__table__, row) for row in subscriptions]
+    children += [(ConsentEvent.__table__, row) for row in events]
+    key_hash = suppression.address_hash(address.key)
+    subscriber_id = insert_new_person(person, key_hash, children)
+    if subscriber_id is None:
         return None
     db.session.commit()
-    return SignupResult(subscriber_id, confirmation_due=due, confirmed_now=confirmed_now)
-
-
-def _insert_person(person: dict, children: list[tuple[sa.Table, list[dict]]]) -> int:
-    """Insert a subscriber and rows of other tables that belong to them; return the new id."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        rows = [(Subscriber.__table__, person)] + [(t, row) for t, rows in children for row in rows]
-        rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
-        shape = tuple((table.name, tuple(row)) for table, row in rows)
-        statement = _PERSON_STATEMENTS.get(shape)
-        if statement is None:
-            statement = _PERSON_STATEMENTS.setdefault(shape, _person_statement(rows))
-        parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
-        return connection.execute(statement, parameters).scalar_one()
-    subscriber_id = connection.execute(
-        sa.insert(Subscriber.__table__).values(person).returning(Subscriber.id)
-    ).scalar_one()
-    for table, rows in children:
-        connection.execute(
-            sa.insert(table), [{**row, "subscriber_id": subscriber_id} for row in rows]
-        )
-    return subscriber_id
-
-
-# One statement per shape of sign-up (how many lists, single or double opt-in), built once.
-_PERSON_STATEMENTS: dict[tuple, sa.Select] = {}
-
-
-def _person_statement(rows: list[tuple[sa.Table, dict]]) -> sa.Select:
-    """The INSERTs of a person (the first row) and their other rows as one PostgreSQL statement.
-
-    Each INSERT after the first selects the new id from the RETURNING of the one before: the
-    chain makes PostgreSQL write (and number) the rows in order, which sibling WITH queries
-    would not, and keeps consent events in the order they happened.
-    """
-    (person_table, person), *others = rows
-    values = {k: sa.bindparam(f"r0_{k}", type_=person_table.c[k].type) for k in person}
-    previous = sa.insert(person_table).values(values).returning(person_table.c.id)
-    previous = previous.cte("new_row_0")
-    for n, (table, row) in enumerate(others, start=1):
-        columns = [sa.bindparam(f"r{n}_{k}", type_=table.c[k].type) for k in row]
-        chained = sa.insert(table).from_select(
-            ["subscriber_id", *row], sa.select(previous.c[0], *columns), include_defaults=False
-        )
-        previous = chained.returning(table.c.subscriber_id).cte(f"new_row_{n}")
-    return sa.select(previous.c[0])
-
-
-def _with_python_defaults(table: sa.Table, row: dict) -> dict:
-    """The row with the column defaults SQLAlchemy computes in Python, which it skips in WITH."""
-    defaults = {
-        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
-        for column in table.columns
-        if column.name not in row and isinstance(column.default, sa.ColumnDefault)
-    }
-    return defaults | row
+    return SignupResult(
+        subscriber_id, confirmation_due=needs_confirmation, confirmed_now=confirmed_now
+    )
 
 
 def confirmation_token(subscriber: Subscriber) -> str:
