@@ -9,6 +9,7 @@ the general path, which looks both up and decides what they mean.
 
 from __future__ import annotations
 
+from functools import cache
 from itertools import groupby
 from operator import itemgetter
 
@@ -90,8 +91,17 @@ def _with_python_defaults(table: sa.Table, row: dict) -> dict:
     """The row with the column defaults SQLAlchemy computes in Python, which INSERT … SELECT
     and WITH clauses leave out."""
     defaults = {
-        column.name: column.default.arg(None) if column.default.is_callable else column.default.arg
-        for column in table.columns
-        if column.name not in row and isinstance(column.default, sa.ColumnDefault)
+        name: default.arg(None) if default.is_callable else default.arg
+        for name, default in _python_defaults(table)
+        if name not in row
     }
     return defaults | row
+
+
+@cache
+def _python_defaults(table: sa.Table) -> tuple[tuple[str, sa.ColumnDefault], ...]:
+    return tuple(
+        (column.name, column.default)
+        for column in table.columns
+        if isinstance(column.default, sa.ColumnDefault)
+    )
