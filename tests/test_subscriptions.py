@@ -18,10 +18,12 @@ from newsletter.models import (
     ConsentWording,
     OptInLevel,
     Subscriber,
+    Subscription,
     SubscriptionStatus,
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
+from newsletter.public.list_choices import public_list_choices
 from newsletter.retention import blank_old_request_details, purge_stale_signups
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 from tests.queries import recorded_statements
@@ -117,6 +119,25 @@ def test_a_known_address_is_not_duplicated_or_downgraded(news):
     assert result.subscriber_id == subscriber.id and not result.confirmation_due
     assert db.session.scalar(select(sa.func.count()).select_from(Subscriber)) == 1
     assert statuses(subscriber) == {"news": SubscriptionStatus.CONFIRMED}
+
+
+def test_a_known_persons_sign_up_is_one_transaction(news, jobs, monkeypatch):
+    """After the new-person INSERT skipped them, a failure half-way leaves nothing behind."""
+    sign_up("known@example.com", news)
+    sign_up("other@example.com", news)  # reads the stored wording back; later ones skip it
+    before = db.session.scalar(select(sa.func.count()).select_from(ConsentEvent))
+
+    def fail_after_the_flush(*args, **kwargs):
+        raise RuntimeError("lost the database")
+
+    monkeypatch.setattr(subscriptions, "SignupResult", fail_after_the_flush)
+    [jobs_row] = [row for row in public_list_choices() if row.slug == "jobs"]
+    db.session.commit()  # as in the view: no transaction open when the sign-up starts
+    with pytest.raises(RuntimeError):
+        sign_up("known@example.com", jobs_row)
+    db.session.rollback()
+    assert db.session.scalar(select(sa.func.count()).select_from(ConsentEvent)) == before
+    assert db.session.scalar(select(sa.func.count()).select_from(Subscription)) == 2
 
 
 def test_at_most_one_confirmation_mail_a_day(news, jobs):
