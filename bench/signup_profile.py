@@ -17,7 +17,8 @@ HTTP parsing) and of the PostgreSQL backends serving the app's pool (from /proc/
 each connection's pg_backend_pid(); Linux only). CPU time barely moves when other jobs share
 the machine, unlike throughput, but contention still moves it by 10-30 %: compare two versions
 by alternating runs (`--checkout` picks the source tree to import). `--profile N` adds a
-cProfile of the sign-ups (CPU clock) and prints its top N functions by cumulative and own time.
+cProfile of each route (CPU clock), its top N functions by cumulative and own time, and the
+number of Python function calls per request, which unlike CPU time does not vary.
 """
 
 from __future__ import annotations
@@ -166,16 +167,16 @@ def measure(app, backends: Backends, route: str, environs: list[dict]) -> tuple[
     return used * 1e3 / len(environs), pg * 1e3 / len(environs)
 
 
-def profile(app, environs: list[dict], top: int) -> None:
+def profile(app, route: str, environs: list[dict], top: int) -> None:
     profiler = cProfile.Profile(time.process_time)
-    profiler.runcall(drive, app, environs, CHECKS["subscribe"])
+    profiler.runcall(drive, app, environs, CHECKS[route])
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         stats = pstats.Stats(profiler, stream=out)
         stats.sort_stats(order).print_stats(top)
         print(out.getvalue())
     # Deterministic, unlike CPU time: a proxy for the Python work a sign-up does.
-    print(f"Python function calls per sign-up: {stats.total_calls / len(environs):.0f}")
+    print(f"{route}: Python function calls per request: {stats.total_calls / len(environs):.0f}")
 
 
 def main() -> None:
@@ -213,8 +214,9 @@ def main() -> None:
             + " ".join(f"{a:.2f}/{p:.2f}" for a, p in results),
             flush=True,
         )
-    if args.profile and "subscribe" in routes:
-        profile(app, build_environs("subscribe", args.requests, visitors), args.profile)
+    if args.profile:
+        for route in routes:
+            profile(app, route, build_environs(route, args.requests, visitors), args.profile)
     recreate_database(args.postgres, args.database, drop_only=True)
     redis.Redis.from_url(args.redis).flushdb()
 
