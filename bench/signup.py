@@ -48,6 +48,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpu import CpuMeter
 from loadgen import Connection, HttpError, Response, run_load
 
+CHECKOUT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 LIST_SLUG = "bench"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
@@ -94,7 +95,11 @@ def free_port() -> int:
 
 def bench_environment(database_url: str, redis_url: str, port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in {"SMTP_URL", "SUPPRESSION_KEY"}}
+    # gunicorn and the CLI run in a scratch folder: make them import this checkout's package,
+    # not whichever copy is installed in site-packages.
+    path = os.pathsep.join(p for p in (str(CHECKOUT), env.get("PYTHONPATH", "")) if p)
     env.update(
+        PYTHONPATH=path,
         DATABASE_URL=database_url,
         REDIS_URL=redis_url,
         SECRET_KEY=secrets.token_urlsafe(32),

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 
 from newsletter import suppression
 from newsletter.addresses import Address
@@ -29,12 +28,11 @@ from newsletter.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    SuppressionEntry,
-    SuppressionEntryReason,
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
 from newsletter.models.enums import SELF_LIFTABLE_REASONS
+from newsletter.new_person import insert_new_person
 from newsletter.tokens import (
     CompactJsonSigner,
     ExpiredTokenError,
@@ -62,28 +60,6 @@ def public_lists() -> list[MailingList]:
             select(MailingList).where(MailingList.is_public).order_by(MailingList.name)
         )
     )
-
-
-def public_list_choices() -> Sequence[sa.Row]:
-    """The public lists as plain rows (id, slug, name, description, double_opt_in).
-
-    What the sign-up form shows and request_subscription needs, without loading ORM objects
-    on the busiest public page.
-    """
-    return db.session.connection().execute(_PUBLIC_LIST_CHOICES).all()
-
-
-_PUBLIC_LIST_CHOICES = (
-    select(
-        MailingList.id,
-        MailingList.slug,
-        MailingList.name,
-        MailingList.description,
-        MailingList.double_opt_in,
-    )
-    .where(MailingList.is_public)
-    .order_by(MailingList.name)
-)
 
 
 def find_subscriber(key: str) -> Subscriber | None:
@@ -127,12 +103,10 @@ def request_subscription(
     Never downgrades a confirmed subscription; single-opt-in lists confirm at once unless
     the address is suppressed, in which case only the confirmation link may lift it.
     """
-    subscriber_id, standing = _lookup(address.key)
-    if subscriber_id is None:
-        result = _request_as_new_person(address, name, lists, origin, wording, standing)
-        if result is not None:
-            return result
-        standing = suppression.active_reasons(address.key)  # a rollback may have hidden one
+    result = _request_as_new_person(address, name, lists, origin, wording)
+    if result is not None:
+        return result
+    standing = suppression.active_reasons(address.key)
     blocked = bool(standing - SELF_LIFTABLE_REASONS)
     subscriber = _get_or_create(address, name, ConsentMethod.FORM)
     existing = _subscriptions_by_list(subscriber)
@@ -178,44 +152,18 @@ def request_subscription(
     return result
 
 
-# The person's id, if known, and the suppression reasons standing: one round trip.
-_LOOKUP = sa.union_all(
-    select(Subscriber.id, sa.null().label("reason")).where(
-        Subscriber.email_key == sa.bindparam("key")
-    ),
-    select(sa.null(), SuppressionEntryReason.__table__.c.reason)
-    .join_from(SuppressionEntryReason, SuppressionEntry)
-    .where(
-        SuppressionEntry.key_hash == sa.bindparam("key_hash"),
-        SuppressionEntryReason.lifted_at.is_(None),
-    ),
-)
-
-
-def _lookup(key: str) -> tuple[int | None, set[SuppressionReason]]:
-    subscriber_id, reasons = None, set()
-    parameters = {"key": key, "key_hash": suppression.address_hash(key)}
-    for row_id, row_reason in db.session.connection().execute(_LOOKUP, parameters):
-        if row_id is not None:
-            subscriber_id = row_id
-        if row_reason is not None:
-            reasons.add(SuppressionReason(row_reason))
-    return subscriber_id, reasons
-
-
 def _request_as_new_person(
     address: Address,
     name: str,
     lists: Sequence[MailingList | sa.Row],
     origin: Origin,
     wording: str,
-    standing: set[SuppressionReason],
 ) -> SignupResult | None:
-    """request_subscription for an address we have never seen, written with Core.
+    """request_subscription for an address nobody holds and nothing suppresses, with Core.
 
-    The common case on a public form, and the hot path: one INSERT per table instead of the
-    unit of work. Returns None when someone else created the person meanwhile (the caller then
-    takes the general path) after rolling the attempt back.
+    The common case on a public form, and the hot path (newsletter.new_person): one INSERT per
+    table instead of the unit of work, all in one statement on PostgreSQL. Returns None,
+    having written nothing, for anyone else.
     """
     now = utcnow()
     version = wording_version(wording) if wording else None
@@ -223,7 +171,7 @@ def _request_as_new_person(
     needs_confirmation = False
     for mailing_list in lists:
         level = OptInLevel.CONFIRMED if mailing_list.double_opt_in else OptInLevel.SINGLE
-        confirms = level == OptInLevel.SINGLE and not standing
+        confirms = level == OptInLevel.SINGLE
         subscriptions.append(
             {
                 "list_id": mailing_list.id,
@@ -250,33 +198,23 @@ def _request_as_new_person(
             confirmed_now.append(mailing_list.slug)
         else:
             needs_confirmation = True
-    due = needs_confirmation and not (standing - SELF_LIFTABLE_REASONS)
-    connection = db.session.connection()
-    try:
-        inserted = connection.execute(
-            sa.insert(Subscriber.__table__),
-            {
-                "email": address.email,
-                "email_key": address.key,
-                "name": name,
-                "created_via": ConsentMethod.FORM,
-                "confirmation_sent_at": now if due else None,
-            },
-        )
-    except IntegrityError:
-        db.session.rollback()
+    person = {
+        "email": address.email,
+        "email_key": address.key,
+        "name": name,
+        "created_via": ConsentMethod.FORM,
+        "confirmation_sent_at": now if needs_confirmation else None,
+    }
+    children = [(Subscription.__table__, row) for row in subscriptions]
+    children += [(ConsentEvent.__table__, row) for row in events]
+    key_hash = suppression.address_hash(address.key)
+    subscriber_id = insert_new_person(person, key_hash, children)
+    if subscriber_id is None:
         return None
-    subscriber_id = inserted.inserted_primary_key[0]
-    if subscriptions:
-        for row in subscriptions:
-            row["subscriber_id"] = subscriber_id
-        connection.execute(sa.insert(Subscription.__table__), subscriptions)
-    if events:
-        for row in events:
-            row["subscriber_id"] = subscriber_id
-        connection.execute(sa.insert(ConsentEvent.__table__), events)
     db.session.commit()
-    return SignupResult(subscriber_id, confirmation_due=due, confirmed_now=confirmed_now)
+    return SignupResult(
+        subscriber_id, confirmation_due=needs_confirmation, confirmed_now=confirmed_now
+    )
 
 
 def confirmation_token(subscriber: Subscriber) -> str:

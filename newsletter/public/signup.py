@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import current_app, render_template, request, session
+from markupsafe import escape
 
 from newsletter import subscriptions
 from newsletter.consent import Origin
 from newsletter.public import bp
 from newsletter.public.forms import SubscribeForm
-from newsletter.public.limits import address_within_limit, network_within_limit, too_many_signups
+from newsletter.public.limits import count_signup, too_many_signups
+from newsletter.public.list_choices import public_list_choices
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
@@ -43,24 +45,47 @@ def _wording(lists) -> str:
 
 @bp.route("/subscribe", methods=["GET", "POST"])
 def subscribe():
-    if request.method == "POST" and not network_within_limit():
-        return too_many_signups()
-    lists = subscriptions.public_list_choices()
+    lists = public_list_choices()
     form = _form(lists)
-    if not form.validate_on_submit():
-        status = 400 if request.method == "POST" else 200
-        return render_template("public/subscribe.html", form=form, lists=lists), status
-    address = form.address
-    # Bots fill the honeypot; people with too many recent sign-ups are ignored silently.
-    # Either way the answer is the same page, so it tells nothing about the address.
-    if not form.website.data and address_within_limit(address.key):
+    if request.method == "GET":
+        return render_template("public/subscribe.html", form=form, lists=lists)
+    valid = form.validate()
+    # Bots fill the honeypot: their attempts count against the network address only.
+    address = form.address if valid and not form.website.data else None
+    allowance = count_signup(address.key if address else None)
+    if not allowance.network:
+        return too_many_signups()
+    if not valid:
+        return render_template("public/subscribe.html", form=form, lists=lists), 400
+    # Past the per-address limit, or from a bot, the answer is the same page: it tells
+    # nothing about the address.
+    if address is not None and allowance.address:
         chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
         result = subscriptions.request_subscription(
             address, form.name.data.strip(), chosen, Origin.from_request(), _wording(lists)
         )
         if result.confirmation_due:
             enqueue("send_confirmation", "system", result.subscriber_id)
-    return render_template("public/check_email.html", email=address.email)
+    return _check_email_page(form.address.email)
+
+
+_CHECK_EMAIL = "newsletter.check_email_page"
+_SLOT = "ADDRESS-GOES-HERE"
+
+
+def _check_email_page(email: str) -> str:
+    """The answer to every valid sign-up, the same page whatever the address's standing.
+
+    Rendered once per process with a slot for the address, which is escaped into it on each
+    request; a visitor with flash messages waiting gets a full render that shows them.
+    """
+    if "_flashes" in session:
+        return render_template("public/check_email.html", email=email)
+    page = current_app.extensions.get(_CHECK_EMAIL)
+    if page is None:
+        page = render_template("public/check_email.html", email=_SLOT).split(_SLOT)
+        current_app.extensions[_CHECK_EMAIL] = page
+    return str(escape(email)).join(page)
 
 
 @bp.get("/confirm/<token>")

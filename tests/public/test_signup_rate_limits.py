@@ -89,6 +89,29 @@ def test_address_limit_leaves_other_addresses_alone(client, news):
     assert statuses("bob@example.com") == {"news": "pending"}
 
 
+def test_rejected_forms_count_against_the_network_address(client, news):
+    """Posting invalid forms over and over still reaches the per-IP limit."""
+    for _ in range(3):
+        assert sign_up(client, "not an address", "news", ip="192.0.2.1").status_code == 400
+    assert_too_many(sign_up(client, "real@example.com", "news", ip="192.0.2.1"))
+
+
+def test_a_refused_network_address_does_not_use_up_the_address(client, news, jobs, make):
+    """A sign-up refused with the 429 page is not counted against the email address."""
+    assert_refusal_leaves_the_address_alone(client, make)
+
+
+def assert_refusal_leaves_the_address_alone(client, make) -> None:
+    make.list("events", name="Events")
+    sign_up(client, "ann@example.com", "news", ip="192.0.2.1")
+    for n in range(2):
+        sign_up(client, f"p{n}@example.com", "news", ip="192.0.2.1")
+    assert_too_many(sign_up(client, "ann@example.com", "jobs", ip="192.0.2.1"))
+    sign_up(client, "ann@example.com", "jobs", ip="192.0.2.2")  # the address's second
+    sign_up(client, "ann@example.com", "events", ip="192.0.2.3")  # its third: ignored
+    assert set(statuses("ann@example.com")) == {"news", "jobs"}
+
+
 class TestWithRedisStore:
     """The same limits kept in Redis, as production does when REDIS_URL is set."""
 
@@ -120,3 +143,14 @@ class TestWithRedisStore:
         third = sign_up(client, "ann@example.com", "events", ip="198.51.100.3")
         assert (third.status_code, third.data) == (second.status_code, second.data)
         assert row_counts() == before
+
+    def test_a_refused_network_address_does_not_use_up_the_address(self, client, news, jobs, make):
+        """As with the memory store: the 429 is not counted against the email address."""
+        assert_refusal_leaves_the_address_alone(client, make)
+
+    def test_every_window_is_checked(self, client, news, app):
+        """With two windows for the network address, the longer one refuses too."""
+        app.config["SIGNUP_RATE_PER_IP"] = "10 per minute;2 per hour"
+        for n in range(2):
+            assert sign_up(client, f"w{n}@example.com", "news", ip="192.0.2.1").status_code == 200
+        assert_too_many(sign_up(client, "w2@example.com", "news", ip="192.0.2.1"))

@@ -1,5 +1,7 @@
 """The sign-up form: the GOV.UK email pattern, list choice, errors, honeypot and bad input."""
 
+import re
+
 import pytest
 
 from newsletter.models import SubscriptionStatus
@@ -142,6 +144,24 @@ def test_address_is_stored_normalised(client, news):
     assert person("ann.lee@example.org").email == "Ann.Lee@example.org"
 
 
+def test_each_answer_names_the_address_just_entered(client, news):
+    """The "Check your email" page shows this visitor's address, escaped, and no one else's."""
+    first = sign_up(client, "first@example.org", "news").get_data(as_text=True)
+    second = sign_up(client, "o'brien&co@example.org", "news").get_data(as_text=True)
+    assert "<strong>first@example.org</strong>" in first
+    assert "<strong>o&#39;brien&amp;co@example.org</strong>" in second
+    assert "first@example.org" not in second
+
+
+def test_a_waiting_flash_message_is_shown_with_the_answer(client, news):
+    """A message flashed by an earlier page (the admin's, say) still reaches the visitor."""
+    sign_up(client, "warm@example.org", "news")  # the answer is now remembered
+    with client.session_transaction() as session:
+        session["_flashes"] = [("info", "List saved.")]
+    page = sign_up(client, "flash@example.org", "news").get_data(as_text=True)
+    assert "List saved." in page and "<strong>flash@example.org</strong>" in page
+
+
 def test_address_in_another_case_is_the_same_person(client, news, jobs):
     """A second sign-up in other letters joins the first person, not a new one."""
     sign_up(client, "Bob@example.com", "news")
@@ -210,3 +230,34 @@ def test_oversized_address_is_refused_before_it_reaches_the_database(client, new
     response = sign_up(client, "a" * 100_000 + "@example.com", "news")
     assert response.status_code == 400
     assert row_counts()["subscriber"] == 0
+
+
+class TestWithCsrfOn:
+    """The sign-up form carries its CSRF token, as in production, and a POST without it fails."""
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_signing_up_without_the_token_is_refused(self, client, news):
+        """A forged POST (another site's form) stores nothing and sends nothing."""
+        before = row_counts()
+        assert sign_up(client, "forged@example.com", "news").status_code == 400
+        assert row_counts() == before
+
+    def test_signing_up_with_a_token_from_another_session_is_refused(self, client, app, news):
+        """The token is bound to the visitor's session."""
+        other = app.test_client().get("/subscribe").get_data(as_text=True)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', other).group(1)
+        client.get("/subscribe")
+        response = sign_up(client, "elsewhere@example.com", "news", csrf_token=token)
+        assert response.status_code == 400
+        assert person("elsewhere@example.com") is None
+
+    def test_the_form_as_served_signs_up(self, client, news):
+        """The page's own token is accepted."""
+        page = form_page(client)
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+        response = sign_up(client, "real@example.com", "news", csrf_token=token)
+        assert response.status_code == 200
+        assert statuses("real@example.com") == {"news": SubscriptionStatus.PENDING}
