@@ -77,6 +77,11 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
+def signup_form(csrf_token: str, email: str) -> dict[str, str]:
+    """A valid sign-up to the bench list, the honeypot left empty as a person leaves it."""
+    return {"csrf_token": csrf_token, "email": email, "name": "", "lists": LIST_SLUG, "website": ""}
+
+
 def recreate_database(admin_url: str, name: str, drop_only: bool = False) -> str:
     """Drop and (unless drop_only) create `name`; return its psycopg URL."""
     url = sa.make_url(admin_url).set(drivername="postgresql")
@@ -203,13 +208,7 @@ class SignupVisitor:
 
     async def __call__(self, connection: Connection) -> bool:
         self.count += 1
-        form = {
-            "csrf_token": self.token,
-            "email": f"v{self.index}-{self.count}@example.org",
-            "name": "",
-            "lists": LIST_SLUG,
-            "website": "",
-        }
+        form = signup_form(self.token, f"v{self.index}-{self.count}@example.org")
         response = await connection.request(
             "POST", "/subscribe", self.headers, urlencode(form).encode()
         )

@@ -43,7 +43,13 @@ from werkzeug.test import EnvironBuilder
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpu import TICKS
-from signup import CHECKOUT, LIST_SLUG, bench_environment, prepare_schema, recreate_database
+from signup import (
+    CHECKOUT,
+    bench_environment,
+    prepare_schema,
+    recreate_database,
+    signup_form,
+)
 
 VISITORS = 16
 
@@ -111,13 +117,7 @@ class Visitor:
 
     def environ(self, run: str) -> dict:
         self.count += 1
-        form = {
-            "csrf_token": self.token,
-            "email": f"{run}-v{self.index}-{self.count}@example.org",
-            "name": "",
-            "lists": LIST_SLUG,
-            "website": "",
-        }
+        form = signup_form(self.token, f"{run}-v{self.index}-{self.count}@example.org")
         return _environ(
             "/subscribe",
             "POST",
