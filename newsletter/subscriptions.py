@@ -6,8 +6,6 @@ DESIGN.md invariant 4. Functions here commit; views, the CLI and workers call th
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -33,16 +31,18 @@ from newsletter.models import (
 from newsletter.models.base import utcnow
 from newsletter.models.enums import SELF_LIFTABLE_REASONS
 from newsletter.new_person import insert_new_person
-from newsletter.tokens import (
-    CompactJsonSigner,
-    ExpiredTokenError,
-    InvalidTokenError,
-    make_token,
-    read_token,
+from newsletter.subscriber_links import (  # noqa: F401  (the journey's links, named here too)
+    CONFIRM_MAX_AGE,
+    PREFERENCES_MAX_AGE,
+    PreferencesLinkSigner,
+    confirmation_token,
+    link_payload,
+    preferences_token,
+    subscriber_from,
+    subscriber_from_preferences_token,
+    subscriber_of_expired_link,
 )
 
-CONFIRM_MAX_AGE = timedelta(hours=72)
-PREFERENCES_MAX_AGE = timedelta(days=90)
 CONFIRMATION_INTERVAL = timedelta(hours=24)
 ACTIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED)
 
@@ -217,73 +217,6 @@ def _request_as_new_person(
     )
 
 
-def confirmation_token(subscriber: Subscriber) -> str:
-    return make_token("confirm", _token_payload(subscriber))
-
-
-def preferences_token(subscriber: Subscriber) -> str:
-    return make_token("preferences", _token_payload(subscriber))
-
-
-def _token_payload(subscriber: Subscriber) -> dict[str, object]:
-    return link_payload(subscriber.id, subscriber.unsubscribe_token)
-
-
-def link_payload(subscriber_id: int, unsubscribe_token: str) -> dict[str, object]:
-    """What a confirm or preferences token signs."""
-    # A fingerprint of the person's random token: an id reused after erasure matches nobody.
-    return {"s": subscriber_id, "v": unsubscribe_token[:8]}
-
-
-_URL_SAFE = re.compile(r"[A-Za-z0-9_-]*")
-
-
-class PreferencesLinkSigner:
-    """Preferences tokens for many people in a row (the delivery engine, per recipient).
-
-    With `purpose="confirm"`, confirmation tokens (a reconfirmation, newsletter/delivery/).
-    """
-
-    def __init__(self, purpose: str = "preferences") -> None:
-        self._signer = CompactJsonSigner(purpose)
-
-    def token(self, subscriber_id: int, unsubscribe_token: str) -> str:
-        fingerprint = unsubscribe_token[:8]
-        if _URL_SAFE.fullmatch(fingerprint):
-            # The compact JSON of link_payload, written directly: nothing in it needs escaping.
-            payload = b'{"s":%d,"v":"%s"}' % (subscriber_id, fingerprint.encode("ascii"))
-        else:
-            payload = json.dumps(
-                link_payload(subscriber_id, unsubscribe_token), separators=(",", ":")
-            ).encode()
-        return self._signer.sign(payload)
-
-
-def _subscriber_for(payload: object) -> Subscriber | None:
-    if not isinstance(payload, dict) or not isinstance(payload.get("s"), int):
-        return None
-    subscriber = db.session.get(Subscriber, payload["s"])
-    if subscriber is None or subscriber.unsubscribe_token[:8] != payload.get("v"):
-        return None
-    return subscriber
-
-
-def _subscriber_from(purpose: str, token: str, max_age: timedelta) -> Subscriber:
-    subscriber = _subscriber_for(read_token(purpose, token, int(max_age.total_seconds())))
-    if subscriber is None:
-        raise InvalidTokenError("This link is not valid.")
-    return subscriber
-
-
-def subscriber_of_expired_link(error: ExpiredTokenError) -> Subscriber | None:
-    """Whose genuine but expired link this was (to mail them a fresh one)."""
-    return _subscriber_for(error.payload)
-
-
-def subscriber_from_preferences_token(token: str) -> Subscriber:
-    return _subscriber_from("preferences", token, PREFERENCES_MAX_AGE)
-
-
 def pending_lists(subscriber: Subscriber) -> list[MailingList]:
     return [
         s.mailing_list for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING
@@ -319,7 +252,7 @@ def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> 
 
 def confirm_subscription(token: str, origin: Origin) -> tuple[Subscriber, list[MailingList]]:
     """Confirm every list the person is pending on; a second click confirms nothing new."""
-    subscriber = _subscriber_from("confirm", token, CONFIRM_MAX_AGE)
+    subscriber = subscriber_from("confirm", token, CONFIRM_MAX_AGE)
     pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING]
     if pending:
         _lift_own_suppression(subscriber, ConsentMethod.CONFIRM_LINK, origin)

@@ -24,7 +24,7 @@ from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
 from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
 from newsletter.mail import SMTP_POLICY, return_path
 from newsletter.models import Issue
-from newsletter.subscriptions import PreferencesLinkSigner
+from newsletter.subscriber_links import PreferencesLinkSigner
 from newsletter.urls import external_url
 
 __all__ = ["IssueMessage", "RenderedIssue", "markdown_to_html", "render_issue"]

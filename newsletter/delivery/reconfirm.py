@@ -30,7 +30,7 @@ from newsletter.delivery.message import (
 )
 from newsletter.models import DeliveryStatus, Issue, Subscriber
 from newsletter.models.base import utcnow
-from newsletter.subscriptions import PreferencesLinkSigner
+from newsletter.subscriber_links import PreferencesLinkSigner
 from newsletter.urls import external_url
 
 # The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).

@@ -38,7 +38,9 @@ def save(client, path, lists, name="Ann"):
 
 
 def expire_preferences_links(monkeypatch) -> None:
-    monkeypatch.setattr(subscriptions, "PREFERENCES_MAX_AGE", timedelta(seconds=-1))
+    from newsletter import subscriber_links
+
+    monkeypatch.setattr(subscriber_links, "PREFERENCES_MAX_AGE", timedelta(seconds=-1))
 
 
 def link_from_91_days_ago(subscriber, monkeypatch) -> str:
