@@ -32,23 +32,24 @@ def insert_new_person(person: dict, key_hash: str, children: Rows) -> int | None
     `children` are rows of tables with a `subscriber_id` column, written in the order given.
     """
     single_statement = db.session.get_bind().dialect.name == "postgresql"
-    # One statement is atomic on its own: outside a transaction it needs no BEGIN and COMMIT,
-    # two of the three round trips of a sign-up to PostgreSQL.
-    on_its_own = single_statement and not db.session().in_transaction()
-    options = {"isolation_level": "AUTOCOMMIT"} if on_its_own else None
-    connection = db.session.connection(execution_options=options)
     rows = [(Subscriber.__table__, person), *children]
     rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
     shape = (single_statement,) + tuple((table.name, tuple(row)) for table, row in rows)
     statement = _STATEMENTS.get(shape)
     if statement is None:
         build = _chained_inserts if single_statement else _person_insert
-        statement = _STATEMENTS.setdefault(shape, build(rows, connection.dialect.name))
+        dialect = db.session.get_bind().dialect.name
+        statement = _STATEMENTS.setdefault(shape, build(rows, dialect))
     parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
-    subscriber_id = connection.execute(statement, {**parameters, "key_hash": key_hash}).scalar()
-    if subscriber_id is None and on_its_own:
-        # Give the connection back: the caller's general path needs a transaction.
-        db.session.commit()
+    parameters["key_hash"] = key_hash
+    if single_statement and not db.session().in_transaction():
+        # One statement is atomic on its own: outside a transaction it needs no BEGIN and
+        # COMMIT (two of the three round trips of a sign-up), nor the session's bookkeeping.
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement, parameters).scalar()
+    connection = db.session.connection()
+    subscriber_id = connection.execute(statement, parameters).scalar()
     if subscriber_id is not None and not single_statement:
         for table, group in groupby(children, key=itemgetter(0)):
             rows = [{**row, "subscriber_id": subscriber_id} for _, row in group]

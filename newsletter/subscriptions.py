@@ -211,7 +211,8 @@ def _request_as_new_person(
     subscriber_id = insert_new_person(person, key_hash, children)
     if subscriber_id is None:
         return None
-    db.session.commit()
+    if db.session().in_transaction():
+        db.session.commit()
     return SignupResult(
         subscriber_id, confirmation_due=needs_confirmation, confirmed_now=confirmed_now
     )
