@@ -13,9 +13,9 @@ logger = logging.getLogger(__name__)
 
 @periodic_job("purge_stale_signups", every=timedelta(hours=1))
 def purge_stale_signups_job() -> None:
-    removed = purge_stale_signups()
-    if removed:
-        logger.info("purged %d unconfirmed sign-ups older than 30 days", removed)
+    lapsed = purge_stale_signups()
+    if lapsed:
+        logger.info("%d unconfirmed sign-ups lapsed after 30 days", lapsed)
 
 
 @periodic_job("blank_old_request_details", every=timedelta(hours=6))

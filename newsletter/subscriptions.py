@@ -129,6 +129,9 @@ def request_subscription(
                 requested_via=ConsentMethod.FORM,
             )
             db.session.add(subscription)
+        if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+            # Asking again is the form's request: it lapses like any other (retention.py).
+            subscription.requested_via = ConsentMethod.FORM
         subscription.status = SubscriptionStatus.PENDING
         if level == OptInLevel.SINGLE and not standing:
             _confirm(subscription, OptInLevel.SINGLE)

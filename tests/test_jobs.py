@@ -35,6 +35,7 @@ def age_sign_up(email: str, days: int) -> None:
         update(Subscriber).where(Subscriber.id == subscriber.id).values(created_at=then)
     )
     db.session.commit()
+    age_events(email, days)
 
 
 def age_events(email: str, days: int) -> None:
@@ -93,7 +94,7 @@ def test_purge_job_logs_what_it_removed(client, news, caplog):
     age_sign_up("stale@example.com", 31)
     with caplog.at_level(logging.INFO, logger="newsletter.jobs"):
         run("purge_stale_signups")
-    assert "purged 1 unconfirmed sign-ups" in caplog.text
+    assert "1 unconfirmed sign-ups lapsed" in caplog.text
     assert "stale@example.com" not in caplog.text
 
 

@@ -258,23 +258,91 @@ def test_preferences_join_without_confirmation_and_leave(news, jobs, make):
     assert methods == {ConsentMethod.PREFERENCES}
 
 
+def _age_requests(subscriber, days):
+    """Move the person's rows and events `days` into the past (Core: events refuse the ORM)."""
+    then = utcnow() - timedelta(days=days)
+    db.session.execute(
+        sa.update(ConsentEvent)
+        .where(ConsentEvent.subscriber_id == subscriber.id)
+        .values(recorded_at=then, occurred_at=then)
+    )
+    db.session.execute(
+        sa.update(Subscription)
+        .where(Subscription.subscriber_id == subscriber.id)
+        .values(created_at=then)
+    )
+    db.session.execute(
+        sa.update(Subscriber)
+        .where(Subscriber.id == subscriber.id)
+        .values(created_at=then, confirmation_sent_at=then)
+    )
+    db.session.commit()
+    db.session.expire_all()
+
+
 def test_purge_removes_stale_form_signups_but_keeps_imported_people(news, make):
     """Unconfirmed form sign-ups go after 30 days; imported pending people stay."""
     stale = db.session.get(Subscriber, sign_up("m@example.com", news).subscriber_id)
     imported = make.subscriber("n@example.com", lists=[news], status="pending")
     imported.created_via = ConsentMethod.IMPORT
-    long_ago = utcnow() - timedelta(days=31)
-    for person in (stale, imported):
-        person.created_at = long_ago
-        for subscription in person.subscriptions:
-            subscription.created_at = long_ago
-            subscription.requested_via = person.created_via
+    for subscription in imported.subscriptions:
+        subscription.requested_via = ConsentMethod.IMPORT
     db.session.commit()
-    stale_id = stale.id
+    stale_id, imported_id = stale.id, imported.id
+    for person in (stale, imported):
+        _age_requests(person, days=31)
     assert purge_stale_signups() == 1
     db.session.expire_all()
     assert db.session.get(Subscriber, stale_id) is None
-    assert db.session.get(Subscriber, imported.id) is not None
+    assert (
+        db.session.scalar(select(sa.func.count()).where(ConsentEvent.subscriber_id == stale_id))
+        == 0
+    )
+    assert db.session.get(Subscriber, imported_id) is not None
+
+
+def test_purge_keeps_a_leaver_who_asks_again_and_their_history(news):
+    """Someone who joined long ago, left, and signs up again is not purged as a stranger."""
+    person = db.session.get(Subscriber, sign_up("q@example.com", news).subscriber_id)
+    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    subscriptions.unsubscribe(person, ConsentMethod.ONE_CLICK, ORIGIN, {news.id})
+    _age_requests(person, days=40)
+    assert sign_up("q@example.com", news).confirmation_due
+    history = len(events(person))
+
+    assert purge_stale_signups() == 0
+    assert statuses(person) == {"news": SubscriptionStatus.PENDING}
+    assert len(events(person)) == history
+    # Today's link still confirms, and lifts the suppression their leaving put in place.
+    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    assert statuses(person) == {"news": SubscriptionStatus.CONFIRMED}
+
+
+def test_a_leavers_lapsed_request_leaves_them_unsubscribed_with_their_history(news):
+    """A request never confirmed lapses after 30 days, but a leaver stays a leaver."""
+    person = db.session.get(Subscriber, sign_up("r@example.com", news).subscriber_id)
+    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    subscriptions.unsubscribe(person, ConsentMethod.ONE_CLICK, ORIGIN, {news.id})
+    sign_up("r@example.com", news)
+    history = len(events(person))
+
+    assert purge_stale_signups(now=utcnow() + timedelta(days=31)) == 1
+    assert statuses(person) == {"news": SubscriptionStatus.UNSUBSCRIBED}
+    assert len(events(person)) == history
+    assert suppression.active_reasons("r@example.com") == {SuppressionReason.LEFT_ALL}
+
+
+def test_asking_again_within_30_days_keeps_the_request(news):
+    """The 30 days run from the latest request, not the first."""
+    person = db.session.get(Subscriber, sign_up("s@example.com", news).subscriber_id)
+    _age_requests(person, days=29)
+    sign_up("s@example.com", news)  # the mail of day 29 carries a link valid 72 hours
+
+    assert purge_stale_signups(now=utcnow() + timedelta(days=2)) == 0
+    assert statuses(person) == {"news": SubscriptionStatus.PENDING}
+    assert purge_stale_signups(now=utcnow() + timedelta(days=31)) == 1
+    db.session.expire_all()
+    assert db.session.get(Subscriber, person.id) is None
 
 
 def test_old_request_details_are_blanked_but_events_kept(news):
