@@ -98,9 +98,23 @@ def test_expired_link_offers_to_sign_up_again_and_changes_nothing(client, news, 
     assert response.status_code == 410
     page = main_content(response.get_data(as_text=True))
     assert "<h1>This link has expired</h1>" in page
+    assert "Nothing has changed: any newsletters you had already confirmed are not" in page
     assert '<a href="/subscribe">Sign up again</a>' in page
     assert row_counts() == before
     assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def test_expired_link_does_not_tell_a_subscriber_of_another_list_they_are_not_subscribed(
+    client, make, news, jobs, mail, monkeypatch
+):
+    """Someone confirmed on News whose link for Jobs expired is still on News, and is told so."""
+    make.subscriber("ann@example.com", lists=[news])
+    path = confirm_path(client, mail, "ann@example.com", "jobs")
+    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    page = main_content(click(client, path).get_data(as_text=True))
+    assert "not subscribed" not in page
+    assert "already confirmed are not affected" in page
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
 
 
 def test_tampered_link_shows_a_clear_page_and_changes_nothing(client, news, mail):
