@@ -11,14 +11,16 @@ from newsletter.public import bp
 from newsletter.public.forms import SubscribeForm
 from newsletter.public.limits import count_signup, too_many_signups
 from newsletter.public.list_choices import public_list_choices
+from newsletter.public.visible_text import visible_text
 from newsletter.tasks import enqueue
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
 
-def _form(lists) -> SubscribeForm:
-    form = SubscribeForm()
+def _form(lists, *, as_sent: bool) -> SubscribeForm:
+    """The sign-up form: as sent in this request, or blank as the page first shows it."""
+    form = SubscribeForm() if as_sent else SubscribeForm(formdata=None)
     form.lists.choices = [(ml.slug, ml.name) for ml in lists]
-    if request.method == "GET" and len(lists) == 1:
+    if not as_sent and len(lists) == 1:
         # One list: ticked for the person; several: never pre-ticked (PECR, GDPR).
         form.lists.data = [lists[0].slug]
     return form
@@ -31,13 +33,20 @@ _WORDINGS_MAX = 100
 def _wording(lists) -> str:
     """The exact text a person sees on the form, stored as consent evidence.
 
-    Rendered once per set of lists (name, description and all) in each process.
+    The visible text of the blank form as the page shows it (heading, introduction, labels,
+    hints, each list's name and description, the privacy sentence, the button), one line per
+    block. Rendered once per set of lists (name, description and all) in each process; the
+    render reads nothing the request sent and leaves the session alone.
     """
     known = current_app.extensions.setdefault(_WORDINGS, {})
     key = tuple(lists)
     wording = known.get(key)
     if wording is None:
-        wording = render_template("public/_signup_wording.txt", lists=lists)
+        form = _form(lists, as_sent=False)
+        page = render_template(
+            "public/_subscribe_form.html", form=form, lists=lists, consent_wording=True
+        )
+        wording = visible_text(page)
         if len(known) < _WORDINGS_MAX:
             known[key] = wording
     return wording
@@ -46,7 +55,7 @@ def _wording(lists) -> str:
 @bp.route("/subscribe", methods=["GET", "POST"])
 def subscribe():
     lists = public_list_choices()
-    form = _form(lists)
+    form = _form(lists, as_sent=request.method == "POST")
     if request.method == "GET":
         return render_template("public/subscribe.html", form=form, lists=lists)
     valid = form.validate()

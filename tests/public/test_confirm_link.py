@@ -98,9 +98,23 @@ def test_expired_link_offers_to_sign_up_again_and_changes_nothing(client, news, 
     assert response.status_code == 410
     page = main_content(response.get_data(as_text=True))
     assert "<h1>This link has expired</h1>" in page
+    assert "Nothing has changed: any newsletters you had already confirmed are not" in page
     assert '<a href="/subscribe">Sign up again</a>' in page
     assert row_counts() == before
     assert statuses("ann@example.com") == {"news": PENDING}
+
+
+def test_expired_link_does_not_tell_a_subscriber_of_another_list_they_are_not_subscribed(
+    client, make, news, jobs, mail, monkeypatch
+):
+    """Someone confirmed on News whose link for Jobs expired is still on News, and is told so."""
+    make.subscriber("ann@example.com", lists=[news])
+    path = confirm_path(client, mail, "ann@example.com", "jobs")
+    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    page = main_content(click(client, path).get_data(as_text=True))
+    assert "not subscribed" not in page
+    assert "already confirmed are not affected" in page
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
 
 
 def test_tampered_link_shows_a_clear_page_and_changes_nothing(client, news, mail):
@@ -281,14 +295,44 @@ def test_request_evidence_has_time_method_page_wording_and_requester(client, new
     assert event.list_id == news.id
 
 
-def test_request_evidence_keeps_the_exact_wording_shown(client, news, jobs):
-    """The wording row holds the text of the form: every list and its description."""
+def test_request_evidence_keeps_the_exact_wording_shown(app, client, news, jobs):
+    """The wording row holds the visible text of the form as the page shows it."""
+    page = main_content(client.get("/subscribe").get_data(as_text=True))
+    intro = (
+        f"Get news from {app.config['ORG_NAME']} by email. We will send you a link to confirm"
+        " your address, and you can leave at any time with the link at the foot of every email."
+    )
+    assert f"<p>{intro}</p>" in page
+    assert "Leave this field empty" in page
     sign_up(client, "ann@example.com", "news")
     [event] = events("ann@example.com")
     wording = db.session.get(ConsentWording, event.wording_version).text
+    lines = wording.splitlines()
+    assert lines[:2] == ["Sign up for our newsletters", intro]
     for mailing_list in (news, jobs):
-        assert f"{mailing_list.name}: {mailing_list.description}" in wording
-    assert "We will email you a link to confirm" in wording
+        at = lines.index(mailing_list.name)
+        assert lines[at + 1] == mailing_list.description
+    assert "Read our privacy notice to find out how we use your details." in wording
+    assert lines[-1] == "Sign up"
+    assert "Leave this field empty" not in wording  # the honeypot is hidden from people
+
+
+def test_recording_the_wording_leaves_the_session_alone(client, news):
+    """Rendering the form for the evidence inside the POST starts no session (no CSRF token)."""
+    response = sign_up(client, "ann@example.com", "news")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_changed_form_text_is_a_new_wording_version(client, news, jobs):
+    """Editing what the form shows (here a list's description) records a new version."""
+    sign_up(client, "ann@example.com", "news")
+    jobs.description = "Vacancies, every Monday."
+    db.session.commit()
+    sign_up(client, "bob@example.com", "news")
+    first, second = events("ann@example.com")[0], events("bob@example.com")[0]
+    assert first.wording_version != second.wording_version
+    assert "Vacancies, every Monday." in db.session.get(ConsentWording, second.wording_version).text
 
 
 def test_same_form_text_is_one_wording_version(client, news):
