@@ -26,10 +26,17 @@ class Response:
 
 
 class Connection:
-    """One client connection; reconnects when the server closes it (gunicorn's sync workers do)."""
+    """One client connection; reconnects when the server closes it (gunicorn's sync workers do).
 
-    def __init__(self, host: str, port: int) -> None:
+    With `reopen_every` > 0 it also closes itself after that many requests, as browsers and
+    proxies let connections go, so that the next one is accepted by whichever server process
+    is free then; 0 keeps it for the whole run.
+    """
+
+    def __init__(self, host: str, port: int, reopen_every: int = 0) -> None:
         self.host, self.port = host, port
+        self.reopen_every = reopen_every
+        self.served = 0  # requests answered on the socket now open
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -47,6 +54,7 @@ class Connection:
     async def _exchange(self, method, path, headers, body) -> Response:
         if self.writer is None:
             self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+            self.served = 0
         lines = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if body or method == "POST":
@@ -58,7 +66,10 @@ class Connection:
         if length is None:
             raise HttpError("response without Content-Length")
         response.body = await self.reader.readexactly(int(length))
-        if response.headers.get("connection", "").lower() == "close":
+        self.served += 1
+        if response.headers.get("connection", "").lower() == "close" or (
+            self.reopen_every and self.served >= self.reopen_every
+        ):
             self.close()
         return response
 

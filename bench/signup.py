@@ -1,6 +1,7 @@
 """Benchmark: POST /subscribe under gunicorn on PostgreSQL and Redis, against two floors.
 
-    python bench/signup.py [--duration 15] [--connections 16] [--workers 2] [--threads 4]
+    python bench/signup.py [--duration 15] [--connections 16] [--reopen-every 50]
+                           [--workers 2] [--threads 4] [--routes constant,insert,subscribe]
 
 Needs a PostgreSQL server that lets `--postgres` create databases (trust auth) and a Redis
 server; nothing is downloaded. The script drops and recreates the database `--database`
@@ -20,7 +21,14 @@ POSTs. The per-IP sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every reque
 distinct addresses). No worker consumes the queue: confirmation mails wait in Redis.
 
 The table gives requests per second, p50 and p99 latency, errors, and the CPU each party used
-(in cores: the load generator, gunicorn, PostgreSQL, Redis), read from /proc on Linux.
+(in cores: the load generator, gunicorn, PostgreSQL, Redis, and each gunicorn worker apart),
+read from /proc on Linux.
+
+Each client connection is closed and opened again every `--reopen-every` requests (50), as
+browsers and proxies let connections go. A connection kept for the whole run stays with the
+worker that accepted it, and which worker accepts each of 16 connections at the start is a
+coin toss: identical runs then swung by up to 2.7 times (one worker busy, the other idle).
+Reopened connections are accepted by whichever worker is free, as in real use.
 """
 
 from __future__ import annotations
@@ -59,6 +67,12 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--duration", type=float, default=15.0, help="timed seconds per route")
     parser.add_argument("--warmup", type=float, default=3.0, help="uncounted seconds per route")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument(
+        "--reopen-every",
+        type=int,
+        default=50,
+        help="requests per client connection before it is closed and opened again (0: never)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     parser.add_argument(
@@ -220,7 +234,7 @@ def _is_check_email_page(response: Response) -> bool:
 
 
 async def load_route(route: str, port: int, args: argparse.Namespace):
-    connections = [Connection(HOST, port) for _ in range(args.connections)]
+    connections = [Connection(HOST, port, args.reopen_every) for _ in range(args.connections)]
     if route == "constant":
         visits = [constant_visit] * len(connections)
     elif route == "insert":
@@ -241,7 +255,7 @@ ROUTE_LABELS = {
 def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
     header = (
         f"{'route':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   "
-        "CPU in cores: loadgen gunicorn postgres redis"
+        "CPU in cores: loadgen gunicorn postgres redis  each worker"
     )
     print(header)
     for route, result, cpu in rows:
@@ -249,13 +263,18 @@ def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
             f"{ROUTE_LABELS[route]:<22} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
             f"{result.percentile(99) * 1e3:>7.1f} {result.errors:>6}   "
             f"{' ' * 13}{result.cpu_share:>7.2f} {cpu.get('gunicorn', 0):>8.2f} "
-            f"{cpu.get('postgres', 0):>8.2f} {cpu.get('redis', 0):>5.2f}"
+            f"{cpu.get('postgres', 0):>8.2f} {cpu.get('redis', 0):>5.2f}  "
+            + "/".join(f"{cores:.2f}" for cores in cpu.get("workers", {}).values())
         )
     by_route = {route: result.rate for route, result, _ in rows}
     if "insert" in by_route and "subscribe" in by_route:
         print(
             f"sign-up / single INSERT throughput: {by_route['subscribe'] / by_route['insert']:.0%}"
         )
+
+
+def _worker_of(server_pid: int):
+    return lambda pid, parent, name: str(pid) if parent == server_pid else None
 
 
 def check_signups(database_url: str, redis_url: str) -> None:
@@ -278,7 +297,8 @@ def main() -> None:
     env = bench_environment(database_url, args.redis, port)
     print(
         f"gunicorn --workers {args.workers} --threads {args.threads}; "
-        f"{args.connections} connections; {args.warmup:g} s warm-up + {args.duration:g} s "
+        f"{args.connections} connections, each reopened every {args.reopen_every} requests "
+        f"(0: never); {args.warmup:g} s warm-up + {args.duration:g} s "
         f"per route; {os.cpu_count()} CPUs",
         flush=True,
     )
@@ -289,8 +309,10 @@ def main() -> None:
             rows = []
             for route in routes:
                 meter = CpuMeter(server.pid)
+                # Each worker apart: a worker that got most connections shows as the busy one.
+                workers = CpuMeter(server.pid, group=_worker_of(server.pid))
                 result = asyncio.run(load_route(route, port, args))
-                rows.append((route, result, meter.cores()))
+                rows.append((route, result, meter.cores() | {"workers": workers.cores()}))
     print_table(rows)
     if "subscribe" in routes:
         check_signups(database_url, args.redis)
