@@ -167,6 +167,9 @@ def gunicorn(args: argparse.Namespace, env: dict[str, str], port: int, cwd: Path
         str(args.workers),
         "--threads",
         str(args.threads),
+        # gthread even with one thread: keep-alive, as with the default of four.
+        "--worker-class",
+        "gthread",
         "--error-logfile",
         str(log),
         "newsletter:create_app()",
