@@ -16,13 +16,6 @@ from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 ONE_CLICK_BODY = "One-Click"
 
 
-def _subscriber_or_404(token: str):
-    subscriber = subscriptions.find_by_unsubscribe_token(token)
-    if subscriber is None:
-        abort(404)
-    return subscriber
-
-
 def _issue_list_ids(issue_id: int | None) -> set[int] | None:
     """The lists of the issue a link came in, or None (every list) for the plain link."""
     if issue_id is None:
@@ -42,7 +35,10 @@ def unsubscribe(token: str, issue_id: int | None = None):
 
     The link in an issue leaves every list of that issue the person is on (DESIGN.md 6).
     """
-    subscriber = _subscriber_or_404(token)
+    subscriber = subscriptions.find_by_unsubscribe_token(token)
+    if subscriber is None:
+        # Mangled, or the person was erased: a page that says so, still changing nothing.
+        return render_template("public/unsubscribe_invalid.html"), 404
     list_ids = _issue_list_ids(issue_id)
     if request.method != "POST":
         lists = subscriptions.active_lists(subscriber)

@@ -136,12 +136,13 @@ def test_one_persons_link_leaves_others_alone(client, make, news, ann):
 )
 @pytest.mark.parametrize("method", ["GET", "POST"])
 def test_unknown_token_is_a_friendly_404(client, ann, token, method):
-    """Any other token gets the friendly not-found page and changes nothing."""
+    """Any other token gets a page that says the link does not work, and changes nothing."""
     before = row_counts()
     response = client.open(f"/unsubscribe/{token}", method=method, data=ONE_CLICK)
     assert response.status_code == 404
     page = response.get_data(as_text=True)
-    assert "<h1>Page not found</h1>" in page
+    assert "<h1>This unsubscribe link does not work</h1>" in page
+    assert "Nothing has changed." in page
     assert "Traceback" not in page
     assert row_counts() == before
 
