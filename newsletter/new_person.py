@@ -31,14 +31,14 @@ def insert_new_person(person: dict, key_hash: str, children: Rows) -> int | None
 
     `children` are rows of tables with a `subscriber_id` column, written in the order given.
     """
-    single_statement = db.session.get_bind().dialect.name == "postgresql"
+    dialect = db.session.get_bind().dialect.name
+    single_statement = dialect == "postgresql"
     rows = [(Subscriber.__table__, person), *children]
     rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
     shape = (single_statement,) + tuple((table.name, tuple(row)) for table, row in rows)
     statement = _STATEMENTS.get(shape)
     if statement is None:
         build = _chained_inserts if single_statement else _person_insert
-        dialect = db.session.get_bind().dialect.name
         statement = _STATEMENTS.setdefault(shape, build(rows, dialect))
     parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
     parameters["key_hash"] = key_hash
