@@ -26,9 +26,10 @@ read from /proc on Linux.
 
 Each client connection is closed and opened again every `--reopen-every` requests (50), as
 browsers and proxies let connections go. A connection kept for the whole run stays with the
-worker that accepted it, and which worker accepts each of 16 connections at the start is a
-coin toss: identical runs then swung by up to 2.7 times (one worker busy, the other idle).
-Reopened connections are accepted by whichever worker is free, as in real use.
+worker that accepted it, and one worker tends to accept nearly all 16 at the start: with
+`--reopen-every 0` the constant route gave 1,060-1,160 req/s with one worker busy and the
+other idle, against 2,740-2,850 reopening (docs/benchmarks.md, session 4). Reopened
+connections are accepted by whichever worker is free, as in real use.
 """
 
 from __future__ import annotations
