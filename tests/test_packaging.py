@@ -1,6 +1,7 @@
 """`pip install .` gives a working production install: the wheel carries everything."""
 
 import shutil
+import site
 import subprocess
 import sys
 import venv
@@ -44,22 +45,45 @@ def test_wheel_carries_templates_migrations_static_and_workers(wheel):
     assert "workers/broker.py" in names
 
 
+def _borrow_dependencies(python: Path) -> None:
+    """Let a bare venv import the running interpreter's packages, after its own."""
+    # Not venv's system_site_packages: inside a virtual environment that reaches the base
+    # interpreter, which lacks the dependencies. addsitedir also runs their .pth files, as a
+    # site-packages folder of the new venv would.
+    ours = [*site.getsitepackages()]
+    if site.ENABLE_USER_SITE:
+        ours.append(site.getusersitepackages())
+    theirs = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    lines = [f"import site; site.addsitedir({d!r})\n" for d in ours if Path(d).is_dir()]
+    (Path(theirs) / "_borrowed_dependencies.pth").write_text("".join(lines))
+
+
 def test_installed_wheel_migrates_and_renders_from_any_folder(wheel, tmp_path):
     """Installed from the wheel, the app upgrades an empty database and renders a page."""
     env_dir = tmp_path / "venv"
-    venv.EnvBuilder(system_site_packages=True).create(env_dir)
+    venv.EnvBuilder().create(env_dir)
     python = env_dir / "bin" / "python"
+    # The running pip installs into the new venv (it has none of its own), before the borrowed
+    # packages become visible, so it sees an empty environment and the wheel lands in it.
     subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--force-reinstall", str(wheel)],
+        [sys.executable, "-m", "pip", "--python", python, "install", "-q", "--no-deps",
+         "--no-index", str(wheel)],
         check=True,
         capture_output=True,
-    )
+    )  # fmt: skip
+    _borrow_dependencies(python)
     work = tmp_path / "elsewhere"
     work.mkdir()
     script = (
         "import newsletter, sys\n"
         "from newsletter import create_app, templates_dir\n"
         "from newsletter.schema import upgrade_schema\n"
+        "assert str(templates_dir()).startswith(sys.prefix), templates_dir()\n"
         "assert 'site-packages' in str(templates_dir()), templates_dir()\n"
         "app = create_app()\n"
         "upgrade_schema(app)\n"

@@ -1,5 +1,7 @@
 """`newsletter admin …`: secretariat accounts."""
 
+import sys
+
 import click
 
 from newsletter.cli import needs_schema
@@ -12,7 +14,9 @@ def admin() -> None:
 
 def _read_password() -> str:
     """Prompt twice, hidden, on a terminal; otherwise take the first line of stdin."""
-    stdin = click.get_text_stream("stdin")
+    # sys.stdin, not click.get_text_stream (deprecated in Click 8.5): Python 3.7+ already gives a
+    # correctly decoded text stream, and CliRunner swaps sys.stdin for its input in tests.
+    stdin = sys.stdin
     if stdin.isatty():
         return click.prompt("Password", hide_input=True, confirmation_prompt=True, err=True)
     return stdin.readline().rstrip("\r\n")
