@@ -309,7 +309,7 @@ def test_the_address_cap_bounds_mails_however_many_lists(client, make, mail):
     slugs = [make.list(f"list{n}", name=f"List {n}").slug for n in range(5)]
     for slug in slugs:
         sign_up(client, "ann@example.com", slug)
-    messages = mail.deliver()
+        messages = mail.deliver()
     assert len(messages) == subscriptions.CONFIRMATION_MAILS_PER_DAY
     assert "- List 2" in messages[-1].text()
     assert "List 3" not in messages[-1].text()
