@@ -246,7 +246,9 @@ def _lift_own_suppression(subscriber: Subscriber, method: ConsentMethod, origin:
         )  # fmt: skip
 
 
-def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> None:
+def _join(
+    subscription: Subscription, method: ConsentMethod, origin: Origin, wording: str = ""
+) -> None:
     """Confirm a subscription by inbox proof (confirm link or preferences token)."""
     action = (
         ConsentAction.RESUBSCRIBED
@@ -256,22 +258,29 @@ def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> 
     _confirm(subscription, OptInLevel.CONFIRMED)
     record_consent(
         subscription.subscriber, action, method, origin,
-        list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED,
+        list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED, wording=wording,
     )  # fmt: skip
 
 
-def confirm_subscription(token: str, origin: Origin) -> tuple[ConfirmLink, list[MailingList]]:
-    """Confirm the lists the link names that still wait for it; pressed again, nothing new.
+def confirm_subscription(
+    token: str, origin: Origin, wording: str = ""
+) -> tuple[ConfirmLink, list[MailingList]]:
+    """Confirm the lists the link names that still wait for it; pressed again, nothing new."""
+    link = open_confirm_link(token)
+    return link, confirm_link(link, origin, wording)
+
+
+def confirm_link(link: ConfirmLink, origin: Origin, wording: str = "") -> list[MailingList]:
+    """Confirm an opened link's waiting lists, with the words the person saw; returns them.
 
     Only a person's POST calls this: opening the link (GET, HEAD) only reads it.
     """
-    link = open_confirm_link(token)
     if link.confirmable:
         _lift_own_suppression(link.subscriber, ConsentMethod.CONFIRM_LINK, origin)
         for subscription in link.confirmable:
-            _join(subscription, ConsentMethod.CONFIRM_LINK, origin)
+            _join(subscription, ConsentMethod.CONFIRM_LINK, origin, wording)
         db.session.commit()
-    return link, [s.mailing_list for s in link.confirmable]
+    return [s.mailing_list for s in link.confirmable]
 
 
 def find_by_unsubscribe_token(token: str) -> Subscriber | None:

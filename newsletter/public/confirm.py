@@ -15,6 +15,7 @@ from newsletter.confirmation import ConfirmLink, open_confirm_link
 from newsletter.consent import Origin
 from newsletter.extensions import csrf
 from newsletter.public import bp
+from newsletter.public.visible_text import visible_text
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
 
@@ -22,22 +23,26 @@ from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 @csrf.exempt  # the signed token is the proof; see the module's docstring
 def confirm(token: str):
     try:
-        if request.method == "POST":
-            link, confirmed = subscriptions.confirm_subscription(token, Origin.from_request())
-        else:
-            link, confirmed = open_confirm_link(token), None
+        link = open_confirm_link(token)
     except ExpiredTokenError:
         return render_template("public/link_problem.html", expired=True), 410
     except InvalidTokenError:
         return render_template("public/link_problem.html", expired=False), 404
-    if confirmed:
+    waiting = [s.mailing_list for s in link.confirmable]
+    if waiting and request.method == "POST":
+        confirmed = subscriptions.confirm_link(link, Origin.from_request(), _wording(waiting))
         return _page("public/confirmed.html", link, confirmed=confirmed)
-    if link.confirmable:
-        return _page("public/confirm.html", link, lists=[s.mailing_list for s in link.confirmable])
+    if waiting:
+        return _page("public/confirm.html", link, lists=waiting)
     if link.subscribed:
         # Pressed again, or opened after confirming: they are subscribed, which is no error.
         return _page("public/confirm_used.html", link, lists=link.subscribed)
     return _page("public/confirm_used.html", link, lists=[]), 410
+
+
+def _wording(lists) -> str:
+    """The visible text of the page's form for these lists: the words the person confirmed."""
+    return visible_text(render_template("public/_confirm_form.html", lists=lists))
 
 
 def _page(template: str, link: ConfirmLink, **context) -> str:

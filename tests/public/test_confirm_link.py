@@ -514,6 +514,25 @@ def test_confirmation_evidence_records_the_click(client, news, mail):
     assert event.source.startswith("/confirm")
 
 
+def test_confirmation_evidence_keeps_the_words_on_the_page_pressed(client, news, jobs, mail):
+    """The confirm event names a wording: the page's text, its lists and its button."""
+    path = confirm_path(client, mail, "ann@example.com", "news", "jobs")
+    click(client, path)
+    confirmed = [e for e in events("ann@example.com") if e.action == ConsentAction.CONFIRMED]
+    assert len(confirmed) == 2 and len({e.wording_version for e in confirmed}) == 1
+    wording = db.session.get(ConsentWording, confirmed[0].wording_version).text
+    assert wording.splitlines() == [
+        "Confirm your subscription",
+        "Someone, probably you, asked for this address to receive:",
+        "News",
+        "Jobs",
+        "Press the button to confirm. Nothing happens until you do.",
+        "Confirm my subscription",
+        "If you did not ask, close this page: you will not be subscribed and we will not write"
+        " again.",
+    ]
+
+
 def test_evidence_source_holds_the_page_not_the_link_secret(client, news, mail):
     """The page is recorded as its route; the token (a credential) stays out of the record."""
     path = confirm_path(client, mail)
