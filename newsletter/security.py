@@ -19,6 +19,14 @@ CSP_MESSAGE_HTML = (
     "font-src data: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
     "sandbox"
 )
+# A captured mail in the outbox: as above, but nothing fetched from anywhere (a message's
+# images could point at our own links), and its links open in a new tab outside the sandbox,
+# where a person's click reaches the page as it would from a mail client.
+CSP_OUTBOX_HTML = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'; "
+    "sandbox allow-popups allow-popups-to-escape-sandbox"
+)
 
 # The public web version of an issue: the email's own HTML (inline styles, remote images), no
 # script, not framable.
@@ -43,16 +51,21 @@ def web_version_view(view: Callable) -> Callable:
     return wrapper
 
 
-def message_html_view(view: Callable) -> Callable:
+def message_html_view(view: Callable, policy: str = CSP_MESSAGE_HTML) -> Callable:
     """Mark a view as serving message HTML into the admin's sandboxed iframe (not its 404)."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
         response = view(*args, **kwargs)
-        g.csp = CSP_MESSAGE_HTML
+        g.csp = policy
         return response
 
     return wrapper
+
+
+def outbox_html_view(view: Callable) -> Callable:
+    """Mark a view as serving a captured mail's HTML into the outbox's iframe (not its 404)."""
+    return message_html_view(view, CSP_OUTBOX_HTML)
 
 
 def _set_headers(response: Response) -> Response:

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
 
 from newsletter import suppression
 from newsletter.addresses import Address
+from newsletter.confirmation import (  # noqa: F401  (the journey's rules, named here too)
+    CONFIRMATION_INTERVAL,
+    CONFIRMATION_MAILS_PER_DAY,
+    ConfirmLink,
+    confirmation_mail_due,
+    note_confirmation_mail,
+    open_confirm_link,
+)
 from newsletter.consent import Origin, event_values, record_consent, wording_version
 from newsletter.extensions import db
 from newsletter.models import (
@@ -43,7 +50,6 @@ from newsletter.subscriber_links import (  # noqa: F401  (the journey's links, n
     subscriber_of_expired_link,
 )
 
-CONFIRMATION_INTERVAL = timedelta(hours=24)
 ACTIVE = (SubscriptionStatus.PENDING, SubscriptionStatus.CONFIRMED)
 
 
@@ -143,12 +149,9 @@ def request_subscription(
         else:
             needs_confirmation = True
     now = utcnow()
-    last = subscriber.confirmation_sent_at
-    due = (
-        needs_confirmation and not blocked and (last is None or now - last >= CONFIRMATION_INTERVAL)
-    )
+    due = needs_confirmation and not blocked and confirmation_mail_due(subscriber, now)
     if due:
-        subscriber.confirmation_sent_at = now
+        note_confirmation_mail(subscriber, now)
     db.session.flush()  # assigns a new subscriber's id
     result = SignupResult(subscriber.id, confirmation_due=due, confirmed_now=confirmed_now)
     db.session.commit()
@@ -182,6 +185,8 @@ def _request_as_new_person(
                 "opt_in_level": level if confirms else OptInLevel.UNKNOWN,
                 "requested_via": ConsentMethod.FORM,
                 "confirmed_at": now if confirms else None,
+                # The confirmation mail about to be enqueued names it.
+                "confirmation_sent_at": None if confirms else now,
             }
         )
         actions = [ConsentAction.REQUESTED] + ([ConsentAction.CONFIRMED] if confirms else [])
@@ -207,6 +212,7 @@ def _request_as_new_person(
         "name": name,
         "created_via": ConsentMethod.FORM,
         "confirmation_sent_at": now if needs_confirmation else None,
+        "confirmation_mails": 1 if needs_confirmation else 0,
     }
     children = [(Subscription.__table__, row) for row in subscriptions]
     children += [(ConsentEvent.__table__, row) for row in events]
@@ -240,7 +246,9 @@ def _lift_own_suppression(subscriber: Subscriber, method: ConsentMethod, origin:
         )  # fmt: skip
 
 
-def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> None:
+def _join(
+    subscription: Subscription, method: ConsentMethod, origin: Origin, wording: str = ""
+) -> None:
     """Confirm a subscription by inbox proof (confirm link or preferences token)."""
     action = (
         ConsentAction.RESUBSCRIBED
@@ -250,20 +258,29 @@ def _join(subscription: Subscription, method: ConsentMethod, origin: Origin) -> 
     _confirm(subscription, OptInLevel.CONFIRMED)
     record_consent(
         subscription.subscriber, action, method, origin,
-        list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED,
+        list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED, wording=wording,
     )  # fmt: skip
 
 
-def confirm_subscription(token: str, origin: Origin) -> tuple[Subscriber, list[MailingList]]:
-    """Confirm every list the person is pending on; a second click confirms nothing new."""
-    subscriber = subscriber_from("confirm", token, CONFIRM_MAX_AGE)
-    pending = [s for s in subscriber.subscriptions if s.status == SubscriptionStatus.PENDING]
-    if pending:
-        _lift_own_suppression(subscriber, ConsentMethod.CONFIRM_LINK, origin)
-        for subscription in pending:
-            _join(subscription, ConsentMethod.CONFIRM_LINK, origin)
+def confirm_subscription(
+    token: str, origin: Origin, wording: str = ""
+) -> tuple[ConfirmLink, list[MailingList]]:
+    """Confirm the lists the link names that still wait for it; pressed again, nothing new."""
+    link = open_confirm_link(token)
+    return link, confirm_link(link, origin, wording)
+
+
+def confirm_link(link: ConfirmLink, origin: Origin, wording: str = "") -> list[MailingList]:
+    """Confirm an opened link's waiting lists, with the words the person saw; returns them.
+
+    Only a person's POST calls this: opening the link (GET, HEAD) only reads it.
+    """
+    if link.confirmable:
+        _lift_own_suppression(link.subscriber, ConsentMethod.CONFIRM_LINK, origin)
+        for subscription in link.confirmable:
+            _join(subscription, ConsentMethod.CONFIRM_LINK, origin, wording)
         db.session.commit()
-    return subscriber, [s.mailing_list for s in pending]
+    return [s.mailing_list for s in link.confirmable]
 
 
 def find_by_unsubscribe_token(token: str) -> Subscriber | None:

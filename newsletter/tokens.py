@@ -6,6 +6,7 @@ SECRET_KEY_FALLBACKS, so a key can be retired without breaking links already in 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from flask import current_app
@@ -68,9 +69,14 @@ def make_token(purpose: str, payload: Any) -> str:
 
 def read_token(purpose: str, token: str, max_age_seconds: int) -> Any:
     """The payload of a genuine, unexpired token for `purpose`."""
+    return read_timed_token(purpose, token, max_age_seconds)[0]
+
+
+def read_timed_token(purpose: str, token: str, max_age_seconds: int) -> tuple[Any, datetime]:
+    """The payload of a genuine, unexpired token for `purpose`, and when it was signed (UTC)."""
     serializer = _serializer(purpose)
     try:
-        return serializer.loads(token, max_age=max_age_seconds)
+        return serializer.loads(token, max_age=max_age_seconds, return_timestamp=True)
     except SignatureExpired as error:
         # The signature was genuine, so the payload can be trusted to say whose link it was.
         payload = serializer.load_payload(error.payload) if error.payload is not None else None

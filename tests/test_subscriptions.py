@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy import select
 
-from newsletter import subscriptions, suppression
+from newsletter import subscriber_links, subscriptions, suppression
 from newsletter.addresses import parse_address
 from newsletter.consent import Origin
 from newsletter.extensions import db
@@ -41,6 +41,14 @@ def sign_up(email, *lists, name=""):
 def statuses(subscriber):
     db.session.refresh(subscriber)
     return {s.mailing_list.slug: s.status for s in subscriber.subscriptions}
+
+
+def link_for(subscriber):
+    """A confirm link's token naming the lists the person is pending on now (as mailed)."""
+    db.session.refresh(subscriber)
+    return subscriptions.confirmation_token(
+        subscriber, [s.list_id for s in subscriber.subscriptions if s.status == "pending"]
+    )
 
 
 def events(subscriber):
@@ -114,7 +122,7 @@ def test_a_new_address_costs_one_insert_per_table(news, jobs):
 def test_a_known_address_is_not_duplicated_or_downgraded(news):
     """The new-person INSERT skips an address someone holds; the general path takes over."""
     subscriber = db.session.get(Subscriber, sign_up("known@example.com", news).subscriber_id)
-    subscriptions.confirm_subscription(subscriptions.confirmation_token(subscriber), ORIGIN)
+    subscriptions.confirm_subscription(link_for(subscriber), ORIGIN)
     result = sign_up("Known@example.com", news)
     assert result.subscriber_id == subscriber.id and not result.confirmation_due
     assert db.session.scalar(select(sa.func.count()).select_from(Subscriber)) == 1
@@ -140,30 +148,73 @@ def test_a_known_persons_sign_up_is_one_transaction(news, jobs, monkeypatch):
     assert db.session.scalar(select(sa.func.count()).select_from(Subscription)) == 2
 
 
-def test_at_most_one_confirmation_mail_a_day(news, jobs):
-    """Repeated sign-ups within 24 hours are not due another mail; after 24 hours they are."""
+def test_a_confirmation_mail_names_each_list_at_most_once_a_day(news, jobs):
+    """The same lists again within 24 hours are due no mail; a new list is; after 24 hours,
+    the same lists are again."""
     assert sign_up("c@example.com", news).confirmation_due
+    assert not sign_up("c@example.com", news).confirmation_due
     again = sign_up("c@example.com", jobs)
-    assert not again.confirmation_due
+    assert again.confirmation_due
+    assert not sign_up("c@example.com", news, jobs).confirmation_due
     subscriber = db.session.get(Subscriber, again.subscriber_id)
-    subscriber.confirmation_sent_at = utcnow() - timedelta(hours=25)
+    for subscription in subscriber.subscriptions:
+        subscription.confirmation_sent_at = utcnow() - timedelta(hours=25)
     db.session.commit()
     assert sign_up("c@example.com", news).confirmation_due
 
 
-def test_confirm_link_confirms_every_pending_list_once(news, jobs):
-    """One link confirms all pending lists; a second click changes nothing."""
+def test_confirmation_mails_to_one_address_are_capped(make):
+    """However many lists, at most CONFIRMATION_MAILS_PER_DAY mails until a quiet day."""
+    lists = [make.list(f"l{n}") for n in range(subscriptions.CONFIRMATION_MAILS_PER_DAY + 2)]
+    due = [sign_up("cap@example.com", ml).confirmation_due for ml in lists]
+    cap = subscriptions.CONFIRMATION_MAILS_PER_DAY
+    assert due == [True] * cap + [False, False]
+    subscriber = db.session.get(Subscriber, sign_up("cap@example.com", lists[0]).subscriber_id)
+    assert subscriber.confirmation_mails == cap
+    subscriber.confirmation_sent_at = utcnow() - timedelta(hours=25)
+    db.session.commit()
+    # A day without a mail: the lists the cap left unnamed are due one.
+    assert sign_up("cap@example.com", lists[-1]).confirmation_due
+    assert subscriber.confirmation_mails == 1
+
+
+def test_confirm_link_confirms_the_lists_it_names_once(news, jobs):
+    """One link confirms the pending lists it names; pressed again it changes nothing."""
     result = sign_up("d@example.com", news)
     sign_up("d@example.com", jobs)
     subscriber = db.session.get(Subscriber, result.subscriber_id)
-    token = subscriptions.confirmation_token(subscriber)
+    token = link_for(subscriber)
     _, confirmed = subscriptions.confirm_subscription(token, ORIGIN)
     assert {m.slug for m in confirmed} == {"news", "jobs"}
     assert set(statuses(subscriber).values()) == {SubscriptionStatus.CONFIRMED}
     count = len(events(subscriber))
-    _, confirmed_again = subscriptions.confirm_subscription(token, ORIGIN)
+    link, confirmed_again = subscriptions.confirm_subscription(token, ORIGIN)
     assert confirmed_again == []
+    assert {m.slug for m in link.subscribed} == {"news", "jobs"}
     assert len(events(subscriber)) == count
+
+
+def test_confirm_link_leaves_lists_it_does_not_name_pending(news, jobs):
+    """A link naming News confirms News only, though Jobs is pending too."""
+    subscriber = db.session.get(Subscriber, sign_up("d2@example.com", news, jobs).subscriber_id)
+    token = subscriptions.confirmation_token(subscriber, [news.id])
+    _, confirmed = subscriptions.confirm_subscription(token, ORIGIN)
+    assert [m.slug for m in confirmed] == ["news"]
+    assert statuses(subscriber) == {
+        "news": SubscriptionStatus.CONFIRMED,
+        "jobs": SubscriptionStatus.PENDING,
+    }
+
+
+def test_opening_a_confirm_link_changes_nothing(news):
+    """Reading a link (what a GET does) writes nothing, even with a list waiting for it."""
+    subscriber = db.session.get(Subscriber, sign_up("d3@example.com", news).subscriber_id)
+    before = len(events(subscriber))
+    link = subscriptions.open_confirm_link(link_for(subscriber))
+    assert [s.list_id for s in link.confirmable] == [news.id]
+    db.session.rollback()
+    assert statuses(subscriber) == {"news": SubscriptionStatus.PENDING}
+    assert len(events(subscriber)) == before
 
 
 def test_confirmed_subscription_is_never_downgraded(news, jobs, make):
@@ -205,7 +256,7 @@ def test_leaver_who_confirms_lifts_their_suppression(news, make):
     subscriptions.unsubscribe(subscriber, ConsentMethod.ONE_CLICK, ORIGIN)
     assert suppression.active_reasons("h@example.com") == {SuppressionReason.LEFT_ALL}
     assert sign_up("h@example.com", news).confirmation_due
-    token = subscriptions.confirmation_token(subscriber)
+    token = link_for(subscriber)
     subscriptions.confirm_subscription(token, ORIGIN)
     assert suppression.active_reasons("h@example.com") == set()
     actions = [e.action for e in events(subscriber)]
@@ -217,10 +268,10 @@ def test_tampered_and_expired_confirm_links_change_nothing(news, monkeypatch):
     """A bad or old link raises and leaves the subscription pending."""
     result = sign_up("i@example.com", news)
     subscriber = db.session.get(Subscriber, result.subscriber_id)
-    token = subscriptions.confirmation_token(subscriber)
+    token = link_for(subscriber)
     with pytest.raises(InvalidTokenError):
         subscriptions.confirm_subscription(token[:-2] + "xx", ORIGIN)
-    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    monkeypatch.setattr(subscriber_links, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
     with pytest.raises(ExpiredTokenError):
         subscriptions.confirm_subscription(token, ORIGIN)
     assert statuses(subscriber) == {"news": SubscriptionStatus.PENDING}
@@ -269,7 +320,7 @@ def _age_requests(subscriber, days):
     db.session.execute(
         sa.update(Subscription)
         .where(Subscription.subscriber_id == subscriber.id)
-        .values(created_at=then)
+        .values(created_at=then, confirmation_sent_at=then)
     )
     db.session.execute(
         sa.update(Subscriber)
@@ -304,7 +355,7 @@ def test_purge_removes_stale_form_signups_but_keeps_imported_people(news, make):
 def test_purge_keeps_a_leaver_who_asks_again_and_their_history(news):
     """Someone who joined long ago, left, and signs up again is not purged as a stranger."""
     person = db.session.get(Subscriber, sign_up("q@example.com", news).subscriber_id)
-    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    subscriptions.confirm_subscription(link_for(person), ORIGIN)
     subscriptions.unsubscribe(person, ConsentMethod.ONE_CLICK, ORIGIN, {news.id})
     _age_requests(person, days=40)
     assert sign_up("q@example.com", news).confirmation_due
@@ -314,14 +365,14 @@ def test_purge_keeps_a_leaver_who_asks_again_and_their_history(news):
     assert statuses(person) == {"news": SubscriptionStatus.PENDING}
     assert len(events(person)) == history
     # Today's link still confirms, and lifts the suppression their leaving put in place.
-    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    subscriptions.confirm_subscription(link_for(person), ORIGIN)
     assert statuses(person) == {"news": SubscriptionStatus.CONFIRMED}
 
 
 def test_a_leavers_lapsed_request_leaves_them_unsubscribed_with_their_history(news):
     """A request never confirmed lapses after 30 days, but a leaver stays a leaver."""
     person = db.session.get(Subscriber, sign_up("r@example.com", news).subscriber_id)
-    subscriptions.confirm_subscription(subscriptions.confirmation_token(person), ORIGIN)
+    subscriptions.confirm_subscription(link_for(person), ORIGIN)
     subscriptions.unsubscribe(person, ConsentMethod.ONE_CLICK, ORIGIN, {news.id})
     sign_up("r@example.com", news)
     history = len(events(person))

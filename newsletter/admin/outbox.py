@@ -1,11 +1,13 @@
 """Admin pages: the outbox of mail captured by the built-in sink, and the test message."""
 
+import re
+
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from newsletter.admin import bp
 from newsletter.mail.outbox import captured_message, outbox_page
-from newsletter.security import message_html_view
+from newsletter.security import outbox_html_view
 from newsletter.tasks import enqueue
 
 
@@ -28,9 +30,25 @@ def outbox_show(message_id: int):
 
 
 @bp.get("/outbox/<int:message_id>/html")
-@message_html_view
+@outbox_html_view
 def outbox_html(message_id: int):
     html = captured_message(message_id).html
     if html is None:
         abort(404)
-    return Response(html, mimetype="text/html")
+    return Response(links_open_in_a_new_tab(html), mimetype="text/html")
+
+
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_NEW_TAB = '<base target="_blank">'
+
+
+def links_open_in_a_new_tab(html: str) -> str:
+    """The message with its links opening in a new tab, as a mail client opens them.
+
+    In the frame a link would open inside the sandbox, where our pages refuse to be framed;
+    a new tab (CSP_OUTBOX_HTML lets it leave the sandbox) shows the page the link leads to.
+    """
+    head = _HEAD.search(html)
+    if head is None:
+        return _NEW_TAB + html
+    return html[: head.end()] + _NEW_TAB + html[head.end() :]

@@ -53,10 +53,11 @@ def awaiting_reconfirmation(job: ImportJob):
     """The ids of the people `job` left pending on its list who can be asked to confirm now.
 
     Pending on the job's list, with an `imported` consent event of this job for it (the import
-    wrote one for each person it subscribed), and not sent a confirmation request within the
-    last CONFIRMATION_INTERVAL (the same rule as sign-ups). Suppression is checked apart.
+    wrote one for each person it subscribed), the list not named in a confirmation mail within
+    CONFIRMATION_INTERVAL and the address under its cap (the rules of sign-ups,
+    newsletter/confirmation.py). Suppression is checked apart.
     """
-    from newsletter.subscriptions import CONFIRMATION_INTERVAL
+    from newsletter.confirmation import CONFIRMATION_INTERVAL, CONFIRMATION_MAILS_PER_DAY
 
     subscription, subscriber = Subscription.__table__, Subscriber.__table__
     event = ConsentEvent.__table__
@@ -64,6 +65,10 @@ def awaiting_reconfirmation(job: ImportJob):
     return sa.select(subscription.c.subscriber_id).where(
         subscription.c.list_id == job.list_id,
         subscription.c.status == SubscriptionStatus.PENDING,
+        sa.or_(
+            subscription.c.confirmation_sent_at.is_(None),
+            subscription.c.confirmation_sent_at < recently,
+        ),
         sa.exists().where(
             event.c.subscriber_id == subscription.c.subscriber_id,
             event.c.list_id == job.list_id,
@@ -75,6 +80,7 @@ def awaiting_reconfirmation(job: ImportJob):
             sa.or_(
                 subscriber.c.confirmation_sent_at.is_(None),
                 subscriber.c.confirmation_sent_at < recently,
+                subscriber.c.confirmation_mails < CONFIRMATION_MAILS_PER_DAY,
             ),
         ),
     )

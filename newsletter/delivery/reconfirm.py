@@ -28,9 +28,9 @@ from newsletter.delivery.message import (
     _Part,
     to_header,
 )
-from newsletter.models import DeliveryStatus, Issue, Subscriber
+from newsletter.models import DeliveryStatus, Issue, IssueList, Subscriber, Subscription
 from newsletter.models.base import utcnow
-from newsletter.subscriber_links import PreferencesLinkSigner
+from newsletter.subscriber_links import ConfirmLinkSigner
 from newsletter.urls import external_url
 
 # The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).
@@ -60,7 +60,8 @@ class ReconfirmationMessage:
             "reconfirmation": True,
         }
         self.confirm_url = external_url("public.confirm", token=TOKEN_PLACEHOLDER)
-        self.confirm_links = PreferencesLinkSigner("confirm")
+        # The link names the issue's list: it confirms that and nothing asked for later.
+        self.confirm_links = ConfirmLinkSigner((link.list_id for link in issue.issue_lists), date)
         self.boundary = f"=_nl_r{issue.id}_{secrets.token_hex(8)}"
         self.message_id_suffix = f".r{issue.id}.{int(date.timestamp())}@{domain}>\r\n"
         self.head = b"".join(
@@ -99,18 +100,33 @@ class ReconfirmationMessage:
 
 
 def mark_confirmation_sent(connection: sa.Connection, delivery_ids: list[int]) -> None:
-    """Note on each person whose request was recorded sent when it went (the 24-hour rule)."""
+    """Note on each person whose request was recorded sent that a confirmation mail named the
+    issue's list, and count it against the address (newsletter/confirmation.py)."""
     if not delivery_ids:
         return
-    subscriber = Subscriber.__table__
+    from newsletter.confirmation import CONFIRMATION_INTERVAL
+
+    subscriber, subscription = Subscriber.__table__, Subscription.__table__
+    now = utcnow()
+    sent = sa.select(DELIVERY.c.subscriber_id).where(
+        DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENT
+    )
+    issue_lists = sa.select(IssueList.list_id).where(
+        IssueList.issue_id.in_(
+            sa.select(DELIVERY.c.issue_id).where(DELIVERY.c.id.in_(delivery_ids))
+        )
+    )
+    connection.execute(
+        sa.update(subscription)
+        .where(subscription.c.subscriber_id.in_(sent), subscription.c.list_id.in_(issue_lists))
+        .values(confirmation_sent_at=now)
+    )
+    same_day = subscriber.c.confirmation_sent_at >= now - CONFIRMATION_INTERVAL
     connection.execute(
         sa.update(subscriber)
-        .where(
-            subscriber.c.id.in_(
-                sa.select(DELIVERY.c.subscriber_id).where(
-                    DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENT
-                )
-            )
+        .where(subscriber.c.id.in_(sent))
+        .values(
+            confirmation_mails=sa.case((same_day, subscriber.c.confirmation_mails + 1), else_=1),
+            confirmation_sent_at=now,
         )
-        .values(confirmation_sent_at=utcnow())
     )

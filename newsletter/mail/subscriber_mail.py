@@ -8,9 +8,11 @@ from email.headerregistry import Address
 from flask import current_app, render_template
 
 from newsletter import subscriptions, suppression
+from newsletter.confirmation import name_pending_lists
 from newsletter.extensions import db
 from newsletter.mail.system import send_system_message, system_message
 from newsletter.models import Subscriber
+from newsletter.models.base import utcnow
 from newsletter.urls import external_url
 
 logger = logging.getLogger(__name__)
@@ -51,17 +53,18 @@ def _send(subscriber: Subscriber, subject: str, template: str, context: dict) ->
 
 
 def send_confirmation(subscriber_id: int) -> bool:
-    """Mail the confirmation link for every pending list; False when there is nothing to do.
+    """Mail a link that confirms every pending list; False when there is nothing to do.
 
-    Idempotent: a person who confirmed, left, was erased or is now blocked gets nothing.
+    Idempotent: a person who confirmed, left, was erased or is now blocked gets nothing. The
+    link names the lists (newsletter/confirmation.py), so it never confirms one asked for later.
     """
     subscriber = _mailable(subscriber_id)
-    pending = subscriptions.pending_lists(subscriber) if subscriber else []
-    if not pending:
+    named = name_pending_lists(subscriber, utcnow()) if subscriber else []
+    if not named:
         return False
-    token = subscriptions.confirmation_token(subscriber)
+    token = subscriptions.confirmation_token(subscriber, [s.list_id for s in named])
     context = _identity() | {
-        "lists": pending,
+        "lists": [s.mailing_list for s in named],
         "confirm_url": external_url("public.confirm", token=token),
     }
     subject = f"Confirm your subscription to {context['org_name']}"

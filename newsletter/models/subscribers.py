@@ -39,8 +39,10 @@ class Subscriber(db.Model):
     created_via: Mapped[ConsentMethod] = mapped_column(
         enum_column(ConsentMethod), default=ConsentMethod.ADMIN
     )
-    # At most one confirmation mail per address per 24 hours.
+    # When the last confirmation mail went, and how many went since the address last had a
+    # day without one: the per-address cap (newsletter/confirmation.py).
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    confirmation_mails: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
@@ -75,6 +77,8 @@ class Subscription(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # When a confirmation mail last named this list: at most one a day per list.
+    confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     unsubscribed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     subscriber: Mapped[Subscriber] = relationship(back_populates="subscriptions")

@@ -5,4 +5,4 @@ from flask import Blueprint
 bp = Blueprint("public", __name__)
 
 
-from newsletter.public import archive, health, pages, preferences, signup  # noqa: E402, F401
+from newsletter.public import archive, confirm, health, pages, preferences, signup  # noqa: E402, F401

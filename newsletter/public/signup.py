@@ -1,4 +1,4 @@
-"""The sign-up form and the confirmation link."""
+"""The sign-up form."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from newsletter.public.limits import count_signup, too_many_signups
 from newsletter.public.list_choices import public_list_choices
 from newsletter.public.visible_text import visible_text
 from newsletter.tasks import enqueue
-from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 
 
 def _form(lists, *, as_sent: bool) -> SubscribeForm:
@@ -95,20 +94,3 @@ def _check_email_page(email: str) -> str:
         page = render_template("public/check_email.html", email=_SLOT).split(_SLOT)
         current_app.extensions[_CHECK_EMAIL] = page
     return str(escape(email)).join(page)
-
-
-@bp.get("/confirm/<token>")
-def confirm(token: str):
-    try:
-        subscriber, confirmed = subscriptions.confirm_subscription(token, Origin.from_request())
-    except ExpiredTokenError:
-        return render_template("public/link_problem.html", expired=True), 410
-    except InvalidTokenError:
-        return render_template("public/link_problem.html", expired=False), 404
-    return render_template(
-        "public/confirmed.html",
-        confirmed=confirmed,
-        lists=subscriptions.active_lists(subscriber),
-        preferences_token=subscriptions.preferences_token(subscriber),
-        org_name=current_app.config["ORG_NAME"],
-    )

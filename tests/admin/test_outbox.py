@@ -59,26 +59,47 @@ def test_message_page_shows_summary_headers_text_and_sandboxed_html(app, admin_c
     assert "<td>List-Id</td><td>News &lt;news.example.org&gt;</td>" in page
     assert "<pre>Plain words for the reader.\n</pre>" in page
     iframe = re.search(r"<iframe[^>]*>", page).group(0)
-    assert 'sandbox=""' in iframe
+    # No script, forms or same origin; links may open a tab of their own.
+    assert 'sandbox="allow-popups allow-popups-to-escape-sandbox"' in iframe
     assert f'src="/admin/outbox/{message_id}/html"' in iframe
     assert 'title="HTML version of the message"' in iframe
     assert "<script>" not in page
 
 
 def test_html_part_is_served_under_a_script_free_sandbox(app, admin_client):
-    """The HTML route returns the part with a CSP that sandboxes it and forbids script."""
+    """The HTML route returns the part with a CSP that sandboxes it, forbids script and
+    fetches nothing from anywhere; links open in a new tab outside the sandbox."""
     message_id = captured(app)
     response = admin_client.get(f"/admin/outbox/{message_id}/html")
     assert response.status_code == 200
     assert response.mimetype == "text/html"
-    assert "Rich <b>words</b>" in response.get_data(as_text=True)
+    body = response.get_data(as_text=True)
+    assert "Rich <b>words</b>" in body
+    assert body.startswith('<base target="_blank">')
     policy = response.headers["Content-Security-Policy"]
     directives = {part.strip().split(" ")[0]: part.strip() for part in policy.split(";")}
     assert directives["frame-ancestors"] == "frame-ancestors 'self'"
-    assert directives["sandbox"] == "sandbox"
+    assert directives["sandbox"] == "sandbox allow-popups allow-popups-to-escape-sandbox"
     assert "script-src" not in directives
-    assert "allow-scripts" not in policy
+    assert "allow-scripts" not in policy and "allow-same-origin" not in policy
+    assert "allow-forms" not in policy and "allow-top-navigation" not in policy
     assert directives["default-src"] == "default-src 'none'"
+    assert directives["img-src"] == "img-src data:"
+    assert directives["font-src"] == "font-src data:"
+
+
+def test_the_new_tab_base_goes_into_the_messages_head(app, admin_client):
+    """A full document gets its <base> first thing in <head>, so it governs every link."""
+    message = EmailMessage()
+    message["Subject"] = "Full document"
+    message.set_content("Words.")
+    message.add_alternative(
+        '<!doctype html><html><HEAD lang="en"><title>T</title></HEAD><body><a href="x">x</a>',
+        subtype="html",
+    )
+    message_id = captured(app, message.as_bytes(policy=SMTP_POLICY))
+    body = admin_client.get(f"/admin/outbox/{message_id}/html").get_data(as_text=True)
+    assert body.startswith('<!doctype html><html><HEAD lang="en"><base target="_blank"><title>')
 
 
 def test_unknown_message_is_404(admin_client):

@@ -48,6 +48,8 @@ class World:
     expired_preferences_token: str
     confirm_token: str
     expired_confirm_token: str
+    # A link naming a list its person is no longer waiting for (confirmed or left since).
+    used_confirm_token: str
     tampered_token: str
 
 
@@ -74,7 +76,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     make.account(email=EDITOR, password=PASSWORD, role="editor")
     news = make.list("news", name="News", description="Monthly news from the coalition.")
-    make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
+    jobs = make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
     members = make.list("members", name="Members", is_public=False)
     ann = make.subscriber("ann@example.com", lists=[news, members], name="Ann")
     bob = make.subscriber("bob@example.com", lists=[news], status="pending")
@@ -134,8 +136,9 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         unsubscribe_token=ann.unsubscribe_token,
         preferences_token=preferences,
         expired_preferences_token=_long_ago(lambda: subscriptions.preferences_token(ann)),
-        confirm_token=subscriptions.confirmation_token(bob),
-        expired_confirm_token=_long_ago(lambda: subscriptions.confirmation_token(bob)),
+        confirm_token=subscriptions.confirmation_token(bob, [news.id]),
+        expired_confirm_token=_long_ago(lambda: subscriptions.confirmation_token(bob, [news.id])),
+        used_confirm_token=subscriptions.confirmation_token(ann, [jobs.id]),
         tampered_token=_tampered(preferences),
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes
@@ -166,6 +169,17 @@ def press(button: str) -> Callable:
 
     def act(page) -> None:
         _click_and_load(page, page.get_by_role("button", name=button, exact=True))
+
+    return act
+
+
+def press_twice(button: str) -> Callable:
+    """Press the button, then open the same link again and press nothing (already done)."""
+
+    def act(page) -> None:
+        address = page.url
+        press(button)(page)
+        page.goto(address)
 
     return act
 
@@ -289,7 +303,15 @@ PUBLIC_PAGES = [
     ),
     PageState("sign-up sent", "/subscribe", act=fill_and_submit(Email_address="eve@example.com")),
     PageState("sign-up form expired", "/subscribe", act=submit_without_session),
-    PageState("confirmed", "/confirm/{confirm_token}"),
+    PageState("confirm", "/confirm/{confirm_token}", shows="main form button"),
+    PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
+    PageState(
+        "confirm link pressed again",
+        "/confirm/{confirm_token}",
+        act=press_twice("Confirm my subscription"),
+        shows="main [role=status]",
+    ),
+    PageState("confirm link used", "/confirm/{used_confirm_token}"),
     PageState("confirm link expired", "/confirm/{expired_confirm_token}"),
     PageState("confirm link tampered", "/confirm/{tampered_token}"),
     PageState("unsubscribe", "/unsubscribe/{unsubscribe_token}"),

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.pages import ADMIN, SCREENSHOTS, PageState, fill_and_submit, open_state
+from tests.browser.pages import (
+    ADMIN,
+    SCREENSHOTS,
+    PageState,
+    fill_and_submit,
+    open_state,
+    press,
+)
 
 WIDTHS = {"desktop": (1280, 800), "mobile": (375, 740)}
 
 SHOTS = [
     PageState("sign-up", "/subscribe"),
     PageState("sign-up-error", "/subscribe", act=fill_and_submit(Email_address="ann@")),
-    PageState("confirmed", "/confirm/{confirm_token}"),
+    PageState("confirm", "/confirm/{confirm_token}"),
+    PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
     PageState("preferences", "/preferences/{preferences_token}"),
     PageState("unsubscribe", "/unsubscribe/{unsubscribe_token}"),
     PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),

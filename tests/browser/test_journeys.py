@@ -39,9 +39,118 @@ def test_sign_up_confirm_by_the_link_in_the_mail(page, live_server, news, jobs):
     (message,) = live_server.sink.wait_for(1)
     assert message.rcpt_tos == ["ann@example.com"]
     page.goto(link_in(message, live_server, "confirm"))
+    expect(heading(page)).to_have_text("Confirm your subscription")
+    expect(page.locator("main li")).to_have_text(["Jobs"])
+    assert statuses("ann@example.com") == {"jobs": "pending"}
+    db.session.remove()
+
+    page.get_by_role("button", name="Confirm my subscription").click()
     expect(heading(page)).to_have_text("Subscription confirmed")
     expect(page.locator("main li")).to_have_text(["Jobs"])
     assert statuses("ann@example.com") == {"jobs": "confirmed"}
+
+
+def app_requests(app) -> list[str]:
+    """Paths of every request the app receives from now on (what a browser really fetched)."""
+    seen: list[str] = []
+    inner = app.wsgi_app
+
+    def recording(environ, start_response):
+        seen.append(environ.get("PATH_INFO", ""))
+        return inner(environ, start_response)
+
+    app.wsgi_app = recording
+    return seen
+
+
+def test_laptop_journey_confirm_from_the_outbox(
+    app, page, browser, live_server, outbox_sink, stub_broker, stub_worker, make, news
+):
+    """Sign up, open the confirmation mail in the admin's outbox: viewing it fetches nothing
+    from the app; its button opens the confirm page in a new tab, whose button confirms."""
+    make.account(email=ADMIN, password=PASSWORD, role="admin")
+    db.session.remove()
+    visitor = browser.new_context()
+    try:
+        form = visitor.new_page()
+        form.goto(live_server("/subscribe"))
+        form.get_by_label("Email address").fill("ann@example.com")
+        form.get_by_role("button", name="Sign up").click()
+        expect(heading(form)).to_have_text("Check your email")
+    finally:
+        visitor.close()
+    stub_broker.join("system")
+    stub_worker.join()
+
+    sign_in(page, live_server, ADMIN)
+    page.goto(live_server("/admin/outbox"))
+    seen = app_requests(app)
+    page.get_by_role("link", name="Confirm your subscription").click()
+    frame = page.frame_locator("iframe[title='HTML version of the message']")
+    link = frame.get_by_role("link", name="Confirm my subscription")
+    expect(link).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert not [path for path in seen if path.startswith("/confirm/")]
+    message_page = page.url.removeprefix(live_server.url)
+    assert [path for path in seen if path.endswith("/html")] == [f"{message_page}/html"]
+    assert statuses("ann@example.com") == {"news": "pending"}
+    db.session.remove()
+
+    with page.context.expect_page() as opened:
+        link.click()
+    tab = opened.value
+    expect(heading(tab)).to_have_text("Confirm your subscription")
+    expect(tab.locator("main li")).to_have_text(["News"])
+    assert statuses("ann@example.com") == {"news": "pending"}
+    db.session.remove()
+    tab.get_by_role("button", name="Confirm my subscription").click()
+    expect(heading(tab)).to_have_text("Subscription confirmed")
+    assert statuses("ann@example.com") == {"news": "confirmed"}
+
+
+HOSTILE_HTML = """<!doctype html><html><head>
+<meta http-equiv="refresh" content="0; url={app}/from-the-mail/refresh">
+<link rel="stylesheet" href="{app}/from-the-mail/style.css">
+<link rel="prefetch" href="{app}/from-the-mail/prefetch">
+<link rel="preload" as="image" href="{app}/from-the-mail/preload.png">
+<link rel="icon" href="{app}/from-the-mail/icon.png">
+<style>@import url("{app}/from-the-mail/import.css");
+body {{ background: url("{app}/from-the-mail/background.png"); }}</style>
+</head><body background="{app}/from-the-mail/body.png">
+<img src="{app}/from-the-mail/pixel.png" alt="">
+<img srcset="{app}/from-the-mail/srcset.png 2x" alt="">
+<picture><source srcset="{app}/from-the-mail/source.png"><img alt=""></picture>
+<video poster="{app}/from-the-mail/poster.png"></video>
+<iframe src="{app}/from-the-mail/frame"></iframe>
+<object data="{app}/from-the-mail/object"></object>
+<embed src="{app}/from-the-mail/embed">
+<table background="{app}/from-the-mail/table.png"><tr><td>Cell</td></tr></table>
+<form action="{app}/from-the-mail/form" method="post"><button>Send</button></form>
+<p><a href="{app}/from-the-mail/link">A link</a></p>
+</body></html>"""
+
+
+def test_viewing_a_message_in_the_outbox_fetches_nothing_from_the_app(app, page, live_server, make):
+    """Images, styles, prefetches, refreshes, frames in a captured mail: none reaches the app."""
+    from email.message import EmailMessage
+
+    from newsletter.mail.sink import store_message
+
+    make.account(email=ADMIN, password=PASSWORD, role="admin")
+    mail = EmailMessage()
+    mail["From"], mail["To"], mail["Subject"] = "news@example.org", "ann@example.com", "Tricky"
+    mail.set_content("Plain words.")
+    mail.add_alternative(HOSTILE_HTML.format(app=live_server.url), subtype="html")
+    message_id = store_message(app, "news@example.org", ["ann@example.com"], bytes(mail))
+    db.session.remove()
+
+    sign_in(page, live_server, ADMIN)
+    seen = app_requests(app)
+    page.goto(live_server(f"/admin/outbox/{message_id}"))
+    frame = page.frame_locator("iframe[title='HTML version of the message']")
+    expect(frame.get_by_role("link", name="A link")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    assert [path for path in seen if "from-the-mail" in path] == []
 
 
 def test_unsubscribe_from_the_link_in_an_issue(page, live_server, make, news):

@@ -59,6 +59,9 @@ def test_sign_up_and_confirm_with_the_keyboard_alone(page, live_server, news, jo
 
     (message,) = live_server.sink.wait_for(1)
     page.goto(link_in(message, live_server, "confirm"))
+    expect(heading(page)).to_have_text("Confirm your subscription")
+    tab_to(page, "main button[type=submit]")
+    page.keyboard.press("Enter")
     expect(heading(page)).to_have_text("Subscription confirmed")
     tab_to(page, "main a[href^='/preferences/']")
     page.keyboard.press("Enter")

@@ -63,17 +63,26 @@ def test_each_pending_person_gets_one_request_and_nobody_else(app, imported, smt
     assert captured["List-Unsubscribe"] is None and captured["List-Unsubscribe-Post"] is None
     assert "News" in captured.text() and "moved our mailing list" in captured.text()
     assert "/confirm/" in captured.html()
-    assert person("ann@example.com").confirmation_sent_at is not None
+    ann = person("ann@example.com")
+    assert ann.confirmation_sent_at is not None and ann.confirmation_mails == 1
+    assert ann.subscriptions[0].confirmation_sent_at == ann.confirmation_sent_at
     assert person("cy@example.com").confirmation_sent_at is None
 
 
-def test_the_link_in_the_request_confirms_and_records_consent(app, client, imported, smtp_sink):
-    """Following the link makes the person a confirmed subscriber, with a consent event."""
+def test_the_link_opens_the_button_and_the_button_confirms(app, client, imported, smtp_sink):
+    """Opening the link changes nothing; pressing its button confirms, with a consent event."""
     issue = start_reconfirmation(imported, "test", dispatch=False)
     send_here(issue)
     captured = next(m for m in smtp_sink.messages if m.rcpt_tos == ["bob@example.com"])
-    response = client.get(link_path(captured, "confirm"))
+    path = link_path(captured, "confirm")
+    for method in ("GET", "HEAD"):
+        assert client.open(path, method=method).status_code == 200
+    assert lists_of("bob@example.com") == {"news": "pending"}
+    page = client.get(path).get_data(as_text=True)
+    assert "Confirm my subscription</button>" in page and "<li>News</li>" in page
+    response = client.post(path)
     assert response.status_code == 200
+    assert "Subscription confirmed" in response.get_data(as_text=True)
     assert lists_of("bob@example.com") == {"news": "confirmed"}
     assert lists_of("ann@example.com") == {"news": "pending"}
     bob = person("bob@example.com")
@@ -89,12 +98,43 @@ def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, importe
     from newsletter.consent import Origin
 
     issue = start_reconfirmation(imported, "test", dispatch=False)
-    subscriptions.confirm_subscription(
-        subscriptions.confirmation_token(person("ann@example.com")), Origin(source="test")
-    )
+    ann = person("ann@example.com")
+    token = subscriptions.confirmation_token(ann, [s.list_id for s in ann.subscriptions])
+    subscriptions.confirm_subscription(token, Origin(source="test"))
     assert send_here(issue) == IssueStatus.SENT
     assert smtp_sink.recipients() == ["bob@example.com", "cy@example.com"]
     assert statuses(issue)["ann@example.com"] == "skipped"
+
+
+def test_the_link_names_the_imports_list_only(app, client, make, imported, news, smtp_sink):
+    """A list asked for on Bob's behalf after the request went is not confirmed by its link."""
+    from newsletter import subscriptions
+    from newsletter.addresses import parse_address
+    from newsletter.consent import Origin
+
+    jobs = make.list(slug="jobs", name="Jobs")
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    send_here(issue)
+    captured = next(m for m in smtp_sink.messages if m.rcpt_tos == ["bob@example.com"])
+    subscriptions.request_subscription(
+        parse_address("bob@example.com"), "", [jobs], Origin(source="/subscribe"), "wording"
+    )
+    path = link_path(captured, "confirm")
+    assert "Jobs" not in client.get(path).get_data(as_text=True)
+    client.post(path)
+    assert lists_of("bob@example.com") == {"news": "confirmed", "jobs": "pending"}
+
+
+def test_people_asked_about_the_list_within_the_day_are_not_asked_again(app, imported, news):
+    """The per-list rule of sign-ups: named in a mail today, left out; the cap, likewise."""
+    from newsletter.models.base import utcnow
+
+    ann, bob = person("ann@example.com"), person("bob@example.com")
+    ann.subscriptions[0].confirmation_sent_at = utcnow()
+    bob.confirmation_sent_at, bob.confirmation_mails = utcnow(), 3
+    db.session.commit()
+    issue = start_reconfirmation(imported, "test", dispatch=False)
+    assert statuses(issue) == {"cy@example.com": "queued"}
 
 
 def test_pause_stops_the_requests_and_resume_finishes_them(app, imported, smtp_sink):

@@ -85,6 +85,12 @@ def test_confirmation_says_the_link_lasts_72_hours(confirmation):
     assert "The link works for 72 hours." in confirmation.html()
 
 
+def test_confirmation_says_a_button_on_the_page_confirms(confirmation):
+    """Opening the link alone confirms nothing, and the mail says so."""
+    assert "open this link and press the button on the page" in confirmation.text()
+    assert "opens a page where you press a button to confirm" in confirmation.html()
+
+
 def test_confirmation_link_is_absolute_and_the_same_in_both_parts(confirmation):
     """One link, under BASE_URL, in the text and as the HTML button."""
     path = link_path(confirmation, "confirm")
@@ -96,14 +102,18 @@ def test_confirmation_link_carries_no_address(confirmation):
     token = link_path(confirmation, "confirm").rsplit("/", 1)[1]
     payload = token.split(".")[0]  # Not compressed: a leading "." would say so.
     decoded = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-    assert decoded == {"s": person("ann@example.com").id, "v": decoded["v"]}
-    assert "@" not in decoded["v"]
+    ann = person("ann@example.com")
+    lists = sorted(s.list_id for s in ann.subscriptions)
+    assert decoded == {"s": ann.id, "v": decoded["v"], "l": lists, "t": decoded["t"]}
+    assert "@" not in decoded["v"] and isinstance(decoded["t"], int)
 
 
 def test_confirmation_link_confirms(client, confirmation):
-    """The link in the mail confirms both lists."""
-    response = client.get(link_path(confirmation, "confirm"))
-    assert response.status_code == 200
+    """The link in the mail opens a page whose button confirms both lists."""
+    path = link_path(confirmation, "confirm")
+    assert client.get(path).status_code == 200
+    assert {s.status for s in person("ann@example.com").subscriptions} == {"pending"}
+    assert client.post(path).status_code == 200
     assert {s.status for s in person("ann@example.com").subscriptions} == {"confirmed"}
 
 

@@ -1,16 +1,21 @@
 """Double opt-in through the real mail path: the confirmation mail, its link, and the evidence."""
 
+import re
 import time
 import types
 from datetime import UTC, timedelta
+from unittest import mock
 
 import itsdangerous.timed
 import pytest
+import sqlalchemy as sa
+from itsdangerous.timed import TimestampSigner
 
-from newsletter import subscriptions, suppression
+from newsletter import subscriber_links, subscriptions, suppression
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentAction,
+    ConsentEvent,
     ConsentMethod,
     ConsentWording,
     OptInLevel,
@@ -18,6 +23,7 @@ from newsletter.models import (
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
+from newsletter.tokens import make_token
 from tests.html import main_content
 from tests.subscribing import BROWSER, events, link_path, person, row_counts, sign_up, statuses
 
@@ -31,8 +37,22 @@ def confirm_path(client, mail, email="ann@example.com", *slugs) -> str:
     return link_path(mail.only_message(), "confirm")
 
 
-def click(client, path, ip="203.0.113.5"):
+def open_link(client, path, ip="203.0.113.5"):
+    """Open the link, as a browser (or a mail scanner) would: a GET."""
     return client.get(path, environ_base={"REMOTE_ADDR": ip}, headers={"User-Agent": BROWSER})
+
+
+def press(client, path, ip="203.0.113.5"):
+    """Press the page's button: the POST its form sends (no cookie, no other field)."""
+    return client.post(path, environ_base={"REMOTE_ADDR": ip}, headers={"User-Agent": BROWSER})
+
+
+def click(client, path, ip="203.0.113.5"):
+    """What a person does: open the link, see the button, press it."""
+    page = open_link(client, path, ip)
+    assert page.status_code == 200
+    assert "Confirm my subscription</button>" in page.get_data(as_text=True)
+    return press(client, path, ip)
 
 
 def clocks_ahead(monkeypatch, hours: float) -> None:
@@ -49,8 +69,23 @@ def test_sign_up_mails_a_confirmation_link_to_the_address(client, news, mail):
     assert link_path(message, "confirm").startswith("/confirm/")
 
 
-def test_clicking_the_link_confirms_and_says_so(client, news, mail):
-    """The link confirms the pending list and shows a confirmation page naming it."""
+def test_opening_the_link_shows_a_button_and_changes_nothing(client, news, jobs, mail):
+    """The link's page names the lists and has one button; opening it confirms nothing."""
+    path = confirm_path(client, mail, "ann@example.com", "news", "jobs")
+    before = row_counts()
+    response = open_link(client, path)
+    assert response.status_code == 200
+    page = main_content(response.get_data(as_text=True))
+    assert "<h1>Confirm your subscription</h1>" in page
+    assert "<li>News</li>" in page and "<li>Jobs</li>" in page
+    assert page.count("<button") == 1
+    assert '<form method="post">' in page  # to the link's own address
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": PENDING, "jobs": PENDING}
+
+
+def test_pressing_the_button_confirms_and_says_so(client, news, mail):
+    """The button confirms the pending list and shows a confirmation page naming it."""
     path = confirm_path(client, mail)
     response = click(client, path)
     assert response.status_code == 200
@@ -61,23 +96,89 @@ def test_clicking_the_link_confirms_and_says_so(client, news, mail):
     assert statuses("ann@example.com") == {"news": CONFIRMED}
 
 
-def test_second_click_is_harmless(client, news, mail):
-    """Clicking again shows the page again and records nothing new."""
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+@pytest.mark.parametrize(
+    "query, headers",
+    [
+        ("", {"User-Agent": "Microsoft Office Existence Discovery"}),
+        ("?confirm=1", {"Purpose": "prefetch", "Sec-Purpose": "prefetch"}),
+        ("?List-Unsubscribe=One-Click&submit=Confirm", {"X-Requested-With": "XMLHttpRequest"}),
+        ("?token=x&token=y", {"Accept": "*/*", "Referer": "https://safelinks.example.net/"}),
+    ],
+)
+def test_a_scanner_fetching_the_link_changes_nothing(client, news, mail, method, query, headers):
+    """Whatever a link scanner sends with a GET or HEAD, nobody is confirmed."""
+    path = confirm_path(client, mail)
+    before = row_counts()
+    response = client.open(path + query, method=method, headers=headers)
+    assert response.status_code == 200
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": PENDING}
+    assert "Set-Cookie" not in response.headers
+
+
+class TestInAFreshBrowserWithCsrfOn:
+    """The button works for someone who opens the mail in a browser with no cookie of ours."""
+
+    @pytest.fixture
+    def config_overrides(self):
+        return {"WTF_CSRF_ENABLED": True}
+
+    def test_the_button_confirms_with_no_session(self, app, news, mail):
+        """The page starts no session and its form carries no CSRF token; the POST confirms."""
+        signing_up = app.test_client()
+        form = signing_up.get("/subscribe").get_data(as_text=True)
+        csrf_token = re.search(r'name="csrf_token" [^>]*value="([^"]+)"', form)[1]
+        assert (
+            sign_up(signing_up, "ann@example.com", "news", csrf_token=csrf_token).status_code == 200
+        )
+        path = link_path(mail.only_message(), "confirm")
+        client = app.test_client()  # the mail opened in another browser
+        page = open_link(client, path)
+        assert "Set-Cookie" not in page.headers
+        assert "csrf_token" not in page.get_data(as_text=True)
+        assert press(client, path).status_code == 200
+        assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+def test_second_press_says_they_are_already_subscribed(client, news, mail):
+    """Pressing again (or opening the link again) is no error, and records nothing new."""
     path = confirm_path(client, mail)
     click(client, path)
     before = row_counts()
-    response = click(client, path)
-    assert response.status_code == 200
-    assert "Subscription confirmed" in response.get_data(as_text=True)
+    for response in (press(client, path), open_link(client, path)):
+        assert response.status_code == 200
+        page = main_content(response.get_data(as_text=True))
+        assert "You are already subscribed" in page
+        assert "<li>News</li>" in page
+        assert "<button" not in page
     assert row_counts() == before
     assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+def test_a_used_link_of_someone_who_left_says_so_and_confirms_nothing(client, make, news, mail):
+    """Confirmed, then left, then asked for again by someone: the old link is used up."""
+    path = confirm_path(client, mail)
+    click(client, path)
+    leave = client.post(f"/unsubscribe/{person('ann@example.com').unsubscribe_token}")
+    assert leave.status_code == 200
+    response = open_link(client, path)
+    assert response.status_code == 410
+    page = main_content(response.get_data(as_text=True))
+    assert "<h1>This link has already been used</h1>" in page
+    assert '<a href="/subscribe">Sign up again</a>' in page
+    sign_up(client, "ann@example.com", "news")
+    before = row_counts()
+    assert press(client, path).status_code == 410
+    assert row_counts() == before
+    assert statuses("ann@example.com") == {"news": PENDING}
 
 
 def test_link_still_works_after_71_hours(client, news, mail, monkeypatch):
     """The link is valid for 72 hours."""
     path = confirm_path(client, mail)
     clocks_ahead(monkeypatch, 71)
-    assert click(client, path).status_code == 200
+    assert press(client, path).status_code == 200
     assert statuses("ann@example.com") == {"news": CONFIRMED}
 
 
@@ -85,16 +186,18 @@ def test_link_has_expired_after_73_hours(client, news, mail, monkeypatch):
     """Past 72 hours the link no longer confirms."""
     path = confirm_path(client, mail)
     clocks_ahead(monkeypatch, 73)
-    assert click(client, path).status_code == 410
+    assert open_link(client, path).status_code == 410
+    assert press(client, path).status_code == 410
     assert statuses("ann@example.com") == {"news": PENDING}
 
 
 def test_expired_link_offers_to_sign_up_again_and_changes_nothing(client, news, mail, monkeypatch):
     """An old link gets a page that says so and links to the form; no row changes."""
     path = confirm_path(client, mail)
-    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    monkeypatch.setattr(subscriber_links, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
     before = row_counts()
-    response = click(client, path)
+    assert press(client, path).status_code == 410
+    response = open_link(client, path)
     assert response.status_code == 410
     page = main_content(response.get_data(as_text=True))
     assert "<h1>This link has expired</h1>" in page
@@ -110,8 +213,8 @@ def test_expired_link_does_not_tell_a_subscriber_of_another_list_they_are_not_su
     """Someone confirmed on News whose link for Jobs expired is still on News, and is told so."""
     make.subscriber("ann@example.com", lists=[news])
     path = confirm_path(client, mail, "ann@example.com", "jobs")
-    monkeypatch.setattr(subscriptions, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
-    page = main_content(click(client, path).get_data(as_text=True))
+    monkeypatch.setattr(subscriber_links, "CONFIRM_MAX_AGE", timedelta(seconds=-1))
+    page = main_content(open_link(client, path).get_data(as_text=True))
     assert "not subscribed" not in page
     assert "already confirmed are not affected" in page
     assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
@@ -122,7 +225,8 @@ def test_tampered_link_shows_a_clear_page_and_changes_nothing(client, news, mail
     path = confirm_path(client, mail)
     tampered = path[:-4] + ("AAAA" if not path.endswith("AAAA") else "BBBB")
     before = row_counts()
-    response = click(client, tampered)
+    assert press(client, tampered).status_code == 404
+    response = open_link(client, tampered)
     assert response.status_code == 404
     page = main_content(response.get_data(as_text=True))
     assert "<h1>This link does not work</h1>" in page
@@ -139,11 +243,11 @@ def test_malformed_token_gets_a_friendly_404(client, news, token):
     """Garbage in the link is a clear 404 page, never an error or a traceback."""
     sign_up(client, "ann@example.com", "news")
     before = row_counts()
-    response = client.get(f"/confirm/{token}")
-    assert response.status_code == 404
-    page = response.get_data(as_text=True)
-    assert "Traceback" not in page
-    assert "<h1>" in page
+    for response in (client.get(f"/confirm/{token}"), client.post(f"/confirm/{token}")):
+        assert response.status_code == 404
+        page = response.get_data(as_text=True)
+        assert "Traceback" not in page
+        assert "<h1>" in page
     assert row_counts() == before
 
 
@@ -151,35 +255,89 @@ def test_preferences_link_does_not_confirm(client, news):
     """Each purpose has its own salt: a preferences token is no confirm token."""
     sign_up(client, "ann@example.com", "news")
     token = subscriptions.preferences_token(person("ann@example.com"))
-    assert client.get(f"/confirm/{token}").status_code == 404
+    assert client.post(f"/confirm/{token}").status_code == 404
     assert statuses("ann@example.com") == {"news": PENDING}
 
 
-def test_at_most_one_mail_a_day_however_often_the_form_is_sent(client, news, jobs, mail):
-    """Four sign-ups of one address within the day bring one confirmation mail."""
-    for slugs in (["news"], ["news"], ["jobs"], ["news", "jobs"]):
+def test_asking_again_for_the_same_lists_within_the_day_mails_once(client, news, jobs, mail):
+    """Four sign-ups of one address for lists already named within the day: one mail."""
+    for slugs in (["news", "jobs"], ["news"], ["jobs"], ["news", "jobs"]):
         assert sign_up(client, "ann@example.com", *slugs).status_code == 200
     assert len(mail.deliver()) == 1
 
 
 def test_another_mail_may_follow_after_a_day(client, news, mail):
-    """Once 24 hours have passed since the last mail, a new sign-up brings a new one."""
+    """Once 24 hours have passed since the list was named, a new sign-up brings a new mail."""
     confirm_path(client, mail)
+    day_ago = utcnow() - timedelta(hours=24, minutes=1)
     subscriber = person("ann@example.com")
-    subscriber.confirmation_sent_at = utcnow() - timedelta(hours=24, minutes=1)
+    subscriber.confirmation_sent_at = day_ago
+    subscriber.subscriptions[0].confirmation_sent_at = day_ago
     db.session.commit()
     sign_up(client, "ann@example.com", "news")
     assert len(mail.deliver()) == 2
 
 
-def test_one_link_confirms_a_list_added_within_the_day(client, news, jobs, mail):
-    """A list chosen after the mail went needs no second mail: the first link confirms it."""
-    path = confirm_path(client, mail, "ann@example.com", "news")
+def test_a_list_asked_for_later_gets_a_mail_of_its_own(client, news, jobs, mail):
+    """Jobs chosen after the News mail went: a second mail names both; each link its own."""
+    first = confirm_path(client, mail, "ann@example.com", "news")
     sign_up(client, "ann@example.com", "jobs")
-    assert len(mail.deliver()) == 1
-    response = click(client, path)
-    assert "<li>Jobs</li>" in response.get_data(as_text=True)
+    messages = mail.deliver()
+    assert len(messages) == 2
+    assert "- News" in messages[1].text() and "- Jobs" in messages[1].text()
+    second = link_path(messages[1], "confirm")
+
+    page = main_content(open_link(client, first).get_data(as_text=True))
+    assert "<li>News</li>" in page and "Jobs" not in page
+    response = press(client, first)
+    assert "<li>Jobs</li>" not in main_content(response.get_data(as_text=True)).split("receive")[0]
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
+    click(client, second)
     assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": CONFIRMED}
+
+
+def test_an_old_link_never_confirms_a_list_asked_for_later(client, news, jobs, mail):
+    """Someone adds Jobs for Ann after her mail went: her link still confirms News alone."""
+    path = confirm_path(client, mail, "ann@example.com", "news")
+    sign_up(client, "ann@example.com", "jobs", ip="198.51.100.66")
+    click(client, path)
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
+
+
+def test_the_address_cap_bounds_mails_however_many_lists(client, make, mail):
+    """One list after another: mails stop at the daily cap; a list left unnamed waits."""
+    slugs = [make.list(f"list{n}", name=f"List {n}").slug for n in range(5)]
+    for slug in slugs:
+        sign_up(client, "ann@example.com", slug)
+        messages = mail.deliver()
+    assert len(messages) == subscriptions.CONFIRMATION_MAILS_PER_DAY
+    assert "- List 2" in messages[-1].text()
+    assert "List 3" not in messages[-1].text()
+    assert set(statuses("ann@example.com").values()) == {PENDING}
+
+
+def test_a_link_from_before_links_named_lists_confirms_what_was_asked_by_then(
+    client, news, jobs, mail
+):
+    """An old link (no lists in it) confirms lists requested before it was made, not after."""
+    sign_up(client, "ann@example.com", "news")
+    mail.deliver()
+    ann = person("ann@example.com")
+    # News was asked for two minutes ago and the link mailed a minute later.
+    db.session.execute(
+        sa.update(ConsentEvent)
+        .where(ConsentEvent.subscriber_id == ann.id)
+        .values(recorded_at=utcnow() - timedelta(minutes=2))
+    )
+    db.session.commit()
+    a_minute_ago = int(time.time()) - 60
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=a_minute_ago):
+        old_token = make_token("confirm", subscriptions.link_payload(ann.id, ann.unsubscribe_token))
+    sign_up(client, "ann@example.com", "jobs")
+    page = main_content(open_link(client, f"/confirm/{old_token}").get_data(as_text=True))
+    assert "<li>News</li>" in page and "Jobs" not in page
+    press(client, f"/confirm/{old_token}")
+    assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
 
 
 @pytest.mark.parametrize("reason", [SuppressionReason.HARD_BOUNCE, SuppressionReason.COMPLAINT])
@@ -354,6 +512,25 @@ def test_confirmation_evidence_records_the_click(client, news, mail):
     assert event.opt_in_level == OptInLevel.CONFIRMED
     assert event.occurred_at.tzinfo == UTC
     assert event.source.startswith("/confirm")
+
+
+def test_confirmation_evidence_keeps_the_words_on_the_page_pressed(client, news, jobs, mail):
+    """The confirm event names a wording: the page's text, its lists and its button."""
+    path = confirm_path(client, mail, "ann@example.com", "news", "jobs")
+    click(client, path)
+    confirmed = [e for e in events("ann@example.com") if e.action == ConsentAction.CONFIRMED]
+    assert len(confirmed) == 2 and len({e.wording_version for e in confirmed}) == 1
+    wording = db.session.get(ConsentWording, confirmed[0].wording_version).text
+    assert wording.splitlines() == [
+        "Confirm your subscription",
+        "Someone, probably you, asked for this address to receive:",
+        "News",
+        "Jobs",
+        "Press the button to confirm. Nothing happens until you do.",
+        "Confirm my subscription",
+        "If you did not ask, close this page: you will not be subscribed and we will not write"
+        " again.",
+    ]
 
 
 def test_evidence_source_holds_the_page_not_the_link_secret(client, news, mail):

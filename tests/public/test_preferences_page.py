@@ -180,7 +180,7 @@ def test_tampered_token_gets_the_404_page_and_changes_nothing(client, ann):
 
 def test_confirm_token_does_not_open_preferences(client, ann):
     """Each purpose has its own salt: a confirm token is no preferences token."""
-    token = subscriptions.confirmation_token(ann)
+    token = subscriptions.confirmation_token(ann, [s.list_id for s in ann.subscriptions])
     assert client.get(f"/preferences/{token}").status_code == 404
 
 

@@ -154,7 +154,7 @@ def test_sign_up_enqueues_the_subscriber_id_only(client, news, stub_broker):
 def test_second_run_for_a_person_who_confirmed_meanwhile_sends_nothing(client, news, mail):
     """The actor reads the database: once confirmed, a repeated message mails nothing."""
     sign_up(client, "ann@example.com", "news")
-    client.get(link_path(mail.only_message(), "confirm"))
+    client.post(link_path(mail.only_message(), "confirm"))  # the page's button
     enqueue("send_confirmation", "system", person("ann@example.com").id)
     assert len(mail.deliver()) == 1
 
@@ -253,7 +253,9 @@ def test_sign_up_to_confirmed_through_the_stub_broker(client, news, mail):
     """Form, in-process broker and worker, SMTP sink, link: the person is confirmed."""
     assert sign_up(client, "ann@example.com", "news").status_code == 200
     assert statuses("ann@example.com") == {"news": SubscriptionStatus.PENDING}
-    response = client.get(link_path(mail.only_message(), "confirm"))
+    path = link_path(mail.only_message(), "confirm")
+    assert "Confirm my subscription</button>" in client.get(path).get_data(as_text=True)
+    response = client.post(path)
     assert "Subscription confirmed" in response.get_data(as_text=True)
     assert statuses("ann@example.com") == {"news": SubscriptionStatus.CONFIRMED}
 
@@ -265,7 +267,7 @@ def test_sign_up_to_confirmed_through_redis(client, news, redis_broker, redis_wo
     redis_worker.join()
     [message] = smtp_sink.wait_for(1)
     assert message.rcpt_tos == ["ann@example.com"]
-    response = client.get(link_path(message, "confirm"))
+    response = client.post(link_path(message, "confirm"))
     assert response.status_code == 200
     assert statuses("ann@example.com") == {"news": SubscriptionStatus.CONFIRMED}
 

@@ -1,0 +1,54 @@
+"""The confirmation link: opening it shows one button; pressing the button confirms.
+
+Mail scanners (Safe Links and the like) fetch every link in a mail, so GET and HEAD only read
+the link, whatever they carry. The POST needs no CSRF token: the signed link is the proof
+(anyone holding it could fetch the page and its token anyway), and a person who opens the mail
+in a fresh browser has no session to carry one. What the button adds is a person's act.
+"""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request
+
+from newsletter import subscriptions
+from newsletter.confirmation import ConfirmLink, open_confirm_link
+from newsletter.consent import Origin
+from newsletter.extensions import csrf
+from newsletter.public import bp
+from newsletter.public.visible_text import visible_text
+from newsletter.tokens import ExpiredTokenError, InvalidTokenError
+
+
+@bp.route("/confirm/<token>", methods=["GET", "POST"])
+@csrf.exempt  # the signed token is the proof; see the module's docstring
+def confirm(token: str):
+    try:
+        link = open_confirm_link(token)
+    except ExpiredTokenError:
+        return render_template("public/link_problem.html", expired=True), 410
+    except InvalidTokenError:
+        return render_template("public/link_problem.html", expired=False), 404
+    waiting = [s.mailing_list for s in link.confirmable]
+    if waiting and request.method == "POST":
+        confirmed = subscriptions.confirm_link(link, Origin.from_request(), _wording(waiting))
+        return _page("public/confirmed.html", link, confirmed=confirmed)
+    if waiting:
+        return _page("public/confirm.html", link, lists=waiting)
+    if link.subscribed:
+        # Pressed again, or opened after confirming: they are subscribed, which is no error.
+        return _page("public/confirm_used.html", link, lists=link.subscribed)
+    return _page("public/confirm_used.html", link, lists=[]), 410
+
+
+def _wording(lists) -> str:
+    """The visible text of the page's form for these lists: the words the person confirmed."""
+    return visible_text(render_template("public/_confirm_form.html", lists=lists))
+
+
+def _page(template: str, link: ConfirmLink, **context) -> str:
+    return render_template(
+        template,
+        preferences_token=subscriptions.preferences_token(link.subscriber),
+        org_name=current_app.config["ORG_NAME"],
+        **({"lists": subscriptions.active_lists(link.subscriber)} | context),
+    )
