@@ -7,14 +7,14 @@ slow relay or a pacer's wait takes; a dead worker's rows stop being renewed and 
 timeout later. So the timeout can be short without a slow batch ever losing its rows.
 
 The batch also knows when its claim may have lapsed, and stops before the next message rather
-than send a row another batch may have claimed again: the claim holds while a renewal has
-committed within two thirds of the timeout (the last third allows for a message in flight and
-for the clocks of the machines, which must agree to within a few seconds). A renewal that
-commits after the claim lapsed renews nothing that counts: once lapsed, the batch stops.
+than send a row another batch may have claimed again: the claim holds for two thirds of the
+timeout from the start of the last renewal that committed in time (the last third allows for a
+message in flight and for the clocks of the machines, which must agree to within a few
+seconds). A renewal that commits after the claim lapsed restores nothing: the batch stops.
 
 A worker that is alive but wedged (stuck in a call that never returns) must not hold its rows
-for ever: the heartbeat renews only while the batch has taken a step (a claim or an outcome)
-within WEDGED_SECONDS. SMTP calls are bounded by the transport's socket timeout (30 s an
+for ever: the heartbeat renews only while the batch has recorded a step (an outcome) within
+WEDGED_SECONDS. SMTP calls are bounded by the transport's socket timeout (30 s an
 operation), so an honest batch takes a step far more often than that.
 """
 

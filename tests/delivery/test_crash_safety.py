@@ -119,7 +119,7 @@ def test_a_worker_killed_mid_send_with_default_timeouts_is_caught_up_within_two_
     assert len(smtp_sink.messages) < RECIPIENTS, "the worker finished before it was killed"
     second = worker(tmp_path, migrated_database, redis_url, smtp_sink.port, **PACE)
     try:
-        # The dead worker's periodic lease and its claims both lapse first (README).
+        # The dead worker's periodic lease and its claims lapse first (docs/architecture.md).
         wait_until_sent(issue.id, timeout=killed_at + 150 - time.monotonic())
     finally:
         second.interrupt(signal.SIGTERM)
