@@ -57,6 +57,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a number of seconds above 0, not {value:g}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -149,13 +156,15 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "PERIODIC_INTERVAL": _float(env, "PERIODIC_INTERVAL", 15.0),
         # The delivery engine (newsletter/delivery/): rows per batch, retries of a recipient
         # after 4xx replies or broken connections (backoff doubling from SEND_RETRY_DELAY
-        # seconds), consecutive failures that pause an issue, and the sweep's time-outs.
+        # seconds), consecutive failures that pause an issue, and the sweep's time-outs: a
+        # batch renews its claimed rows every sixth of SEND_CLAIM_TIMEOUT (delivery/heartbeat.py),
+        # so only a dead worker's rows stay unrenewed that long.
         "SEND_BATCH_SIZE": _int(env, "SEND_BATCH_SIZE", 500),
         "SEND_MAX_ATTEMPTS": _int(env, "SEND_MAX_ATTEMPTS", 5),
         "SEND_RETRY_DELAY": _float(env, "SEND_RETRY_DELAY", 60.0),
         "SEND_PAUSE_AFTER_FAILURES": _int(env, "SEND_PAUSE_AFTER_FAILURES", 10),
-        "SEND_STALL_SECONDS": _float(env, "SEND_STALL_SECONDS", 120.0),
-        "SEND_CLAIM_TIMEOUT": _float(env, "SEND_CLAIM_TIMEOUT", 600.0),
+        "SEND_STALL_SECONDS": _seconds(env, "SEND_STALL_SECONDS", 60.0),
+        "SEND_CLAIM_TIMEOUT": _seconds(env, "SEND_CLAIM_TIMEOUT", 30.0),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # Record IP address and user agent with consent events; blanked after the period.
         "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),

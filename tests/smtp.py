@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import threading
 import time
@@ -53,6 +54,9 @@ class _Handler:
             # Hang up without a reply, as a relay that crashed would.
             server.transport.close()
             return "421 closing"
+        if self.sink.data_delay:
+            # A slow relay: the reply to the message comes this many seconds late.
+            await asyncio.sleep(self.sink.data_delay)
         captured = CapturedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
         with self.sink.lock:
             self.sink.messages.append(captured)
@@ -70,6 +74,8 @@ class SmtpSink:
         self.refuse: dict[str, str] = {}
         # Hang up on this many of the next messages instead of accepting them.
         self.drop_connections = 0
+        # Seconds to wait before accepting each message (a slow relay).
+        self.data_delay = 0.0
         self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
 
     def start(self) -> None:

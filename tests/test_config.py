@@ -56,6 +56,13 @@ def test_a_malformed_number_is_a_clear_error(empty_cwd):
         load_config({"SEND_RATE": "fast"})
 
 
+def test_the_claim_timeout_must_be_a_positive_number_of_seconds(empty_cwd):
+    """SEND_CLAIM_TIMEOUT of 0 would renew claims in a busy loop: refused with its name."""
+    assert load_config({})["SEND_CLAIM_TIMEOUT"] == 30.0
+    with pytest.raises(ConfigError, match="SEND_CLAIM_TIMEOUT must be a number of seconds"):
+        load_config({"SEND_CLAIM_TIMEOUT": "0"})
+
+
 def test_postgresql_urls_mean_psycopg3():
     """postgresql:// and postgresql+psycopg:// are the same driver."""
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"

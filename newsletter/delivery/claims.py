@@ -64,7 +64,8 @@ CLAIM_SQL = (
     f" AND EXISTS (SELECT 1 FROM {ISSUE.name} WHERE id = %(issue)s AND status = %(issue_sending)s)"
     " ORDER BY id LIMIT %(limit)s FOR UPDATE SKIP LOCKED),"
     f" claimed AS (UPDATE {DELIVERY.name} AS d"
-    " SET status = %(sending)s, attempts = d.attempts + 1, claimed_at = %(now)s"
+    " SET status = %(sending)s, attempts = d.attempts + 1, claimed_at = %(now)s,"
+    " claimed_by = %(owner)s"
     " FROM due WHERE d.id = due.id AND d.status = %(queued)s"
     " RETURNING d.id, d.subscriber_id, d.email, d.attempts)"
     " SELECT c.id, c.subscriber_id, c.email, c.attempts,"
@@ -88,9 +89,10 @@ SUPPRESSED_SQL = (
 class Claimer:
     """Claims the queued rows of one issue's id range for one batch.
 
-    `recorder` is PostgreSQL's batch connection (prepared statements, one round trip a claim);
-    without it (SQLite) claims go through the pool. `stopped` is set to the issue's status when
-    a claim finds the issue no longer sending.
+    `owner` names the batch in `claimed_by`, so only its outcomes move the rows and only its
+    heartbeat renews them. `recorder` is PostgreSQL's batch connection (prepared statements,
+    one round trip a claim); without it (SQLite) claims go through the pool. `stopped` is set to
+    the issue's status when a claim finds the issue no longer sending.
     """
 
     def __init__(
@@ -103,6 +105,7 @@ class Claimer:
         reconfirmation: bool,
         suppression_key: bytes,
         claim_size: int,
+        owner: str,
         recorder: SentRecorder | None = None,
     ) -> None:
         self.issue_id, self.first_id, self.last_id = issue_id, first_id, last_id
@@ -114,6 +117,7 @@ class Claimer:
         )
         self.suppression_key = suppression_key
         self.claim_size = claim_size
+        self.owner = owner
         self.recorder = recorder
         self.stopped: IssueStatus | None = None
 
@@ -137,7 +141,12 @@ class Claimer:
             sa.update(DELIVERY)
             .where(DELIVERY.c.id.in_(due.scalar_subquery()))
             .where(DELIVERY.c.status == DeliveryStatus.QUEUED)
-            .values(status=DeliveryStatus.SENDING, attempts=DELIVERY.c.attempts + 1, claimed_at=now)
+            .values(
+                status=DeliveryStatus.SENDING,
+                attempts=DELIVERY.c.attempts + 1,
+                claimed_at=now,
+                claimed_by=self.owner,
+            )
             .returning(
                 DELIVERY.c.id, DELIVERY.c.subscriber_id, DELIVERY.c.email, DELIVERY.c.attempts
             )
@@ -192,6 +201,7 @@ class Claimer:
             {
                 "issue": self.issue_id, "first": self.first_id, "last": self.last_id,
                 "now": utcnow(), "limit": self.claim_size, "lists": self.list_ids,
+                "owner": self.owner,
                 "queued": DeliveryStatus.QUEUED.value, "sending": DeliveryStatus.SENDING.value,
                 "issue_sending": IssueStatus.SENDING.value,
                 "confirmed": self.wanted_status.value,

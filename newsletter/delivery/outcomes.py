@@ -1,7 +1,9 @@
 """Recording what happened to a batch's rows, finishing an issue, and retrying later.
 
-Outcomes only move rows that are still `sending`, so a row the sweep has already given back,
-or another worker has finished, is never overwritten (statuses only move forward).
+Outcomes only move rows that are still the batch's own (`claimed_by`) and still open: a row
+another batch has claimed since, or finished, is never overwritten (statuses only move forward).
+A row the sweep freed from a batch that then turned out to be alive, and that nobody has claimed
+again, still takes that batch's outcome: the message did go, so it is not sent twice.
 """
 
 from __future__ import annotations
@@ -24,14 +26,19 @@ if TYPE_CHECKING:
 ISSUE = Issue.__table__
 
 
-def write_outcomes(connection: sa.Connection, outcomes: list[Outcome]) -> None:
-    """Move claimed rows to their outcome; only rows still `sending` move."""
+def write_outcomes(connection: sa.Connection, outcomes: list[Outcome], owner: str) -> None:
+    """Move claimed rows to their outcome; only rows `owner` claimed last, still open, move."""
     now = utcnow()
+    # Spelled as ORs: an IN list would expand per call, which executemany cannot do.
+    ours = sa.and_(
+        DELIVERY.c.claimed_by == owner,
+        sa.or_(*(DELIVERY.c.status == status for status in OPEN_STATUSES)),
+    )
     sent = [o.delivery_id for o in outcomes if o.status == DeliveryStatus.SENT]
     if sent:
         connection.execute(
             sa.update(DELIVERY)
-            .where(DELIVERY.c.id.in_(sent), DELIVERY.c.status == DeliveryStatus.SENDING)
+            .where(DELIVERY.c.id.in_(sent), ours)
             .values(status=DeliveryStatus.SENT, sent_at=now, last_error=None)
         )
     others = [
@@ -48,8 +55,7 @@ def write_outcomes(connection: sa.Connection, outcomes: list[Outcome]) -> None:
     if others:
         connection.execute(
             sa.update(DELIVERY)
-            .where(DELIVERY.c.id == sa.bindparam("row_id"))
-            .where(DELIVERY.c.status == DeliveryStatus.SENDING)
+            .where(DELIVERY.c.id == sa.bindparam("row_id"), ours)
             .values(
                 status=sa.bindparam("new_status", type_=DELIVERY.c.status.type),
                 last_error=sa.bindparam("error"),
@@ -69,17 +75,19 @@ class SentRecorder:
     forget the last fraction of a second of outcomes, which the sweep then sends again). A
     write is then one prepared statement and one round trip, where a transaction through the
     pool takes five (BEGIN, SET LOCAL, UPDATE, SELECT, COMMIT) and builds its statements anew.
-    Only rows still `sending` move, as in `write_outcomes`.
+    Only the batch's own open rows move, as in `write_outcomes`.
     """
 
     SQL = (
         f"WITH sent AS (UPDATE {DELIVERY.name} SET status = %(sent)s, sent_at = %(now)s,"
-        " last_error = NULL WHERE id = ANY(%(ids)s) AND status = %(sending)s)"
+        " last_error = NULL WHERE id = ANY(%(ids)s) AND claimed_by = %(owner)s"
+        " AND (status = %(sending)s OR status = %(queued)s))"
         f" SELECT status FROM {ISSUE.name} WHERE id = %(issue)s"
     )
 
-    def __init__(self, engine: sa.Engine, issue_id: int) -> None:
+    def __init__(self, engine: sa.Engine, issue_id: int, owner: str) -> None:
         self.issue_id = issue_id
+        self.owner = owner
         self.pooled = engine.raw_connection()
         try:
             self.connection = self.pooled.driver_connection
@@ -100,6 +108,8 @@ class SentRecorder:
         params = {
             "sent": DeliveryStatus.SENT.value,
             "sending": DeliveryStatus.SENDING.value,
+            "queued": DeliveryStatus.QUEUED.value,
+            "owner": self.owner,
             "now": utcnow(),
             "ids": delivery_ids,
             "issue": self.issue_id,
@@ -132,11 +142,11 @@ class SentRecorder:
         pooled.close()
 
 
-def sent_recorder(issue_id: int) -> SentRecorder | None:
+def sent_recorder(issue_id: int, owner: str) -> SentRecorder | None:
     """A SentRecorder on PostgreSQL; None elsewhere (SQLite writes through `write_outcomes`)."""
     if db.engine.dialect.name != "postgresql":
         return None
-    return SentRecorder(db.engine, issue_id)
+    return SentRecorder(db.engine, issue_id, owner)
 
 
 def suppress_hard_bounces(recipients: list[Recipient]) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import secrets
 import smtplib
 import time
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import sqlalchemy as sa
 from flask import Flask, current_app
 
 from newsletter.delivery.claims import Claimer, Recipient
+from newsletter.delivery.heartbeat import ClaimHeartbeat
 from newsletter.delivery.ledger import DELIVERY
 from newsletter.delivery.message import IssueMessage, render_issue
 from newsletter.delivery.outcomes import (
@@ -64,7 +66,11 @@ class Outcome:
 
 @dataclass
 class BatchResult:
-    """How a batch ended: `stopped` names the issue status that stopped it, if any."""
+    """How a batch ended: `stopped` names the issue status that stopped it, if any.
+
+    `stopped` is `sending` when the batch lost its claim (see ClaimHeartbeat); `retry_at` is
+    then now, so the actor enqueues the range again at once.
+    """
 
     sent: int = 0
     stopped: IssueStatus | None = None
@@ -112,16 +118,23 @@ class Batch:
         self.last_record = time.monotonic()
         self.last_progress = 0.0
         self.recorder: SentRecorder | None = None
+        # Names this run of the batch in `claimed_by`: its rows, its outcomes, its heartbeat.
+        self.owner = secrets.token_hex(8)
+        self.heartbeat = ClaimHeartbeat(
+            db.engine, self.issue_id, first_id, last_id, self.owner,
+            timeout=float(config["SEND_CLAIM_TIMEOUT"]),
+        )  # fmt: skip
 
     def run(self) -> BatchResult:
         transport = transport_for(self.app)
-        self.recorder = sent_recorder(self.issue_id)
+        self.recorder = sent_recorder(self.issue_id, self.owner)
         claimer = Claimer(
             self.issue_id, self.first_id, self.last_id,
             list_ids=self.list_ids, reconfirmation=self.reconfirmation,
             suppression_key=self.suppression_key, claim_size=self.claim_size,
-            recorder=self.recorder,
+            owner=self.owner, recorder=self.recorder,
         )  # fmt: skip
+        self.heartbeat.start()
         try:
             while self.result.stopped is None:
                 recipients = claimer.claim()
@@ -135,6 +148,8 @@ class Batch:
             try:
                 self.record()
             finally:
+                # Rows still ours after the record (it failed) are freed one timeout later.
+                self.heartbeat.stop()
                 if self.recorder is not None:
                     self.recorder.close()
         if self.result.stopped is None:
@@ -213,6 +228,7 @@ class Batch:
 
     def add(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
+        self.check_claim()
         key = outcome.status.value
         self.result.outcomes[key] = self.result.outcomes.get(key, 0) + 1
         if (
@@ -220,6 +236,14 @@ class Batch:
             or time.monotonic() - self.last_record >= RECORD_SECONDS
         ):
             self.record()
+
+    def check_claim(self) -> None:
+        """Stop before the next message once the claim may have lapsed (see ClaimHeartbeat)."""
+        if self.heartbeat.step() or self.result.stopped is not None:
+            return
+        logger.warning("a batch of issue %s lost its claim; its range goes back", self.issue_id)
+        self.result.stopped = IssueStatus.SENDING
+        self.result.retry_at = utcnow()
 
     def record(self) -> None:
         """Write the pending outcomes in one transaction and read the issue's status."""
@@ -252,7 +276,7 @@ class Batch:
                 # last fraction of a second of them, which the sweep then sends again.
                 connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
             if pending:
-                write_outcomes(connection, pending)
+                write_outcomes(connection, pending, self.owner)
                 if self.reconfirmation:
                     sent = [o.delivery_id for o in pending if o.status == DeliveryStatus.SENT]
                     mark_confirmation_sent(connection, sent)

@@ -112,7 +112,10 @@ class Delivery(db.Model):
     last_error: Mapped[str | None] = mapped_column(sa.String(500))
     # A retried row waits until then; NULL means at once.
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Renewed by the claiming batch's heartbeat while it works (delivery/heartbeat.py).
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # The batch that claimed the row last: only its outcomes move the row.
+    claimed_by: Mapped[str | None] = mapped_column(sa.String(32))
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     def __repr__(self) -> str:

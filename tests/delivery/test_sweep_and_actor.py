@@ -118,6 +118,41 @@ def test_sweep_releases_rows_a_dead_worker_left_in_sending(app, make, news):
     assert set(statuses(issue).values()) == {"queued"}
 
 
+def test_sweep_enqueues_the_issue_of_rows_it_freed_at_once(app, make, news, stub_broker):
+    """A dead worker's rows go back to the queue and their batches are enqueued in the same
+    pass, though the issue was enqueued moments ago (the stall rule would wait)."""
+    people(make, news, 3)
+    issue = make_issue(make, [news])
+    start(issue)
+    assert sweep() == 1
+    long_ago = utcnow() - timedelta(hours=1)
+    db.session.execute(
+        sa.update(Delivery).values(status=DeliveryStatus.SENDING, claimed_at=long_ago)
+    )
+    db.session.commit()
+    assert sweep() == 1
+    assert set(statuses(issue).values()) == {"queued"}
+
+
+def test_a_batch_heartbeat_keeps_its_issue_from_being_enqueued_again(app, make, news, stub_broker):
+    """Nothing recorded or enqueued for minutes, but a batch renewed its claim just now."""
+    people(make, news, 3)
+    issue = make_issue(make, [news])
+    start(issue)
+    sweep()
+    db.session.execute(
+        sa.update(Issue).values(enqueued_at=utcnow() - timedelta(minutes=5), progress_at=None)
+    )
+    first = db.session.scalar(sa.select(sa.func.min(Delivery.id)))
+    db.session.execute(
+        sa.update(Delivery)
+        .where(Delivery.id == first)
+        .values(status=DeliveryStatus.SENDING, claimed_at=utcnow())
+    )
+    db.session.commit()
+    assert sweep() == 0
+
+
 def test_retried_rows_come_back_through_a_delayed_batch(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
