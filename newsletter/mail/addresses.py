@@ -79,11 +79,13 @@ def display_name(name: str, utf8: bool = False) -> str:
     name = header_text(name)
     if not name:
         return ""
-    if not name.isascii() and not utf8:
+    if (not name.isascii() and not utf8) or "=?" in name:
+        # Text that looks like an encoded word is encoded too: some readers decode one even
+        # inside quotes, which RFC 2047 forbids.
         return encoded_words(name)
-    if name.isascii() and _BARE_PHRASE.fullmatch(name) and "=?" not in name:
+    if name.isascii() and _BARE_PHRASE.fullmatch(name):
         return name
-    # A quoted string: commas, quotes and anything that looks like an encoded word stay text.
+    # A quoted string: commas, quotes and the like stay text.
     return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
