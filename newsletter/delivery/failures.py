@@ -95,4 +95,3 @@ def stall_note(seconds: int | None) -> str | None:
         "Check that a worker (or newsletter serve) is running; the sweep re-queues stuck "
         "batches by itself."
     )
-

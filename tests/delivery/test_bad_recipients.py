@@ -51,7 +51,7 @@ def corrupt_address(issue, email: str, stored: str) -> None:
 
 @pytest.mark.parametrize("kind", ["international", "unbuildable"])
 def test_bad_recipients_first_middle_and_last_fail_alone(app, make, news, ascii_sink, kind):
-    """The issue reaches sent, every good recipient is mailed once, the bad ones fail with a reason."""
+    """The issue reaches sent, good recipients are mailed once, bad ones fail with a reason."""
     bad_positions = (0, COUNT // 2, COUNT - 1)
     emails = []
     for n in range(COUNT):
