@@ -63,7 +63,8 @@ def stalled_seconds(issue: Issue, now: datetime | None = None) -> int | None:
     if issue.status != IssueStatus.SENDING:
         return None
     now = now or utcnow()
-    last_sign = max(t for t in (issue.progress_at, issue.started_at, issue.created_at) if t)
+    signs = [t for t in (issue.progress_at, issue.started_at) if t is not None]
+    last_sign = max(signs) if signs else issue.created_at
     idle = (now - last_sign).total_seconds()
     stall = float(current_app.config["SEND_STALL_SECONDS"])
     if idle <= stall or not _rows_due(issue.id, now):
