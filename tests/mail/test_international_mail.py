@@ -139,3 +139,23 @@ def test_admin_test_message_reaches_an_international_account(app, make, smtp_sin
     [message] = smtp_sink.messages
     assert message.rcpt_tos == ["zoë.admin@hackney.gov.uk"]
     assert "SMTPUTF8" in message.mail_options
+
+
+def test_the_outbox_shows_a_message_to_an_accented_address(app, admin_client, make, outbox_sink):
+    """The built-in sink offers SMTPUTF8; the outbox page reads the UTF-8 header as written."""
+    from newsletter.mail.subscriber_mail import send_confirmation
+    from newsletter.models import OutboxMessage
+
+    news = make.list(slug="news", name="News")
+    subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
+    db.session.execute(
+        sa.update(Subscriber).where(Subscriber.id == subscriber_id).values(name="Zoë Ahmed")
+    )
+    db.session.commit()
+    assert send_confirmation(subscriber_id) is True
+    row = db.session.scalars(sa.select(OutboxMessage)).one()
+    assert row.recipients == "zoë.ahmed@hackney.gov.uk"
+    response = admin_client.get(f"/admin/outbox/{row.id}")
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    assert "zoë.ahmed@hackney.gov.uk" in page and "Zoë Ahmed" in page
