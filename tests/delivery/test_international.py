@@ -140,3 +140,34 @@ def test_a_list_name_and_sender_name_in_any_script_are_encoded(app, make, smtp_s
     assert parsed["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
     assert "Conseil municipal — 議会" in str(parsed["List-Id"])
     assert parsed["Subject"] == "Ünïcödé news 😀"
+
+
+@pytest.mark.parametrize("offered", [True, False], ids=["smtputf8", "ascii"])
+def test_reconfirmation_requests_follow_the_same_rule(app, runner, news, tmp_path, offered):
+    """An import's reconfirmation request reaches zoë@… by SMTPUTF8, or fails her alone."""
+    from newsletter.cli import main
+    from newsletter.models import ImportJob
+    from newsletter.reconfirmation import start_reconfirmation
+
+    sink = SmtpSink(port=free_port(), smtputf8=offered)
+    sink.start()
+    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
+    try:
+        path = tmp_path / "old.csv"
+        path.write_text("email,name\nzoë.ahmed@hackney.gov.uk,Zoë\nann@example.com,Ann\n")
+        result = runner.invoke(
+            main, ["import", str(path), "--list", "news", "--consent", "reconfirm"]
+        )
+        assert result.exit_code == 0, result.output
+        job = db.session.scalars(sa.select(ImportJob)).one()
+        issue = start_reconfirmation(job, "test", dispatch=False)
+        assert send_here(issue) == IssueStatus.SENT
+    finally:
+        sink.stop()
+    if offered:
+        assert sorted(sink.recipients()) == ["ann@example.com", "zoë.ahmed@hackney.gov.uk"]
+        zoe = by_recipient(sink)["zoë.ahmed@hackney.gov.uk"]
+        assert zoe["To"].addresses[0].display_name == "Zoë"
+    else:
+        assert sink.recipients() == ["ann@example.com"]
+        assert statuses(issue)["zoë.ahmed@hackney.gov.uk"] == "failed"
