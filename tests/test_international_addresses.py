@@ -103,3 +103,13 @@ def test_subject_access_export_of_an_accented_address(runner, make, news):
     assert data["profile"]["name"] == "Zoë Ahmed"
     assert data["profile"]["email"] == ZOE
     assert ZOE in result.stdout, "readable as written, not as \\u escapes"
+
+
+def test_the_preview_as_an_accented_subscriber(admin_client, make, news):
+    """The issue's preview works for a person whose address has an accent."""
+    zoe = make.subscriber(email=ZOE, name="Zoë", lists=[news])
+    issue = make_issue(make, [news], body="Dear {{ subscriber.name }}, at {{ subscriber.email }}")
+    response = admin_client.get(f"/admin/issues/{issue.id}/preview?subscriber={zoe.id}")
+    assert response.status_code == 200
+    frame = admin_client.get(f"/admin/issues/{issue.id}/preview.html?subscriber={zoe.id}")
+    assert f"Dear Zoë, at {ZOE}" in frame.get_data(as_text=True)
