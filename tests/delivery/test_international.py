@@ -128,6 +128,7 @@ def test_any_display_name_survives_in_the_to_header(app, make, news, relay):
 def test_a_list_name_and_sender_name_in_any_script_are_encoded(app, make, smtp_sink):
     """List-Id and From carry Unicode names as encoded words that read back as written."""
     app.config["MAIL_FROM"] = '"Coalición «Digital», 東京" <news@bücher.example>'
+    app.config["BOUNCE_DOMAIN"] = "bücher.example"
     council = make.list(slug="council", name="Conseil municipal — 議会")
     make.subscriber(email="p@example.com", lists=[council])
     issue = make_issue(make, [council], subject="Ünïcödé news 😀")
@@ -140,6 +141,8 @@ def test_a_list_name_and_sender_name_in_any_script_are_encoded(app, make, smtp_s
     assert parsed["From"].addresses[0].addr_spec == "news@xn--bcher-kva.example"
     assert "Conseil municipal — 議会" in str(parsed["List-Id"])
     assert parsed["Subject"] == "Ünïcödé news 😀"
+    assert message.mail_from.endswith("@xn--bcher-kva.example")
+    assert "@xn--bcher-kva.example>" in parsed["List-Unsubscribe"]
 
 
 @pytest.mark.parametrize("offered", [True, False], ids=["smtputf8", "ascii"])
