@@ -7,6 +7,7 @@ from playwright.sync_api import expect
 
 from newsletter.extensions import db
 from tests.browser.pages import ADMIN, sign_in
+from tests.browser.test_axe import assert_no_axe_violations, assert_reflows
 from tests.conftest import PASSWORD, free_port
 from tests.smtp import SmtpSink
 
@@ -48,3 +49,5 @@ def test_failures_and_their_reason_appear_as_the_issue_sends(page, live_server, 
     )
     assert page.evaluate("window.notReloaded === true"), "the page reloaded instead"
     assert sorted(live_server.sink.recipients()) == sorted(people)
+    assert_no_axe_violations(page, "issue with failures")
+    assert_reflows(page, "issue with failures")
