@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from newsletter.audit import record
 from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
+from newsletter.mail.addresses import ascii_domain
 from newsletter.models import Account, MailingList
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
@@ -55,7 +56,8 @@ def check_list_id_label(label: str) -> str:
 
 def default_list_id_label(slug: str) -> str:
     """The slug under the bounce domain, e.g. news.example.org."""
-    return f"{slug}.{current_app.config['BOUNCE_DOMAIN']}"
+    # List-Id is ASCII (RFC 2919): an internationalised domain goes as its A-label.
+    return f"{slug}.{ascii_domain(current_app.config['BOUNCE_DOMAIN'])}"
 
 
 def get_list(slug: str) -> MailingList:

@@ -18,10 +18,13 @@ class CapturedMessage:
     mail_from: str
     rcpt_tos: list[str]
     raw: bytes
+    mail_options: list[str] = field(default_factory=list)
     message: EmailMessage = field(init=False)
 
     def __post_init__(self) -> None:
-        self.message = email.message_from_bytes(self.raw, policy=policy.default)
+        # Parsed from text: the bytes parser would not read RFC 6532's raw UTF-8 headers.
+        text = self.raw.decode("utf-8", errors="surrogateescape")
+        self.message = email.message_from_string(text, policy=policy.default)
 
     def __getitem__(self, header: str) -> str | None:
         return self.message[header]
@@ -57,16 +60,21 @@ class _Handler:
         if self.sink.data_delay:
             # A slow relay: the reply to the message comes this many seconds late.
             await asyncio.sleep(self.sink.data_delay)
-        captured = CapturedMessage(envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
+        captured = CapturedMessage(
+            envelope.mail_from,
+            list(envelope.rcpt_tos),
+            envelope.content,
+            list(envelope.mail_options),
+        )
         with self.sink.lock:
             self.sink.messages.append(captured)
         return "250 Message accepted for delivery"
 
 
 class SmtpSink:
-    """Collects every message sent to 127.0.0.1:port."""
+    """Collects every message sent to 127.0.0.1:port; offers SMTPUTF8 unless told not to."""
 
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, smtputf8: bool = True) -> None:
         self.port = port
         self.messages: list[CapturedMessage] = []
         self.lock = threading.Lock()
@@ -76,7 +84,9 @@ class SmtpSink:
         self.drop_connections = 0
         # Seconds to wait before accepting each message (a slow relay).
         self.data_delay = 0.0
-        self.controller = Controller(_Handler(self), hostname="127.0.0.1", port=port)
+        self.controller = Controller(
+            _Handler(self), hostname="127.0.0.1", port=port, enable_SMTPUTF8=smtputf8
+        )
 
     def start(self) -> None:
         self.controller.start()

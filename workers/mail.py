@@ -13,9 +13,10 @@ MAX_RETRIES = 8
 def retry_when(retries: int, exception: Exception) -> bool:
     """Retry a relay's 4xx replies and dropped connections with backoff; never a 5xx.
 
-    A permanent refusal would only be refused again. Other failures (a database outage) are
-    retried the same way, so mail is delayed rather than lost; backoff doubles from 5 s to
-    10 min, about 20 minutes in all.
+    A permanent refusal would only be refused again, and so would a message that cannot be
+    built (`UnsendableMessage`, recorded once by `mail.system.failures_recorded`). Other
+    failures (a database outage) are retried the same way, so mail is delayed rather than
+    lost; backoff doubles from 5 s to 10 min, about 20 minutes in all.
     """
     return not isinstance(exception, PermanentSmtpError) and retries < MAX_RETRIES
 

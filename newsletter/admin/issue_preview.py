@@ -61,7 +61,8 @@ def preview_message(issue, person: Subscriber | None) -> email.message.EmailMess
     """
     message = IssueMessage(issue, render_issue(issue), utcnow())
     name, address = (person.name or "", person.email) if person else (SAMPLE_NAME, SAMPLE_EMAIL)
-    raw = message.for_recipient("preview", address, name, TEST_TOKEN, None)
+    # As a relay offering SMTPUTF8 gets it, so an international address can be previewed too.
+    raw = message.for_recipient("preview", address, name, TEST_TOKEN, None, smtputf8=True)
     return email.message_from_bytes(raw, policy=policy.default)
 
 

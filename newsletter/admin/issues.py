@@ -12,6 +12,7 @@ from newsletter.admin.forms import IssueForm, ScheduleForm, SendPermissionForm, 
 from newsletter.compose.placeholders import PLACEHOLDERS
 from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue
 from newsletter.compose.schedule import uk_to_utc
+from newsletter.delivery import failures
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.forms import show_error
 from newsletter.models.base import utcnow
@@ -154,6 +155,7 @@ def issues_show(issue_id: int):
         "admin/issue_show.html",
         issue=issue,
         progress=progress_view(issue),
+        failed_recipients=failures.failed_recipients(issue.id),
         may_send=issues.may_send(current_user),
         editable=editable,
         size_warning=size_warning(issue) if editable else None,
@@ -177,12 +179,16 @@ def progress_view(issue) -> dict[str, object]:
         rate = round(done / elapsed, 1) if elapsed > 0 else None
         if rate and counts.open:
             eta = round(counts.open / rate)
+    stalled = failures.stalled_seconds(issue)
     return counts.as_dict() | {
         "done": done,
         "remaining": counts.open,
         "rate": rate,
         "eta_seconds": eta,
         "pause_reason": issue.pause_reason,
+        "failure_reasons": failures.failure_reasons(issue.id) if counts.counts["failed"] else [],
+        "stalled_seconds": stalled,
+        "stall_note": failures.stall_note(stalled),
     }
 
 
@@ -252,6 +258,7 @@ def issues_schedule(issue_id: int):
         "admin/issue_show.html",
         issue=issue,
         progress=progress_view(issue),
+        failed_recipients=failures.failed_recipients(issue.id),
         may_send=issues.may_send(current_user),
         editable=issue.status in issues.EDITABLE,
         size_warning=None,

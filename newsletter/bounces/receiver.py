@@ -20,6 +20,7 @@ from flask import Flask
 
 from newsletter.bounces.policy import apply_report, unsubscribe_by_mail
 from newsletter.bounces.reports import Report, read_report
+from newsletter.mail.addresses import ascii_domain
 from newsletter.mail.return_path import LOCAL_PREFIX, UNSUBSCRIBE_PREFIX, delivery_id_from
 from newsletter.mail.sink import ControlledServer
 
@@ -35,7 +36,8 @@ class Mailboxes:
     """Which addresses on BOUNCE_DOMAIN are ours."""
 
     def __init__(self, app: Flask) -> None:
-        self.domain = app.config["BOUNCE_DOMAIN"].lower()
+        # As return paths are written (mail/return_path.py): an IDN domain in ASCII.
+        self.domain = ascii_domain(app.config["BOUNCE_DOMAIN"]).lower()
         self.complaints = app.config["BOUNCE_COMPLAINTS_ADDRESS"].lower()
         self.return_path = re.compile(
             rf"{re.escape(LOCAL_PREFIX)}[a-z2-7]{{10,64}}@{re.escape(self.domain)}", re.IGNORECASE

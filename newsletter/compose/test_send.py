@@ -15,7 +15,8 @@ from flask import current_app
 from newsletter.compose.render import render_issue
 from newsletter.delivery.message import TEST_TOKEN, IssueMessage
 from newsletter.extensions import db
-from newsletter.mail.transport import transport_for
+from newsletter.mail.system import failures_recorded
+from newsletter.mail.transport import PermanentSmtpError, transport_for
 from newsletter.models import Issue
 from newsletter.models.base import utcnow
 
@@ -30,15 +31,25 @@ def send_test_issue(issue_id: int, addresses: list[str]) -> int:
         logger.info("test send skipped: issue %s no longer exists", issue_id)
         return 0
     message = IssueMessage(issue, render_issue(issue), utcnow(), subject_prefix=TEST_PREFIX)
-    raws = [
-        message.for_recipient(f"test-{secrets.token_hex(6)}", address, "", TEST_TOKEN, None)
-        for address in addresses
-    ]
     # End the read transaction first: the built-in sink writes to this same database.
     db.session.commit()
     envelope_from = parseaddr(current_app.config["MAIL_FROM"])[1]
+    refused: list[PermanentSmtpError] = []
     with transport_for(current_app) as transport:
-        for address, raw in zip(addresses, raws, strict=True):
-            transport.send(raw, envelope_from, [address])
-    logger.info("test of issue %s sent to %d addresses", issue_id, len(addresses))
-    return len(addresses)
+        for address in addresses:
+            try:
+                with failures_recorded("issue test", f"issue:{issue_id}", address):
+                    smtputf8 = transport.smtputf8_for(address)
+                    raw = message.for_recipient(
+                        f"test-{secrets.token_hex(6)}", address, "", TEST_TOKEN, None, smtputf8
+                    )
+                    transport.send(raw, envelope_from, [address], smtputf8=smtputf8)
+            except PermanentSmtpError as error:
+                # One address refused for good must not keep the test from the others.
+                refused.append(error)
+    sent = len(addresses) - len(refused)
+    logger.info("test of issue %s sent to %d addresses", issue_id, sent)
+    if refused:
+        # Recorded in the audit log already; raised so the actor does not try again.
+        raise refused[-1]
+    return sent

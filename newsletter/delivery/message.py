@@ -15,7 +15,7 @@ import binascii
 import re
 import secrets
 from datetime import datetime
-from email.utils import format_datetime, formataddr, parseaddr
+from email.utils import format_datetime
 
 from flask import current_app
 from markupsafe import escape
@@ -23,6 +23,14 @@ from markupsafe import escape
 from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
 from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
 from newsletter.mail import SMTP_POLICY, return_path
+from newsletter.mail.addresses import (
+    header_text,
+    list_id_header,
+    recipient_header,
+    sender_domain,
+    sender_header,
+    text_header,
+)
 from newsletter.models import Issue
 from newsletter.subscriber_links import PreferencesLinkSigner
 from newsletter.urls import external_url
@@ -130,24 +138,8 @@ def _encoded_values(values: dict[bytes, str]) -> dict[bytes, tuple[bytes, bytes]
 
 
 def _fold(name: str, value: str) -> bytes:
-    """`Name: value` CRLF, non-ASCII text as RFC 2047 words, by the email package's rules."""
+    """`Name: value` CRLF for an ASCII header (Date, Feedback-ID), by the email package."""
     return SMTP_POLICY.fold_binary(name, SMTP_POLICY.header_store_parse(name, value)[1])
-
-
-def _header_safe(value: str) -> str:
-    if "\r" not in value and "\n" not in value and "\t" not in value:
-        return value.strip()
-    return re.sub(r"[\r\n\t]+", " ", value).strip()
-
-
-def to_header(name: str, email: str) -> bytes:
-    """The `To` header line of one recipient, their name made safe for a header."""
-    name = _header_safe(name)
-    # The email package folds a non-ASCII name into RFC 2047 words (about 0.3 ms);
-    # formataddr only quotes an ASCII one, fifty times faster.
-    if name.isascii():
-        return f"To: {formataddr((name, email))}\r\n".encode()
-    return _fold("To", formataddr((name, email)))
 
 
 class IssueMessage:
@@ -161,7 +153,7 @@ class IssueMessage:
     ) -> None:
         config = current_app.config
         mail_from = config["MAIL_FROM"]
-        self.domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+        self.domain = sender_domain(mail_from)
         primary = issue.primary_list
         self.unsubscribe_url = external_url(
             "public.unsubscribe_issue", token=TOKEN_PLACEHOLDER, issue_id=issue.id
@@ -171,16 +163,16 @@ class IssueMessage:
         self.return_paths = return_path.signer()
         self.boundary = f"=_nl_{issue.id}_{secrets.token_hex(8)}"
         self.message_id_suffix = f".{issue.id}.{int(date.timestamp())}@{self.domain}>\r\n"
-        subject = _header_safe(subject_prefix + rendered.subject)
+        subject = header_text(subject_prefix + rendered.subject)
         # A subject naming the person is folded per recipient; the usual one, once.
         self.subject = subject if any(m in subject for m in RECIPIENT_MARKERS) else None
         self.head = b"".join(
             (
-                _fold("From", mail_from),
-                b"" if self.subject else _fold("Subject", subject),
+                sender_header("From", mail_from),
+                b"" if self.subject else text_header("Subject", subject),
                 _fold("Date", format_datetime(date)),
                 b"MIME-Version: 1.0\r\n",
-                _fold("List-Id", formataddr((_header_safe(primary.name), primary.list_id_label))),
+                list_id_header(primary.name, primary.list_id_label),
                 b"List-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n",
                 b"Precedence: bulk\r\n",
                 _fold("Feedback-ID", f"{issue.id}:{primary.slug}:newsletter:{self.domain}"),
@@ -215,25 +207,32 @@ class IssueMessage:
         return b"List-Unsubscribe: <" + url + b">, <mailto:" + mailto + b">\r\n"
 
     def for_recipient(
-        self, delivery_id: int, email: str, name: str, token: str, subscriber_id: int | None = None
+        self,
+        delivery_id: int,
+        email: str,
+        name: str,
+        token: str,
+        subscriber_id: int | None = None,
+        smtputf8: bool = False,
     ) -> bytes:
         """The message for one recipient: To, Message-ID and every placeholder filled in.
 
-        Without `subscriber_id` (a test send) the preferences link carries no token.
+        Without `subscriber_id` (a test send) the preferences link carries no token. `smtputf8`
+        (the transport's `smtputf8_for`) says how an international address is written.
         """
         values = self.values(email, name, token, subscriber_id)
         url = values[URL_PLACEHOLDER.encode()].encode()
         boundary = self.boundary.encode()
         pieces = [
-            to_header(name, email),
+            recipient_header(name, email, smtputf8),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
             self._list_unsubscribe(delivery_id, url),
         ]
         if self.subject is not None:
             subject = self.subject
             for marker, value in values.items():
-                subject = subject.replace(marker.decode(), _header_safe(value))
-            pieces.append(_fold("Subject", subject))
+                subject = subject.replace(marker.decode(), value)
+            pieces.append(text_header("Subject", subject))
         pieces += [self.head, b"\r\n"]
         encoded = _encoded_values({m: values[m] for m in self.used_markers})
         for part in self.parts:

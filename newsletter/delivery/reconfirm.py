@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from email.utils import format_datetime, parseaddr
+from email.utils import format_datetime
 
 import sqlalchemy as sa
 from flask import current_app, render_template
@@ -24,10 +24,9 @@ from newsletter.delivery.message import (
     URL_PLACEHOLDER,
     _encoded_values,
     _fold,
-    _header_safe,
     _Part,
-    to_header,
 )
+from newsletter.mail.addresses import recipient_header, sender_domain, sender_header, text_header
 from newsletter.models import DeliveryStatus, Issue, IssueList, Subscriber, Subscription
 from newsletter.models.base import utcnow
 from newsletter.subscriber_links import ConfirmLinkSigner
@@ -51,7 +50,7 @@ class ReconfirmationMessage:
     def __init__(self, issue: Issue, date: datetime) -> None:
         config = current_app.config
         sender = config["MAIL_FROM_SYSTEM"]
-        domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+        domain = sender_domain(sender)
         context = {
             "org_name": config["ORG_NAME"],
             "org_address": config["ORG_ADDRESS"],
@@ -66,8 +65,8 @@ class ReconfirmationMessage:
         self.message_id_suffix = f".r{issue.id}.{int(date.timestamp())}@{domain}>\r\n"
         self.head = b"".join(
             (
-                _fold("From", sender),
-                _fold("Subject", _header_safe(issue.subject)),
+                sender_header("From", sender),
+                text_header("Subject", issue.subject),
                 _fold("Date", format_datetime(date)),
                 b"MIME-Version: 1.0\r\n",
                 # RFC 3834: auto-responders must not answer.
@@ -81,14 +80,20 @@ class ReconfirmationMessage:
         ]
 
     def for_recipient(
-        self, delivery_id: int, email: str, name: str, token: str, subscriber_id: int | None = None
+        self,
+        delivery_id: int,
+        email: str,
+        name: str,
+        token: str,
+        subscriber_id: int | None = None,
+        smtputf8: bool = False,
     ) -> bytes:
         confirm_token = self.confirm_links.token(subscriber_id, token)
         url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
         encoded = _encoded_values({CONFIRM_MARKER.encode(): url})
         boundary = self.boundary.encode()
         pieces = [
-            to_header(name, email),
+            recipient_header(name, email, smtputf8),
             f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
             self.head,
             b"\r\n",

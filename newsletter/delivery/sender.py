@@ -15,6 +15,7 @@ import re
 import secrets
 import smtplib
 import time
+import traceback
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -37,7 +38,12 @@ from newsletter.delivery.reconfirm import ReconfirmationMessage, mark_confirmati
 from newsletter.extensions import db
 from newsletter.mail import return_path
 from newsletter.mail.dkim import dkim_signer
-from newsletter.mail.transport import PermanentSmtpError, SmtpError, transport_for
+from newsletter.mail.transport import (
+    InternationalAddressRefused,
+    PermanentSmtpError,
+    SmtpError,
+    transport_for,
+)
 from newsletter.models import DeliveryStatus, Issue, IssueKind, IssueStatus
 from newsletter.models.base import utcnow
 from newsletter.settings import suppression_key
@@ -170,29 +176,66 @@ class Batch:
                 self.send_one(transport, recipient)
 
     def send_one(self, transport, recipient: Recipient) -> None:
+        """Build, sign and send one person's message; what goes wrong with it fails only them.
+
+        The pacer (Redis) stays outside: its failure is the system's, not this person's, and
+        leaves the batch for the sweep as any crash does.
+        """
+        try:
+            smtputf8 = transport.smtputf8_for(recipient.email)
+            raw = self.build(recipient, smtputf8)
+        except Exception as error:
+            self.not_sent(recipient, error)
+            return
+        self.pacer.wait()
+        try:
+            transport.send_one(
+                raw, self.return_paths.address(recipient.delivery_id), recipient.email, smtputf8
+            )
+        except Exception as error:
+            self.not_sent(recipient, error)
+            return
+        self.consecutive_failures = 0
+        self.result.sent += 1
+        self.add(Outcome(recipient.delivery_id, DeliveryStatus.SENT))
+
+    def build(self, recipient: Recipient, smtputf8: bool) -> bytes:
+        """The person's message as sent: their headers and links, DKIM-signed when configured."""
         raw = self.message.for_recipient(
             recipient.delivery_id,
             recipient.email,
             recipient.name,
             recipient.token,
             recipient.subscriber_id,
+            smtputf8=smtputf8,
         )
-        if self.dkim is not None:
-            raw = self.dkim.sign(raw)
-        self.pacer.wait()
-        try:
-            transport.send_one(
-                raw, self.return_paths.address(recipient.delivery_id), recipient.email
-            )
-        except SmtpError as error:
+        return raw if self.dkim is None else self.dkim.sign(raw)
+
+    def not_sent(self, recipient: Recipient, error: Exception) -> None:
+        """The outcome of a message that failed, by what failed."""
+        if isinstance(error, InternationalAddressRefused):
+            # The person's address, not the relay: it fails them without counting to a pause.
             self.add(self.failure(recipient, error))
-            self.consecutive_failures += 1
-            if self.consecutive_failures >= self.pause_after:
-                self.pause_for(error)
             return
-        self.consecutive_failures = 0
-        self.result.sent += 1
-        self.add(Outcome(recipient.delivery_id, DeliveryStatus.SENT))
+        if isinstance(error, SmtpError):
+            self.failed(self.failure(recipient, error), error)
+            return
+        # Bad data or a bug in building, signing or sending: the same data fails the same
+        # way, so the row is failed with its reason instead of stalling the batch. The log
+        # gets the class and the line, not the message, which may quote the address.
+        logger.error(
+            "delivery %s could not be sent: %s at %s",
+            recipient.delivery_id, type(error).__name__, _where(error),
+        )  # fmt: skip
+        reason = f"the message could not be built or sent: {_describe(error)}"
+        self.failed(Outcome(recipient.delivery_id, DeliveryStatus.FAILED, reason), error)
+
+    def failed(self, outcome: Outcome, error: Exception) -> None:
+        """Record a failure; enough in a row (the relay is down, signing broke) pause the issue."""
+        self.add(outcome)
+        self.consecutive_failures += 1
+        if self.consecutive_failures >= self.pause_after:
+            self.pause_for(error)
 
     def failure(self, recipient: Recipient, error: SmtpError) -> Outcome:
         detail = str(error)[:500]
@@ -207,10 +250,10 @@ class Batch:
         retry_at = utcnow() + timedelta(seconds=delay)
         return Outcome(recipient.delivery_id, DeliveryStatus.QUEUED, detail, retry_at)
 
-    def pause_for(self, error: SmtpError) -> None:
-        reason = (f"Paused after {self.consecutive_failures} failures in a row; the last: {error}")[
-            :500
-        ]
+    def pause_for(self, error: Exception) -> None:
+        last = error if isinstance(error, SmtpError) else _describe(error)
+        reason = f"Paused after {self.consecutive_failures} failures in a row; the last: {last}"
+        reason = reason[:500]
         from newsletter.issues import pause_issue
 
         pause_issue(self.issue_id, actor="system", reason=reason)
@@ -296,3 +339,15 @@ class Batch:
                     DELIVERY.c.status == DeliveryStatus.QUEUED,
                 )
             )
+
+
+def _describe(error: Exception) -> str:
+    """An exception as a short sentence for the admin: its class and message, one line."""
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}"[:400] if text else type(error).__name__
+
+
+def _where(error: Exception) -> str:
+    """file:line of the innermost frame the exception passed through."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return f"{frames[-1].filename}:{frames[-1].lineno}" if frames else "?"

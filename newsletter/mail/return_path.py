@@ -16,6 +16,8 @@ import hmac
 
 from flask import current_app
 
+from newsletter.mail.addresses import ascii_domain
+
 LOCAL_PREFIX = "bounces+"
 # The mailto of List-Unsubscribe: the same signed token, so a lowercasing server changes nothing.
 UNSUBSCRIBE_PREFIX = "unsubscribe+"
@@ -51,7 +53,8 @@ class ReturnPathSigner:
 def signer() -> ReturnPathSigner:
     """A signer with the app's SECRET_KEY and BOUNCE_DOMAIN."""
     config = current_app.config
-    return ReturnPathSigner(config["SECRET_KEY"], config["BOUNCE_DOMAIN"])
+    # In ASCII: the address also goes in List-Unsubscribe, a header of every newsletter.
+    return ReturnPathSigner(config["SECRET_KEY"], ascii_domain(config["BOUNCE_DOMAIN"]))
 
 
 def delivery_id_from(address: str, prefix: str = LOCAL_PREFIX) -> int | None:

@@ -87,7 +87,10 @@ class MailSink(ControlledServer):
         self.app = _real_app(app)
         self.host = host
         self.port = port
-        self.controller = Controller(_OutboxHandler(self), hostname=host, port=port)
+        # SMTPUTF8 as a modern relay offers it, so international addresses arrive as stored.
+        self.controller = Controller(
+            _OutboxHandler(self), hostname=host, port=port, enable_SMTPUTF8=True
+        )
 
     @property
     def address(self) -> str:

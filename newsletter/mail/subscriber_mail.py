@@ -3,24 +3,18 @@
 from __future__ import annotations
 
 import logging
-from email.headerregistry import Address
 
 from flask import current_app, render_template
 
 from newsletter import subscriptions, suppression
 from newsletter.confirmation import name_pending_lists
 from newsletter.extensions import db
-from newsletter.mail.system import send_system_message, system_message
+from newsletter.mail.system import failures_recorded, send_system_message, system_message
 from newsletter.models import Subscriber
 from newsletter.models.base import utcnow
 from newsletter.urls import external_url
 
 logger = logging.getLogger(__name__)
-
-
-def _recipient(subscriber: Subscriber) -> str:
-    # The headerregistry quotes or encodes the display name; it can never add a header.
-    return str(Address(display_name=subscriber.name or "", addr_spec=subscriber.email))
 
 
 def _identity() -> dict[str, str]:
@@ -40,16 +34,19 @@ def _mailable(subscriber_id: int) -> Subscriber | None:
 
 def _send(subscriber: Subscriber, subject: str, template: str, context: dict) -> None:
     """Render `template` (.txt and .html) and send it to the person as system mail."""
-    message = system_message(
-        to=_recipient(subscriber),
-        subject=subject,
-        text=render_template(f"email/{template}.txt", **context),
-        html=render_template(f"email/{template}.html", **context),
-    )
-    # End the read transaction before sending: the built-in sink writes to this database.
-    db.session.commit()
-    send_system_message(message)
-    logger.info("%s sent to subscriber %s", template, subscriber.id)
+    subscriber_id, email = subscriber.id, subscriber.email
+    with failures_recorded(template, f"subscriber:{subscriber_id}", email):
+        message = system_message(
+            to=email,
+            to_name=subscriber.name or "",
+            subject=subject,
+            text=render_template(f"email/{template}.txt", **context),
+            html=render_template(f"email/{template}.html", **context),
+        )
+        # End the read transaction before sending: the built-in sink writes to this database.
+        db.session.commit()
+        send_system_message(message)
+    logger.info("%s sent to subscriber %s", template, subscriber_id)
 
 
 def send_confirmation(subscriber_id: int) -> bool:

@@ -15,32 +15,30 @@ from urllib.parse import unquote, urlsplit
 from flask import Flask
 
 from newsletter.errors import ConfigError
+from newsletter.mail.addresses import wire_address
+from newsletter.mail.errors import (
+    InternationalAddressRefused,
+    PermanentSmtpError,
+    SmtpError,
+    ThrottledSmtpError,
+    TransientSmtpError,
+)
 
 logger = logging.getLogger(__name__)
 
 SCHEMES = {"smtp": "plain", "smtp+starttls": "starttls", "smtps": "tls"}
 DEFAULT_PORTS = {"plain": 25, "starttls": 587, "tls": 465}
 THROTTLE_CODES = frozenset({421, 450, 451, 452})
-
-
-class SmtpError(Exception):
-    """Sending failed; the subclass says whether trying again can help."""
-
-    def __init__(self, message: str, code: int | None = None) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-class PermanentSmtpError(SmtpError):
-    """The relay refused the message for good (5xx): do not retry it."""
-
-
-class ThrottledSmtpError(SmtpError):
-    """The relay asked us to slow down (421, 450, 451, 452): retry later, more slowly."""
-
-
-class TransientSmtpError(SmtpError):
-    """The connection failed or the relay answered 4xx: retry later."""
+__all__ = [
+    "InternationalAddressRefused",
+    "PermanentSmtpError",
+    "SmtpError",
+    "SmtpSettings",
+    "SmtpTransport",
+    "ThrottledSmtpError",
+    "TransientSmtpError",
+    "transport_for",
+]
 
 
 @dataclass(frozen=True)
@@ -224,6 +222,8 @@ class SmtpTransport:
         self.timeout = timeout
         self._smtp: smtplib.SMTP | None = None
         self._session: _Session | None = None
+        # Whether the relay offered SMTPUTF8 at EHLO on the open connection.
+        self._smtputf8 = False
 
     def __enter__(self) -> SmtpTransport:
         self.open()
@@ -244,6 +244,21 @@ class SmtpTransport:
         except (smtplib.SMTPException, OSError) as error:
             raise _connection_error(error) from error
         self._session = _Session(self._smtp)
+        self._smtputf8 = self._smtp.has_extn("smtputf8")
+
+    def smtputf8_for(self, address: str) -> bool:
+        """Whether mail to `address` goes with SMTPUTF8: it is international and the relay
+        offers it (connecting first, to ask). Build the message's headers to match."""
+        if address.isascii():
+            return False
+        self.open()
+        return self._smtputf8
+
+    def _envelope(self, address: str, smtputf8: bool) -> str:
+        if smtputf8 and not self._smtputf8:
+            # Built for a relay that offered SMTPUTF8; this connection's does not.
+            raise InternationalAddressRefused()
+        return wire_address(address, smtputf8)
 
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
@@ -264,16 +279,24 @@ class SmtpTransport:
             raise
         return smtp
 
-    def send(self, raw: bytes, mail_from: str, recipients: Iterable[str]) -> dict:
-        """Send one message; returns the recipients refused when others were accepted."""
+    def send(
+        self, raw: bytes, mail_from: str, recipients: Iterable[str], smtputf8: bool = False
+    ) -> dict:
+        """Send one message; returns the recipients refused when others were accepted.
+
+        Addresses are as stored: an international one goes in the form `wire_address` gives.
+        """
         self.open()
+        sender = self._envelope(mail_from, smtputf8)
+        envelope = [self._envelope(recipient, smtputf8) for recipient in recipients]
+        options = ["SMTPUTF8"] if smtputf8 else []
         try:
-            return self._smtp.sendmail(mail_from, list(recipients), crlf(raw))
+            return self._smtp.sendmail(sender, envelope, crlf(raw), mail_options=options)
         except (smtplib.SMTPException, OSError) as error:
             raise self._sorted(error) from error
 
-    def send_one(self, raw: bytes, mail_from: str, recipient: str) -> None:
-        """Send one message to one plain address: the bulk path, `send` without smtplib.
+    def send_one(self, raw: bytes, mail_from: str, recipient: str, smtputf8: bool = False) -> None:
+        """Send one message to one address: the bulk path, `send` without smtplib.
 
         smtplib spends more CPU than the rest of a bulk send: it parses both addresses, formats
         each command, reads replies a line at a time through a file object and rewrites line
@@ -284,13 +307,11 @@ class SmtpTransport:
         """
         self.open()
         session = self._session
+        # Without SMTPUTF8 both are ASCII (or refused here, before anything is sent).
+        sender = b"MAIL FROM:<" + self._envelope(mail_from, smtputf8).encode() + b">"
+        sender += b" SMTPUTF8\r\n" if smtputf8 else b"\r\n"
+        rcpt = b"RCPT TO:<" + self._envelope(recipient, smtputf8).encode() + b">\r\n"
         try:
-            try:
-                sender = b"MAIL FROM:<" + mail_from.encode("ascii") + b">\r\n"
-                rcpt = b"RCPT TO:<" + recipient.encode("ascii") + b">\r\n"
-            except UnicodeEncodeError:
-                # Without SMTPUTF8 a relay cannot take a non-ASCII address; nothing was sent.
-                raise PermanentSmtpError("the address is not ASCII") from None
             code, reply = session.command(sender)
             if code != 250:
                 session.reset(code)
@@ -333,6 +354,7 @@ class SmtpTransport:
             self._smtp.close()
             self._smtp = None
             self._session = None
+            self._smtputf8 = False
 
 
 def _connection_survives(error: Exception, sorted_error: SmtpError) -> bool:

@@ -7,14 +7,39 @@
   var bar = document.getElementById("progress-bar");
   var finished = ["sent", "cancelled"];
 
+  var reasons = document.getElementById("failure-reasons");
+
+  function showReasons(list) {
+    var body = reasons.querySelector("tbody");
+    body.textContent = "";
+    (list || []).forEach(function (failure) {
+      var row = document.createElement("tr");
+      [failure.reason, failure.count].forEach(function (value) {
+        var cell = document.createElement("td");
+        cell.textContent = value;
+        row.appendChild(cell);
+      });
+      body.appendChild(row);
+    });
+    reasons.hidden = !(list && list.length);
+  }
+
   function show(data) {
     box.parentNode.querySelectorAll("[data-progress]").forEach(function (el) {
-      var value = data[el.getAttribute("data-progress")];
-      if (el.getAttribute("data-progress") === "status" && typeof value === "string") {
+      var key = el.getAttribute("data-progress");
+      var value = data[key];
+      if (key === "status" && typeof value === "string") {
         value = value.charAt(0).toUpperCase() + value.slice(1);
+      }
+      if (key === "stall_note") {
+        // Shown only while the send is stuck.
+        el.hidden = !value;
+        el.textContent = value || "";
+        return;
       }
       el.textContent = value === null || value === undefined ? "–" : value;
     });
+    showReasons(data.failure_reasons);
     bar.max = data.recipients || 1;
     bar.value = data.done;
     bar.textContent = data.done + " of " + data.recipients;
