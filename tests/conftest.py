@@ -239,14 +239,24 @@ def admin_client(client, admin_account):
     return client
 
 
-@pytest.fixture
-def smtp_sink(app) -> Iterator[SmtpSink]:
-    """A real aiosmtpd server on a free port; the app's SMTP_URL points at it."""
-    sink = SmtpSink(port=free_port())
+def _relay(app, smtputf8: bool) -> Iterator[SmtpSink]:
+    sink = SmtpSink(port=free_port(), smtputf8=smtputf8)
     sink.start()
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
     yield sink
     sink.stop()
+
+
+@pytest.fixture
+def smtp_sink(app) -> Iterator[SmtpSink]:
+    """A real aiosmtpd server on a free port, offering SMTPUTF8; the app's SMTP_URL points at it."""
+    yield from _relay(app, smtputf8=True)
+
+
+@pytest.fixture
+def ascii_sink(app) -> Iterator[SmtpSink]:
+    """A real aiosmtpd relay that does not offer SMTPUTF8, as many council relays still are."""
+    yield from _relay(app, smtputf8=False)
 
 
 @pytest.fixture

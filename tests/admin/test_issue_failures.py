@@ -8,13 +8,12 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter.extensions import db
+from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.models import Delivery, Issue, IssueStatus
 from newsletter.models.base import utcnow
-from tests.conftest import free_port
 from tests.delivery.helpers import make_issue, send_here, start
-from tests.smtp import SmtpSink
 
-REFUSED = "the relay does not accept international addresses"
+REFUSED = str(InternationalAddressRefused())
 
 
 def text_of(page: str) -> str:
@@ -25,16 +24,6 @@ def text_of(page: str) -> str:
 @pytest.fixture
 def news(make):
     return make.list(slug="news", name="Monthly news")
-
-
-@pytest.fixture
-def ascii_sink(app):
-    """A real relay without SMTPUTF8."""
-    sink = SmtpSink(port=free_port(), smtputf8=False)
-    sink.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
-    yield sink
-    sink.stop()
 
 
 @pytest.fixture

@@ -8,18 +8,13 @@ from playwright.sync_api import expect
 from newsletter.extensions import db
 from tests.browser.pages import ADMIN, sign_in
 from tests.browser.test_axe import assert_no_axe_violations, assert_reflows
-from tests.conftest import PASSWORD, free_port
-from tests.smtp import SmtpSink
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture
-def smtp_sink(app):
+def smtp_sink(ascii_sink):
     """The live server's relay, without SMTPUTF8."""
-    sink = SmtpSink(port=free_port(), smtputf8=False)
-    sink.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
-    yield sink
-    sink.stop()
+    return ascii_sink
 
 
 # Paced, so that the page is seen while the issue sends and its script, not a reload, fills it.

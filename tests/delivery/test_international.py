@@ -7,27 +7,18 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter.extensions import db
+from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.models import Delivery, IssueStatus
 from tests.conftest import free_port
 from tests.delivery.helpers import make_issue, send_here, start, statuses
 from tests.smtp import SmtpSink
 
-REFUSED = "the relay does not accept international addresses"
+REFUSED = str(InternationalAddressRefused())
 
 
 @pytest.fixture
 def news(make):
     return make.list(slug="news", name="News")
-
-
-@pytest.fixture
-def ascii_sink(app):
-    """A real aiosmtpd relay that does not offer SMTPUTF8; the app's SMTP_URL points at it."""
-    sink = SmtpSink(port=free_port(), smtputf8=False)
-    sink.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
-    yield sink
-    sink.stop()
 
 
 def by_recipient(sink) -> dict:

@@ -1,30 +1,18 @@
 """System mail and test sends to international addresses, and mail that cannot be built."""
 
-import pytest
 import sqlalchemy as sa
 
 from newsletter import subscriptions
 from newsletter.addresses import parse_address
 from newsletter.consent import Origin
 from newsletter.extensions import db
+from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.mail.transport import PermanentSmtpError
 from newsletter.models import AuditEvent, Subscriber
 from newsletter.tasks import enqueue
-from tests.conftest import free_port
-from tests.smtp import SmtpSink
 from tests.subscribing import sign_up
 
-REFUSED = "the relay does not accept international addresses"
-
-
-@pytest.fixture
-def ascii_sink(app):
-    """A real relay without SMTPUTF8; the app's SMTP_URL points at it."""
-    sink = SmtpSink(port=free_port(), smtputf8=False)
-    sink.start()
-    app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"
-    yield sink
-    sink.stop()
+REFUSED = str(InternationalAddressRefused())
 
 
 def failures() -> list[AuditEvent]:
