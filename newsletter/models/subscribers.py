@@ -46,8 +46,10 @@ class Subscriber(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
+    # In the order the lists were made, so every page and mail names them the same way on
+    # both databases (PostgreSQL returns rows in no particular order).
     subscriptions: Mapped[list[Subscription]] = relationship(
-        back_populates="subscriber", cascade="all, delete-orphan"
+        back_populates="subscriber", cascade="all, delete-orphan", order_by="Subscription.list_id"
     )
 
     def __repr__(self) -> str:
