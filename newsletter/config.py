@@ -89,6 +89,19 @@ def _rate(env: Mapping[str, str], name: str) -> dict[str, str]:
     return {name: raw}
 
 
+def _sender(env: Mapping[str, str], name: str, default: str) -> str:
+    """A From setting (`Name <address>`), refused unless its address can go on any relay."""
+    value = env.get(name, "").strip() or default
+    local, at, domain = parseaddr(value)[1].rpartition("@")
+    if not at or not local or not domain:
+        raise ConfigError(f"{name} must be an address such as 'News <news@example.org>'")
+    if not local.isascii():
+        # The domain may be international (it goes in ASCII); the part before the @ cannot,
+        # on a relay without SMTPUTF8, and every message would then fail.
+        raise ConfigError(f"{name} must have only ASCII letters before the @")
+    return value
+
+
 def system_from(mail_from: str) -> str:
     """MAIL_FROM with its local part replaced by noreply."""
     name, address = parseaddr(mail_from)
@@ -121,7 +134,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         if not embedded:
             raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
         secret_key = _generated_secret_key(folder)
-    mail_from = env.get("MAIL_FROM", "").strip() or DEFAULT_MAIL_FROM
+    mail_from = _sender(env, "MAIL_FROM", DEFAULT_MAIL_FROM)
     base_url = env.get("BASE_URL", "").strip().rstrip("/")
     bounce_domain = (
         env.get("BOUNCE_DOMAIN", "").strip() or parseaddr(mail_from)[1].rpartition("@")[2]
@@ -136,7 +149,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "SMTP_URL": env.get("SMTP_URL", "").strip() or None,
         "BASE_URL": base_url or None,
         "MAIL_FROM": mail_from,
-        "MAIL_FROM_SYSTEM": env.get("MAIL_FROM_SYSTEM", "").strip() or system_from(mail_from),
+        "MAIL_FROM_SYSTEM": _sender(env, "MAIL_FROM_SYSTEM", system_from(mail_from)),
         "BOUNCE_DOMAIN": bounce_domain,
         # The bounce receiver (newsletter/bounces/): where feedback loops send complaints, and
         # the soft-bounce policy: this many different issues soft-bouncing within this many days.

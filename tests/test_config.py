@@ -50,6 +50,25 @@ def test_defaults_for_mail_identity(empty_cwd):
     assert config["BOUNCE_DOMAIN"] == "example.org"
 
 
+@pytest.mark.parametrize("name", ["MAIL_FROM", "MAIL_FROM_SYSTEM"])
+def test_a_sender_with_an_international_local_part_is_refused_at_start(empty_cwd, name):
+    """A From address no relay without SMTPUTF8 could send from stops the app with a sentence."""
+    with pytest.raises(ConfigError, match=f"{name} must have only ASCII letters before the @"):
+        load_config({name: "Zoë Team <zoë@example.org>"})
+
+
+def test_a_sender_at_an_international_domain_is_accepted(empty_cwd):
+    """Only the part before the @ must be ASCII: the domain goes out in its ASCII form."""
+    config = load_config({"MAIL_FROM": "Bücher <news@bücher.example>"})
+    assert config["MAIL_FROM_SYSTEM"] == "Bücher <noreply@bücher.example>"
+
+
+def test_a_sender_without_an_address_is_refused(empty_cwd):
+    """MAIL_FROM without an @ is a clear error, not a failure of every message later."""
+    with pytest.raises(ConfigError, match="MAIL_FROM must be an address"):
+        load_config({"MAIL_FROM": "Newsletter"})
+
+
 def test_a_malformed_number_is_a_clear_error(empty_cwd):
     """A bad SEND_RATE names the variable."""
     with pytest.raises(ConfigError, match="SEND_RATE must be a whole number"):

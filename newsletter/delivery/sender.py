@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
+from redis.exceptions import RedisError
 
 from newsletter.delivery.claims import Claimer, Recipient
 from newsletter.delivery.heartbeat import ClaimHeartbeat
@@ -90,10 +91,33 @@ def send_batch(issue_id: int, first_id: int, last_id: int) -> BatchResult:
     if issue is None or issue.status != IssueStatus.SENDING:
         db.session.rollback()
         return BatchResult(stopped=issue.status if issue is not None else IssueStatus.CANCELLED)
-    batch = Batch(current_app._get_current_object(), issue, first_id, last_id)
+    try:
+        batch = Batch(current_app._get_current_object(), issue, first_id, last_id)
+    except (sa.exc.SQLAlchemyError, RedisError):
+        raise  # the system's trouble, not the issue's: the actor retries, the sweep re-enqueues
+    except Exception as error:
+        db.session.rollback()
+        return _cannot_build(issue_id, error)
     # End the read transaction: SQLite's writers (and the built-in sink) must not wait on us.
     db.session.commit()
     return batch.run()
+
+
+def _cannot_build(issue_id: int, error: Exception) -> BatchResult:
+    """Pause an issue whose message cannot be built at all, saying why on its page.
+
+    The same issue and settings fail the same way every time, so retrying would leave it
+    "sending" for ever; a person fixes the cause (the layout, a setting, the DKIM key) and resumes.
+    """
+    logger.error(
+        "issue %s could not be built for sending: %s at %s",
+        issue_id, type(error).__name__, _where(error),
+    )  # fmt: skip
+    from newsletter.issues import pause_issue
+
+    reason = f"The message could not be built for sending: {_describe(error)}"
+    pause_issue(issue_id, actor="system", reason=reason[:500])
+    return BatchResult(stopped=IssueStatus.PAUSED)
 
 
 class Batch:

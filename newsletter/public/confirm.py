@@ -14,6 +14,7 @@ from newsletter import subscriptions
 from newsletter.confirmation import ConfirmLink, open_confirm_link
 from newsletter.consent import Origin
 from newsletter.extensions import csrf
+from newsletter.models import SubscriptionStatus
 from newsletter.public import bp
 from newsletter.public.visible_text import visible_text
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
@@ -30,14 +31,26 @@ def confirm(token: str):
         return render_template("public/link_problem.html", expired=False), 404
     waiting = [s.mailing_list for s in link.confirmable]
     if waiting and request.method == "POST":
-        confirmed = subscriptions.confirm_link(link, Origin.from_request(), _wording(waiting))
-        return _page("public/confirmed.html", link, confirmed=confirmed)
+        subscriptions.confirm_link(link, Origin.from_request(), _wording(waiting))
+        # What they now receive, and apart from it any list still waiting for another mail's
+        # link (asked for after this link was sent): that list is not confirmed by this one.
+        by_status = {status: _lists(link, status) for status in SubscriptionStatus}
+        return _page(
+            "public/confirmed.html",
+            link,
+            lists=by_status[SubscriptionStatus.CONFIRMED],
+            still_pending=by_status[SubscriptionStatus.PENDING],
+        )
     if waiting:
         return _page("public/confirm.html", link, lists=waiting)
     if link.subscribed:
         # Pressed again, or opened after confirming: they are subscribed, which is no error.
         return _page("public/confirm_used.html", link, lists=link.subscribed)
     return _page("public/confirm_used.html", link, lists=[]), 410
+
+
+def _lists(link: ConfirmLink, status: SubscriptionStatus) -> list:
+    return [s.mailing_list for s in link.subscriber.subscriptions if s.status == status]
 
 
 def _wording(lists) -> str:

@@ -92,3 +92,20 @@ def test_consecutive_international_refusals_do_not_pause_the_issue(app, make, ne
     start(issue)
     assert send_here(issue) == IssueStatus.SENT
     assert ascii_sink.recipients() == ["last@example.com"]
+
+
+def test_an_issue_that_cannot_be_built_pauses_with_the_reason(app, make, news, smtp_sink):
+    """A fault of the whole message (here a From no relay can use) pauses it, never stalls it."""
+    make.subscriber(email="ann@example.com", lists=[news])
+    issue = make_issue(make, [news])
+    start(issue)
+    # Set behind the settings' back: load_config refuses this at start (tests/test_config.py).
+    app.config["MAIL_FROM"] = "Zoë Team <zoë@example.org>"
+
+    assert send_here(issue) == IssueStatus.PAUSED
+
+    db.session.refresh(issue)
+    assert issue.pause_reason.startswith("The message could not be built for sending")
+    assert "InternationalAddressRefused" in issue.pause_reason
+    assert smtp_sink.recipients() == []
+    assert rows(issue)["ann@example.com"].status.value == "queued"

@@ -300,8 +300,11 @@ def test_an_old_link_never_confirms_a_list_asked_for_later(client, news, jobs, m
     """Someone adds Jobs for Ann after her mail went: her link still confirms News alone."""
     path = confirm_path(client, mail, "ann@example.com", "news")
     sign_up(client, "ann@example.com", "jobs", ip="198.51.100.66")
-    click(client, path)
+    page = click(client, path).get_data(as_text=True)
     assert statuses("ann@example.com") == {"news": CONFIRMED, "jobs": PENDING}
+    receive, later = page.split("You will now receive:")[1].split("after it was sent:")
+    assert "<li>News</li>" in receive and "Jobs" not in receive
+    assert "<li>Jobs</li>" in later
 
 
 def test_the_address_cap_bounds_mails_however_many_lists(client, make, mail):
