@@ -15,6 +15,7 @@ import asyncio
 import logging
 import re
 
+import idna
 from aiosmtpd.controller import Controller
 from flask import Flask
 
@@ -38,23 +39,33 @@ class Mailboxes:
     def __init__(self, app: Flask) -> None:
         # As return paths are written (mail/return_path.py): an IDN domain in ASCII.
         self.domain = ascii_domain(app.config["BOUNCE_DOMAIN"]).lower()
-        self.complaints = app.config["BOUNCE_COMPLAINTS_ADDRESS"].lower()
+        self.complaints = _ascii(app.config["BOUNCE_COMPLAINTS_ADDRESS"])
         self.return_path = re.compile(
             rf"{re.escape(LOCAL_PREFIX)}[a-z2-7]{{10,64}}@{re.escape(self.domain)}", re.IGNORECASE
         )
 
     def accepts(self, address: str) -> bool:
-        local, _, domain = address.lower().rpartition("@")
+        address = _ascii(address)
+        local, _, domain = address.rpartition("@")
         if domain != self.domain:
             return False
         ours = local.startswith((LOCAL_PREFIX, UNSUBSCRIBE_PREFIX))
-        return ours or address.lower() == self.complaints
+        return ours or address == self.complaints
 
     def is_unsubscribe(self, address: str) -> bool:
         return address.lower().startswith(UNSUBSCRIBE_PREFIX)
 
     def is_complaints(self, address: str) -> bool:
-        return address.lower() == self.complaints
+        return _ascii(address) == self.complaints
+
+
+def _ascii(address: str) -> str:
+    """The address lowercased, its domain in ASCII: a sender may write an IDN either way."""
+    local, at, domain = address.lower().rpartition("@")
+    try:
+        return f"{local}{at}{ascii_domain(domain)}"
+    except idna.IDNAError:
+        return address.lower()  # not a domain at all: it matches nothing of ours
 
 
 class BounceHandler:

@@ -238,3 +238,16 @@ def test_a_report_naming_two_of_our_deliveries_bounces_both(bounce_server, make,
             "", [return_path(one.id), return_path(two.id)], render("exim_plain_hard.eml", one)
         )
     assert reasons("a@example.com") == reasons("b@example.com") == {SuppressionReason.HARD_BOUNCE}
+
+
+def test_an_international_bounce_domain_is_matched_in_either_form(app):
+    """complaints@ on an IDN bounce domain is ours whether the sender writes it in ASCII or not."""
+    from newsletter.bounces.receiver import Mailboxes
+
+    app.config["BOUNCE_DOMAIN"] = "bücher.example"
+    app.config["BOUNCE_COMPLAINTS_ADDRESS"] = "complaints@bücher.example"
+    mailboxes = Mailboxes(app)
+    for address in ("complaints@xn--bcher-kva.example", "Complaints@Bücher.example"):
+        assert mailboxes.accepts(address) and mailboxes.is_complaints(address)
+    for address in ("complaints@example.org", "complaints@a..b", "postmaster@bücher.example"):
+        assert not mailboxes.accepts(address)
