@@ -33,8 +33,26 @@ def create(list_slugs: tuple[str, ...], subject: str, body_file: Path) -> None:
     """Create a draft issue; prints its id alone on stdout."""
     from newsletter.issues import create_issue
 
-    issue = create_issue(subject, body_file.read_text(encoding="utf-8"), list(list_slugs), "cli")
+    issue = create_issue(subject, _read_body(body_file), list(list_slugs), "cli")
     click.echo(issue.id)
+
+
+def _read_body(path: Path) -> str:
+    """The body file's text: UTF-8 (a byte-order mark dropped), else Windows-1252 with a note.
+
+    Notepad's "ANSI" and older Word exports are Windows-1252; reading them as such keeps the
+    accents, and the note says to check them.
+    """
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        click.echo(
+            f"note: {path.name} is not UTF-8; it was read as Windows-1252 (check accented "
+            "letters in the preview)",
+            err=True,
+        )
+        return raw.decode("cp1252", errors="replace")
 
 
 @issues.command("send")

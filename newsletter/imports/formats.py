@@ -156,7 +156,16 @@ def records(layout: Layout, file: str, lines: Iterator[str]) -> Iterator[ImportR
 
 def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[ImportRecord]:
     last = reader.line_num
-    for row in reader:
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # Nearly always a quote left open: the reader ran on through the lines after it.
+            raise ImportFileError(
+                f'line {reader.line_num}: {error}; is a quote (") left open on or before it?'
+            ) from error
         start, last = last + 1, reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue

@@ -21,7 +21,9 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from newsletter.imports.addresses import AddressValidator
+from newsletter.imports.errors import ImportFileError
 from newsletter.imports.records import ImportRecord, RowKind
+from newsletter.mail.addresses import header_text
 
 BATCH_SIZE = 5000
 MEMBER = RowKind.MEMBER.value
@@ -91,6 +93,14 @@ class RowContext:
         object.__setattr__(self, "detail_consent", f', "consent": {_quote(self.consent)}')
 
 
+def _plain(name: str) -> str:
+    """A name fit for a header and a database: line breaks and control characters become one
+    space, as the forms refuse them (a quoted CSV cell may hold anything, NUL included)."""
+    if name.isprintable():
+        return name
+    return " ".join(header_text(name).split())
+
+
 def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> tuple:
     """The row as a plain tuple in `Row`'s field order (the planner makes it a `Row`).
 
@@ -113,7 +123,7 @@ def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> t
     return (
         MEMBER if kind is RowKind.MEMBER else kind.value, key, email, context.address_hash(key),
         record.line, record.file,
-        record.email, record.name, _dumps(record.attributes) if record.attributes else "{}",
+        record.email, _plain(record.name), _dumps(record.attributes) if record.attributes else "{}",
         detail + "}", ip[:64] if ip else None,
         opted_in_at.timestamp() if opted_in_at else None,
         confirmed_at.timestamp() if confirmed_at else None,
@@ -224,7 +234,10 @@ def _prepare_in_child(connection, make_batches: Callable[[], Iterator[Prepared]]
             connection.send_bytes(batch.pack())
         connection.send_bytes(_END)
     except BaseException as error:  # the parent raises it again
-        connection.send_bytes(marshal.dumps(f"{type(error).__name__}: {error}"))
+        said = (
+            str(error) if isinstance(error, ImportFileError) else f"{type(error).__name__}: {error}"
+        )
+        connection.send_bytes(marshal.dumps(said))
     finally:
         connection.close()
 
@@ -247,7 +260,7 @@ def prepare_in_parallel(make_batches: Callable[[], Iterator[Prepared]]) -> Itera
                 return
             message = marshal.loads(data)
             if isinstance(message, str):
-                raise RuntimeError(f"reading the file failed: {message}")
+                raise ImportFileError(f"reading the file failed: {message}")
             yield Prepared(*message)
     finally:
         receiver.close()

@@ -43,6 +43,26 @@ def test_create_prints_the_id_alone_and_keeps_list_order(runner, make, body_file
     assert issue.subject == "May news" and "*month*" in issue.body_markdown
 
 
+@pytest.mark.parametrize(
+    "raw, note",
+    [
+        ("\ufeff# Café news\n".encode(), False),  # Notepad's "UTF-8 with BOM"
+        ("# Café news\n".encode("cp1252"), True),  # Notepad's "ANSI"
+    ],
+)
+def test_create_reads_body_files_as_editors_save_them(runner, make, tmp_path, raw, note):
+    """A byte-order mark is dropped (the heading stays a heading); Windows-1252 is read, noted."""
+    make.list(slug="news")
+    path = tmp_path / "body.md"
+    path.write_bytes(raw)
+    issue_id = create(runner, path, "news")
+    assert db.session.get(Issue, issue_id).body_markdown == "# Café news\n"
+    result = runner.invoke(
+        main, ["issues", "create", "--list", "news", "--subject", "S", "--body-file", str(path)]
+    )
+    assert ("read as Windows-1252" in result.stderr) is note
+
+
 def test_create_with_an_unknown_list_is_a_one_line_error(runner, body_file):
     """Exit 1 with a sentence naming the slug."""
     result = runner.invoke(

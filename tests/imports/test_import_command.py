@@ -178,3 +178,26 @@ def test_a_windows_1252_file_warns_on_stderr(run_import, news):
     result = run_import(fixture("windows_1252.csv"))
     assert "Windows-1252" in result.stderr and "Windows-1252" not in result.stdout
     assert db.session.scalars(select(Subscriber.name)).one() == "Zoë Café"
+
+
+def test_a_quote_left_open_is_a_one_line_error_naming_the_line(run_import, news, tmp_path):
+    """A cell that runs on past the csv limit (a quote never closed) stops with a sentence."""
+    path = tmp_path / "open_quote.csv"
+    filler = "".join(f"p{n}@example.com,Person {n}\n" for n in range(6000))
+    path.write_text('email,name\nann@example.com,"Ann\n' + filler)
+    for args in ((), ("--dry-run",)):
+        result = run_import(path, *args, expect=1)
+        assert "is a quote (\") left open" in result.output
+        assert "Traceback" not in result.output
+
+
+def test_names_with_line_breaks_and_control_characters_are_made_plain(run_import, news, tmp_path):
+    """A quoted cell may hold anything; the name stored is one line, as the forms require."""
+    path = tmp_path / "names.csv"
+    path.write_text(
+        'email,name\nann@example.com,"Ann\r\nSmith\x07"\nbob@example.com,"Bo\x00b"\n',
+        newline="",
+    )
+    run_import(path)
+    names = dict(db.session.execute(select(Subscriber.email, Subscriber.name)).all())
+    assert names == {"ann@example.com": "Ann Smith", "bob@example.com": "Bo b"}
