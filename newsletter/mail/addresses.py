@@ -20,7 +20,7 @@ from email.utils import parseaddr
 
 import idna
 
-from newsletter.mail.errors import InternationalAddressRefused
+from newsletter.mail.errors import InternationalAddressRefused, UnsendableMessage
 
 # CR, LF, tab and every other control character, and the Unicode line separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
@@ -46,6 +46,9 @@ def ascii_domain(domain: str) -> str:
 
 def wire_address(address: str, smtputf8: bool) -> str:
     """The address as a relay takes it: as stored with SMTPUTF8, else in ASCII, or refused."""
+    if not address.isprintable():
+        # Validation keeps these out; a row written behind its back must not add SMTP commands.
+        raise UnsendableMessage("the address holds line breaks or control characters")
     if smtputf8 or address.isascii():
         return address
     local, _, domain = address.rpartition("@")

@@ -109,3 +109,20 @@ def test_an_issue_that_cannot_be_built_pauses_with_the_reason(app, make, news, s
     assert "InternationalAddressRefused" in issue.pause_reason
     assert smtp_sink.recipients() == []
     assert rows(issue)["ann@example.com"].status.value == "queued"
+
+
+def test_an_address_with_a_line_break_adds_no_smtp_command(app, make, news, smtp_sink):
+    """A row written behind validation's back fails alone; the relay sees no extra recipient."""
+    for email in ("ann@example.com", "bob@example.com"):
+        make.subscriber(email=email, lists=[news])
+    issue = make_issue(make, [news])
+    start(issue)
+    corrupt_address(issue, "bob@example.com", "bob@example.com>\r\nRCPT TO:<eve@example.net")
+
+    assert send_here(issue) == IssueStatus.SENT
+
+    assert smtp_sink.recipients() == ["ann@example.com"]
+    failed = [row for row in rows(issue).values() if row.status.value == "failed"]
+    assert [row.last_error for row in failed] == [
+        "the address holds line breaks or control characters"
+    ]
