@@ -91,8 +91,8 @@ def test_sweep_leaves_a_live_issue_alone(app, make, news, stub_broker):
     assert sweep() == 0
 
 
-def test_sweep_revives_a_stalled_issue(app, make, news, stub_broker):
-    """No batch moved or was enqueued within SEND_STALL_SECONDS: enqueued again."""
+def stalled_issue(make, news):
+    """A sending issue enqueued once, five minutes ago, that no batch has moved since."""
     people(make, news, 3)
     issue = make_issue(make, [news])
     start(issue)
@@ -100,6 +100,12 @@ def test_sweep_revives_a_stalled_issue(app, make, news, stub_broker):
     db.session.execute(
         sa.update(Issue).values(enqueued_at=utcnow() - timedelta(minutes=5), progress_at=None)
     )
+    return issue
+
+
+def test_sweep_revives_a_stalled_issue(app, make, news, stub_broker):
+    """No batch moved or was enqueued within SEND_STALL_SECONDS: enqueued again."""
+    stalled_issue(make, news)
     db.session.commit()
     assert sweep() == 1
 
@@ -136,13 +142,7 @@ def test_sweep_enqueues_the_issue_of_rows_it_freed_at_once(app, make, news, stub
 
 def test_a_batch_heartbeat_keeps_its_issue_from_being_enqueued_again(app, make, news, stub_broker):
     """Nothing recorded or enqueued for minutes, but a batch renewed its claim just now."""
-    people(make, news, 3)
-    issue = make_issue(make, [news])
-    start(issue)
-    sweep()
-    db.session.execute(
-        sa.update(Issue).values(enqueued_at=utcnow() - timedelta(minutes=5), progress_at=None)
-    )
+    stalled_issue(make, news)
     first = db.session.scalar(sa.select(sa.func.min(Delivery.id)))
     db.session.execute(
         sa.update(Delivery)
