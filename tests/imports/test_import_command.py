@@ -187,7 +187,7 @@ def test_a_quote_left_open_is_a_one_line_error_naming_the_line(run_import, news,
     path.write_text('email,name\nann@example.com,"Ann\n' + filler)
     for args in ((), ("--dry-run",)):
         result = run_import(path, *args, expect=1)
-        assert "is a quote (\") left open" in result.output
+        assert 'is a quote (") left open' in result.output
         assert "Traceback" not in result.output
 
 
