@@ -1,4 +1,4 @@
-"""Benchmark of the delivery engine (issue 5): how fast an issue goes out, against a ceiling.
+"""Benchmark of the delivery engine: how fast an issue goes out, against a ceiling.
 
     python bench/send.py [--database-url postgresql://postgres@127.0.0.1:5432/nl_bench_send]
                          [--subscribers 20000] [--large 100000] [--dkim 2000]
@@ -312,8 +312,9 @@ def cpu_line(per_message: dict[str, float]) -> str:
 def run_issue(app, slug: str, expected: int, sink: Sink, groups=None) -> dict[str, float]:
     import sqlalchemy as sa
 
+    from newsletter.compose.issues import create_issue
+    from newsletter.delivery.control import send_issue
     from newsletter.extensions import db
-    from newsletter.issues import create_issue, send_issue
     from newsletter.models import Issue, IssueStatus
 
     sink.reset()
@@ -372,8 +373,8 @@ def main() -> None:
     args = parser.parse_args()
 
     from newsletter import create_app
-    from newsletter.schema import upgrade_schema
-    from tests.conftest import start_redis_server
+    from newsletter.models.schema import upgrade_schema
+    from tests.support.servers import start_redis_server
 
     print(f"load before: {os.getloadavg()}", flush=True)
     fresh_database(args.database_url)
@@ -393,8 +394,8 @@ def main() -> None:
         populate(app, sizes)
         print(f"populated {max(sizes.values())} subscribers in "
               f"{time.perf_counter() - started:.1f}s", flush=True)  # fmt: skip
+        from newsletter.background.broker import get_broker
         from newsletter.extensions import db
-        from workers.broker import get_broker
 
         with app.app_context():
             get_broker(app)

@@ -8,7 +8,7 @@ server; nothing is downloaded. The script drops and recreates the database `--da
 (default newsletter_bench), flushes the Redis database of `--redis` (default index 14), runs
 `newsletter db upgrade`, creates a public double-opt-in list and a `bench_insert` table, then
 starts gunicorn on a free loopback port with NEWSLETTER_BENCH=1, which adds two reference
-routes (newsletter/bench.py):
+routes (newsletter/web/bench.py):
 
 - GET /_bench/constant answers a constant: the floor of gunicorn + Flask;
 - POST /_bench/insert does one INSERT and commit through the app's session: the floor of a write.
@@ -28,7 +28,7 @@ Each client connection is closed and opened again every `--reopen-every` request
 browsers and proxies let connections go. A connection kept for the whole run stays with the
 worker that accepted it, and one worker tends to accept nearly all 16 at the start: with
 `--reopen-every 0` the constant route gave 1,060-1,160 req/s with one worker busy and the
-other idle, against 2,740-2,850 reopening (docs/benchmarks.md, session 4). Reopened
+other idle, against 2,740-2,850 reopening. Reopened
 connections are accepted by whichever worker is free, as in real use.
 """
 

@@ -159,10 +159,10 @@ def main() -> None:
     url = recreate_database(args.postgres, args.database)
     from newsletter import create_app
     from newsletter.accounts import create_account
-    from newsletter.audience import search_subscribers
     from newsletter.config import load_config
     from newsletter.extensions import db
-    from newsletter.schema import upgrade_schema
+    from newsletter.models.schema import upgrade_schema
+    from newsletter.subscriptions.audience import search_subscribers
 
     config = load_config({"DATABASE_URL": url, "SECRET_KEY": "bench", "SUPPRESSION_KEY": "bench"})
     config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, SERVER_NAME="localhost")

@@ -1,7 +1,13 @@
-"""Secretariat accounts: creating them, signing in, passwords, and switching them off."""
+"""Secretariat accounts: the first admin, creating them, signing in, passwords, switching off.
+
+Functions that change an account commit (with their audit record); lookups change nothing.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import secrets
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -11,15 +17,16 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from newsletter import settings
 from newsletter.addresses import parse_address
 from newsletter.audit import record
 from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
+from newsletter.keys import delete_setting, get_setting, set_setting
 from newsletter.models import Account, AccountRole
 from newsletter.models.base import utcnow
 
 MIN_PASSWORD_LENGTH = 12
+SETUP_TOKEN_HASH = "setup_token_sha256"
 
 _hasher = PasswordHasher()
 
@@ -71,6 +78,15 @@ def create_account(
     actor: Account | str | None = None,
 ) -> Account:
     """Create a secretariat account; ValidationError or ConflictError if it cannot be."""
+    account = _add_account(email, password, role, actor)
+    db.session.commit()
+    return account
+
+
+def _add_account(
+    email: str, password: str, role: str | AccountRole, actor: Account | str | None
+) -> Account:
+    """create_account without the commit."""
     address = parse_address(email)
     check_password(password)
     account_role = check_role(role)
@@ -96,16 +112,47 @@ def create_account(
         detail={"email": account.email, "role": account_role.value},
         actor=actor,
     )
-    db.session.commit()
     return account
+
+
+def has_accounts() -> bool:
+    return db.session.scalar(select(Account.id).limit(1)) is not None
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_setup_token() -> str | None:
+    """A new one-time token that creates the first admin, or None if an account exists."""
+    if has_accounts():
+        return None
+    token = secrets.token_urlsafe(32)
+    set_setting(SETUP_TOKEN_HASH, _digest(token))
+    return token
+
+
+def setup_token_is_valid(token: str) -> bool:
+    """True while no account exists and `token` is the one last issued."""
+    stored = get_setting(SETUP_TOKEN_HASH)
+    if stored is None or has_accounts():
+        return False
+    return hmac.compare_digest(stored, _digest(token))
+
+
+def consume_setup_token() -> None:
+    """Forget the setup token once the first admin exists."""
+    delete_setting(SETUP_TOKEN_HASH)
+    db.session.commit()
 
 
 def create_first_admin(token: str, email: str, password: str) -> Account:
     """Create the first admin with the one-time set-up token, then forget the token."""
-    if not settings.setup_token_is_valid(token):
+    if not setup_token_is_valid(token):
         raise NotFoundError("this set-up link has been used already or is not valid")
-    account = create_account(email, password, role=AccountRole.ADMIN, actor="setup")
-    settings.consume_setup_token()
+    account = _add_account(email, password, AccountRole.ADMIN, actor="setup")
+    delete_setting(SETUP_TOKEN_HASH)  # in the same commit: the link creates one account
+    db.session.commit()
     return account
 
 
@@ -173,13 +220,13 @@ def change_password(account: Account, current_password: str, new_password: str) 
 
 
 def _enabled_admins_other_than(account: Account) -> int:
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count(Account.id)).where(
             Account.role == AccountRole.ADMIN,
             Account.disabled.is_(False),
             Account.id != account.id,
         )
-    )
+    ).scalar_one()
 
 
 def _acting_account(actor: Account | str | None) -> Account | None:

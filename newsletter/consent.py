@@ -1,4 +1,9 @@
-"""Consent evidence (DESIGN.md invariant 3): who, when, how, from where, and what they saw."""
+"""Consent evidence: who, when, how, from where, and what they saw.
+
+Every sign-up, confirmation, import, unsubscribe, preference change, bounce and complaint
+appends a consent event; subscription status is derived from them. `record_consent` adds the
+event to the session and its caller commits it with the change it records.
+"""
 
 from __future__ import annotations
 

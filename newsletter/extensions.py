@@ -1,5 +1,7 @@
 """Flask extensions, created unbound and bound to an app in create_app."""
 
+from pathlib import Path
+
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -8,6 +10,8 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 # Named constraints so that Alembic migrations can alter them on SQLite and PostgreSQL alike.
 NAMING_CONVENTION = {
@@ -32,8 +36,6 @@ limiter = Limiter(key_func=get_remote_address, default_limits=[])
 
 def init_app(app) -> None:
     """Bind every extension to the app."""
-    from newsletter.schema import MIGRATIONS_DIR
-
     db.init_app(app)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR), render_as_batch=True)
     csrf.init_app(app)

@@ -1,4 +1,7 @@
-"""Mailing lists: creating, changing and finding them."""
+"""Mailing lists: creating, changing and finding them.
+
+`create_list` and `update_list` commit, with their audit record; lookups change nothing.
+"""
 
 from __future__ import annotations
 
@@ -66,6 +69,15 @@ def get_list(slug: str) -> MailingList:
     if mailing_list is None:
         raise NotFoundError(f"no list with the slug '{slug}'")
     return mailing_list
+
+
+def public_lists() -> list[MailingList]:
+    """The lists anyone may join, by name."""
+    return list(
+        db.session.scalars(
+            select(MailingList).where(MailingList.is_public).order_by(MailingList.name)
+        )
+    )
 
 
 def all_lists() -> list[MailingList]:

@@ -5,7 +5,9 @@ HMAC, and write to the audit log by ids only: after an erasure the log must not 
 address either. Erasure deletes the person, their subscriptions, consent events, bounces and
 deliveries (the issues' counts keep them, folded), and leaves the suppression entry with
 `erased` added to whatever reasons it had, so a bounce or complaint stays in force. Only a fresh
-sign-up confirmed by its link lifts `erased` (DESIGN.md invariants 3 and 4).
+sign-up confirmed by its link lifts `erased`: consent evidence is deleted only here, and the
+suppression entry outlives the person. `export_person` and `erase_person` commit, with their
+audit record.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from newsletter.models import (
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
-from newsletter.subscriptions import find_subscriber
+from newsletter.subscriptions.people import find_subscriber
 
 Actor = Account | str | None
 
@@ -72,7 +74,11 @@ def export_person(raw_address: str, actor: Actor) -> dict:
         "bounces": _bounces(subscriber) if subscriber else [],
         "suppression": _suppression(entry) if entry else None,
     }
-    target = f"subscriber:{subscriber.id}" if subscriber else f"suppression:{entry.id}"
+    if subscriber is not None:
+        target = f"subscriber:{subscriber.id}"
+    else:
+        assert entry is not None  # one of the two was found
+        target = f"suppression:{entry.id}"
     record("subscriber.exported", target=target, actor=actor)
     db.session.commit()
     return data
@@ -107,9 +113,12 @@ def _subscriptions(subscriber: Subscriber) -> list[dict]:
 
 
 def _events(subscriber: Subscriber) -> list[dict]:
-    slugs = dict(db.session.execute(sa.select(MailingList.id, MailingList.slug)).all())
+    # Looked up by possibly empty columns (an event without a list or a wording): None finds None.
+    slugs: dict[int | None, str] = dict(
+        db.session.execute(sa.select(MailingList.id, MailingList.slug)).all()
+    )
     versions = {e.wording_version for e in subscriber.consent_events if e.wording_version}
-    wordings = dict(
+    wordings: dict[str | None, str] = dict(
         db.session.execute(
             sa.select(ConsentWording.version, ConsentWording.text).where(
                 ConsentWording.version.in_(versions)
@@ -214,6 +223,7 @@ def erase_person(raw_address: str, actor: Actor) -> Erasure:
         deliveries = _delete_person(subscriber)
     suppression.suppress(address.key, SuppressionReason.ERASED)
     entry = suppression.find_entry(address.key)
+    assert entry is not None  # suppressed just above
     reasons = sorted(r.value for r in entry.active_reasons)
     target = f"subscriber:{subscriber_id}" if subscriber_id else f"suppression:{entry.id}"
     record(

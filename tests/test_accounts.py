@@ -7,13 +7,16 @@ from newsletter.accounts import (
     IncorrectPasswordError,
     authenticate,
     change_password,
+    consume_setup_token,
     create_account,
+    issue_setup_token,
     set_disabled,
+    setup_token_is_valid,
 )
 from newsletter.errors import ConflictError, ValidationError
 from newsletter.extensions import db
 from newsletter.models import AccountRole, AuditEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
 def audit_actions() -> list[str]:
@@ -185,3 +188,20 @@ def test_the_last_enabled_admin_cannot_be_disabled(make, admin_account):
     with pytest.raises(ValidationError, match="last enabled admin"):
         set_disabled(admin_account, True, actor="cli")
     assert not admin_account.disabled
+
+
+def test_setup_token_works_until_an_account_exists(app, make):
+    """The first-run link is valid only while there is no account."""
+    token = issue_setup_token()
+    assert token and setup_token_is_valid(token)
+    assert not setup_token_is_valid(token + "x")
+    make.account()
+    assert not setup_token_is_valid(token)
+    assert issue_setup_token() is None
+
+
+def test_consumed_setup_token_is_forgotten(app):
+    """After use the stored digest is gone, so the link cannot be replayed."""
+    token = issue_setup_token()
+    consume_setup_token()
+    assert not setup_token_is_valid(token)

@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from tests.process import REPO_ROOT, clean_env
+from tests.support.process import REPO_ROOT, clean_env
 
 ONE_BROWSER_TEST = "tests/browser/test_journeys.py::test_sign_up_confirm_by_the_link_in_the_mail"
 

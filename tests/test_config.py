@@ -96,7 +96,7 @@ def test_masked_url_hides_only_the_password():
 
 def test_https_base_url_makes_cookies_secure(migrated_database):
     """The session cookie is Secure exactly when BASE_URL is https."""
-    from tests.conftest import base_config
+    from tests.support.configuration import base_config
 
     secure = create_app(base_config(migrated_database, BASE_URL="https://news.example.org"))
     plain = create_app(base_config(migrated_database, BASE_URL="http://127.0.0.1:5000"))
@@ -128,7 +128,7 @@ def test_tokens_are_bound_to_their_purpose_and_age(app):
 
 def test_sessions_signed_with_a_retired_key_still_load(migrated_database):
     """Flask's session cookie honours SECRET_KEY_FALLBACKS too."""
-    from tests.conftest import base_config
+    from tests.support.configuration import base_config
 
     old = create_app(base_config(migrated_database, SECRET_KEY="old-key"))
     cookie = old.session_interface.get_signing_serializer(old).dumps({"x": 1})

@@ -9,12 +9,11 @@ import pytest
 from email_validator import validate_email
 
 from newsletter import suppression
-from newsletter.addresses import parse_address
+from newsletter.addresses import AddressValidator, parse_address
 from newsletter.cli import main
 from newsletter.extensions import db
-from newsletter.imports.addresses import AddressValidator
 from newsletter.models import IssueStatus
-from tests.delivery.helpers import make_issue, send_here, start, statuses
+from tests.factories import make_issue, send_here, start, statuses
 
 ZOE = "zoë.ahmed@hackney.gov.uk"
 INTERNATIONAL = [

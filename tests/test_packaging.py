@@ -22,7 +22,7 @@ def wheel(tmp_path_factory) -> Path:
         ROOT,
         source,
         ignore=shutil.ignore_patterns(
-            ".git", "instance", "build", "dist", "*.egg-info", "__pycache__", ".*cache"
+            ".git", ".venv", "instance", "build", "dist", "*.egg-info", "__pycache__", ".*cache"
         ),
     )
     subprocess.run(
@@ -42,7 +42,19 @@ def test_wheel_carries_templates_migrations_static_and_workers(wheel):
     assert "newsletter/migrations/env.py" in names
     assert any(n.startswith("newsletter/migrations/versions/0001") for n in names)
     assert "newsletter/static/app.css" in names
-    assert "workers/broker.py" in names
+    assert "newsletter/background/broker.py" in names
+
+
+def test_wheel_carries_every_module_of_the_checkout(wheel):
+    """A package missing from pyproject.toml's list would be left out of the wheel."""
+    names = set(zipfile.ZipFile(wheel).namelist())
+    modules = {
+        path.relative_to(ROOT).as_posix()
+        for top in ("newsletter", "workers")
+        for path in (ROOT / top).rglob("*.py")
+        if "__pycache__" not in path.parts
+    }
+    assert modules - names == set()
 
 
 def _borrow_dependencies(python: Path) -> None:
@@ -82,7 +94,7 @@ def test_installed_wheel_migrates_and_renders_from_any_folder(wheel, tmp_path):
     script = (
         "import newsletter, sys\n"
         "from newsletter import create_app, templates_dir\n"
-        "from newsletter.schema import upgrade_schema\n"
+        "from newsletter.models.schema import upgrade_schema\n"
         "assert str(templates_dir()).startswith(sys.prefix), templates_dir()\n"
         "assert 'site-packages' in str(templates_dir()), templates_dir()\n"
         "app = create_app()\n"

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import dramatiq
 
-# Named in newsletter/delivery/ledger.py, which enqueues by these names.
-from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
+from newsletter.background import enqueue
+from newsletter.delivery.control import run_batch
+from newsletter.delivery.ledger import requeue_later
 
 
 @dramatiq.actor(
-    actor_name=BATCH_ACTOR,
-    queue_name=QUEUE_DELIVERY,
+    actor_name=enqueue.SEND_ISSUE_BATCH,
+    queue_name=enqueue.QUEUE_DELIVERY,
     # A failure outside SMTP (the database away) is retried; SMTP failures are per row.
     max_retries=10,
     min_backoff=5_000,
@@ -20,9 +21,6 @@ from newsletter.delivery.ledger import BATCH_ACTOR, QUEUE_DELIVERY
 )
 def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> None:
     """Send the queued rows first_id..last_id of the issue; retried rows come back later."""
-    from newsletter.delivery.outcomes import requeue_later
-    from newsletter.delivery.sender import send_batch
-
-    result = send_batch(issue_id, first_id, last_id)
+    result = run_batch(issue_id, first_id, last_id)
     if result.retry_at is not None:
         requeue_later(issue_id, first_id, last_id, result.retry_at)

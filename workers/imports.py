@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import dramatiq
 
+from newsletter.background import enqueue
 from newsletter.errors import NewsletterError
+from newsletter.imports.jobs import run_uploaded_job
 
-QUEUE_IMPORTS = "imports"
 # A million rows take under a minute; the limit only stops a run that has hung.
 TIME_LIMIT_MS = 6 * 60 * 60 * 1000
 
 
 @dramatiq.actor(
-    actor_name="run_import",
-    queue_name=QUEUE_IMPORTS,
+    actor_name=enqueue.RUN_IMPORT,
+    queue_name=enqueue.QUEUE_IMPORTS,
     max_retries=3,
     min_backoff=10_000,
     max_backoff=300_000,
@@ -24,6 +25,4 @@ TIME_LIMIT_MS = 6 * 60 * 60 * 1000
 )
 def run_import(job_id: int) -> None:
     """Import (or resume) the uploaded file of import job `job_id`."""
-    from newsletter.imports.jobs import run_uploaded_job
-
     run_uploaded_job(job_id)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import dramatiq
 
+from newsletter.background import enqueue
+from newsletter.delivery.trial_send import send_test_issue
+from newsletter.mail.system import send_test_message
 from newsletter.mail.transport import PermanentSmtpError
+from newsletter.subscriptions import mail as subscription_mail
 
-QUEUE_SYSTEM = "system"
 MAX_RETRIES = 8
 
 
@@ -21,8 +26,8 @@ def retry_when(retries: int, exception: Exception) -> bool:
     return not isinstance(exception, PermanentSmtpError) and retries < MAX_RETRIES
 
 
-_MAIL_OPTIONS = {
-    "queue_name": QUEUE_SYSTEM,
+_MAIL_OPTIONS: dict[str, Any] = {
+    "queue_name": enqueue.QUEUE_SYSTEM,
     "retry_when": retry_when,
     "min_backoff": 5_000,
     "max_backoff": 600_000,
@@ -30,33 +35,25 @@ _MAIL_OPTIONS = {
 }
 
 
-@dramatiq.actor(actor_name="send_test_mail", **_MAIL_OPTIONS)
+@dramatiq.actor(actor_name=enqueue.SEND_TEST_MAIL, **_MAIL_OPTIONS)
 def send_test_mail(account_id: int) -> None:
     """Send a test message to the account's address, proving the SMTP path works."""
-    from newsletter.mail.system import send_test_message
-
     send_test_message(account_id)
 
 
-@dramatiq.actor(actor_name="send_confirmation", **_MAIL_OPTIONS)
+@dramatiq.actor(actor_name=enqueue.SEND_CONFIRMATION, **_MAIL_OPTIONS)
 def send_confirmation(subscriber_id: int) -> None:
     """Send the double opt-in confirmation mail for every list the person is pending on."""
-    from newsletter.mail.subscriber_mail import send_confirmation as send
-
-    send(subscriber_id)
+    subscription_mail.send_confirmation(subscriber_id)
 
 
-@dramatiq.actor(actor_name="send_preferences_link", **_MAIL_OPTIONS)
+@dramatiq.actor(actor_name=enqueue.SEND_PREFERENCES_LINK, **_MAIL_OPTIONS)
 def send_preferences_link(subscriber_id: int) -> None:
     """Send a fresh preferences link to the person."""
-    from newsletter.mail.subscriber_mail import send_preferences_link as send
-
-    send(subscriber_id)
+    subscription_mail.send_preferences_link(subscriber_id)
 
 
-@dramatiq.actor(actor_name="send_issue_test", **_MAIL_OPTIONS)
+@dramatiq.actor(actor_name=enqueue.SEND_ISSUE_TEST, **_MAIL_OPTIONS)
 def send_issue_test(issue_id: int, addresses: list[str]) -> None:
     """Send an issue, marked [TEST], to a few addresses; no ledger row, no count."""
-    from newsletter.compose.test_send import send_test_issue
-
     send_test_issue(issue_id, addresses)

@@ -1,6 +1,8 @@
-"""What a bounce or complaint does (DESIGN.md invariant 4; thresholds in config).
+"""What a bounce or complaint does: the one bounce policy (thresholds in config).
 
-- A hard bounce marks the delivery `bounced` and suppresses the address (`hard_bounce`).
+- A hard bounce marks the delivery `bounced` and suppresses the address (`hard_bounce`). A
+  relay that refuses a mailbox at RCPT (5.1.x, while the delivery engine sends) is a hard
+  bounce too (`refused_at_rcpt`): the address is suppressed and the bounce recorded.
 - Soft bounces suppress (`soft_bounces`) once BOUNCE_SOFT_LIMIT different issues have
   soft-bounced within BOUNCE_SOFT_DAYS days.
 - A complaint unsubscribes the person from every list and suppresses (`complaint`).
@@ -12,6 +14,8 @@ nothing the second time.
 from __future__ import annotations
 
 import logging
+import re
+import smtplib
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -21,6 +25,7 @@ from newsletter import suppression
 from newsletter.bounces.reports import Report
 from newsletter.consent import Origin, record_consent
 from newsletter.extensions import db
+from newsletter.mail.errors import PermanentSmtpError
 from newsletter.models import (
     Bounce,
     BounceKind,
@@ -33,10 +38,14 @@ from newsletter.models import (
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
+from newsletter.subscriptions.unsubscribe import unsubscribe
 
 logger = logging.getLogger(__name__)
 
 ORIGIN = Origin(source="bounce receiver")
+# An enhanced status code saying the mailbox does not exist (RFC 3463, 5.1.x).
+_MAILBOX_CODE = re.compile(r"\b5\.1\.\d{1,3}\b")
+RCPT_REFUSAL = "refused at RCPT (5.1.x)"
 
 
 def apply_report(delivery_id: int, report: Report) -> Bounce | None:
@@ -103,7 +112,41 @@ def _hard(subscriber: Subscriber, delivery: Delivery, report: Report) -> None:
         delivery.status = DeliveryStatus.BOUNCED
         delivery.last_error = f"bounced {report.status_code}".strip()[:500]
     note = f"issue {delivery.issue_id}, {report.status_code or 'permanent failure'}"
-    suppression.suppress(subscriber.email_key, SuppressionReason.HARD_BOUNCE, note)
+    hard_bounce(subscriber, note)
+
+
+def hard_bounce(subscriber: Subscriber, note: str) -> bool:
+    """Suppress the address for a hard bounce; False if that reason stood already."""
+    return suppression.suppress(subscriber.email_key, SuppressionReason.HARD_BOUNCE, note)
+
+
+def is_mailbox_refusal(error: PermanentSmtpError) -> bool:
+    """True when a relay refused the recipient at RCPT because the mailbox does not exist."""
+    refused = isinstance(error.__cause__, smtplib.SMTPRecipientsRefused)
+    return refused and bool(_MAILBOX_CODE.search(str(error)[:500]))
+
+
+def refused_at_rcpt(subscriber_id: int | None, delivery_id: int) -> None:
+    """A mailbox refused at RCPT: a hard bounce, with the bounce and consent evidence on the
+    person's record beside the bounces that come back later. The caller commits."""
+    subscriber = db.session.get(Subscriber, subscriber_id) if subscriber_id is not None else None
+    if subscriber is None or not hard_bounce(subscriber, RCPT_REFUSAL):
+        return
+    delivery = db.session.get(Delivery, delivery_id)
+    db.session.add(
+        Bounce(
+            subscriber_id=subscriber.id,
+            issue_id=delivery.issue_id if delivery is not None else None,
+            delivery_id=delivery_id,
+            kind=BounceKind.HARD,
+            detector="smtp",
+            diagnostic=RCPT_REFUSAL,
+        )
+    )
+    record_consent(
+        subscriber, ConsentAction.BOUNCED, ConsentMethod.BOUNCE, Origin(source="smtp"),
+        detail={"delivery_id": delivery_id},
+    )  # fmt: skip
 
 
 def _soft(subscriber: Subscriber) -> None:
@@ -124,8 +167,6 @@ def _soft(subscriber: Subscriber) -> None:
 
 
 def _complaint(subscriber: Subscriber, delivery: Delivery, detail: dict) -> None:
-    from newsletter.subscriptions import unsubscribe
-
     record_consent(
         subscriber, ConsentAction.COMPLAINED, ConsentMethod.COMPLAINT, ORIGIN, detail=detail
     )
@@ -141,8 +182,6 @@ def unsubscribe_by_mail(delivery_id: int | None) -> None:
     The address's signed token names the delivery, and so the person and the issue; a forged
     or unknown one changes nothing and is logged without the address.
     """
-    from newsletter.subscriptions import unsubscribe
-
     delivery = db.session.get(Delivery, delivery_id) if delivery_id is not None else None
     subscriber = (
         db.session.get(Subscriber, delivery.subscriber_id)

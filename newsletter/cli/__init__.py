@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from newsletter import create_app
+from newsletter.cli import accounts, bounces, imports, issues, lists, serve, subscribers, worker
 from newsletter.config import mask_url
 from newsletter.errors import NewsletterError
 
@@ -34,23 +33,7 @@ class NewsletterGroup(FlaskGroup):
             raise click.ClickException(_database_message(ctx, error)) from error
 
 
-def needs_schema(command):
-    """Run the command in the app context on an up-to-date schema (CONTRACT.md, embedded mode)."""
-
-    @wraps(command)
-    @with_appcontext
-    def wrapper(*args, **kwargs):
-        from newsletter.schema import prepare_schema
-
-        prepare_schema(current_app._get_current_object())
-        return command(*args, **kwargs)
-
-    return wrapper
-
-
 def _create_app():
-    from newsletter import create_app
-
     return create_app()
 
 
@@ -61,8 +44,6 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them as `newsletter` does."""
-    from newsletter.cli import accounts, bounces, imports, issues, lists, serve, subscribers, worker
-
     for command in (
         accounts.admin,
         bounces.bounces,

@@ -4,7 +4,8 @@ import sys
 
 import click
 
-from newsletter.cli import needs_schema
+from newsletter.accounts import create_account
+from newsletter.cli.context import needs_schema
 
 
 @click.group("admin")
@@ -28,7 +29,5 @@ def _read_password() -> str:
 @needs_schema
 def create(email: str, role: str) -> None:
     """Create an account; the password (12+ characters) is read from stdin."""
-    from newsletter.accounts import create_account
-
     account = create_account(email, _read_password(), role=role, actor="cli")
     click.echo(f"created {account.role.value} account for {account.email}")

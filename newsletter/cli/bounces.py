@@ -1,10 +1,10 @@
 """`newsletter bounces serve`: the bounce and complaint receiver."""
 
 import click
-from flask import current_app
 
-from newsletter.bounces.receiver import DEFAULT_HOST, DEFAULT_PORT
-from newsletter.cli import needs_schema
+from newsletter.background.processes import StopSignals, configure_logging
+from newsletter.bounces.receiver import DEFAULT_HOST, DEFAULT_PORT, BounceServer
+from newsletter.cli.context import current_app_object, needs_schema
 from newsletter.errors import NewsletterError
 
 
@@ -19,11 +19,8 @@ def bounces() -> None:
 @needs_schema
 def serve(host: str, port: int) -> None:
     """Run the SMTP receiver for BOUNCE_DOMAIN (port 25 as a real MX) until stopped."""
-    from newsletter.bounces.receiver import BounceServer
-    from newsletter.runtime import StopSignals, configure_logging
-
     configure_logging()
-    app = current_app._get_current_object()
+    app = current_app_object()
     server = BounceServer(app, host, port)
     with StopSignals() as stop_signals:
         try:

@@ -9,8 +9,15 @@ from pathlib import Path
 
 import click
 
-from newsletter.cli import needs_schema
+from newsletter.cli.context import needs_schema
+from newsletter.imports import jobs
+from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, MAPPABLE_FIELDS
+from newsletter.imports.reading import RecordStream
+from newsletter.imports.reports import RejectsWriter, job_rejects, summary_line
+from newsletter.imports.sources import open_path
+from newsletter.lists import get_list
+from newsletter.models import ConsentMode
 
 # Reading and validating in a second process pays off only with a second core for it.
 PARALLEL = (os.cpu_count() or 1) > 1
@@ -118,13 +125,6 @@ def import_command(
     The last line on stdout sums it up: imported, updated, unchanged, suppressed, rejected,
     duplicates. Run it again after an interruption and it carries on where it stopped.
     """
-    from newsletter.imports import jobs
-    from newsletter.imports.reading import RecordStream
-    from newsletter.imports.reports import RejectsWriter, job_rejects, summary_line
-    from newsletter.imports.sources import open_path
-    from newsletter.lists import get_list
-    from newsletter.models import ConsentMode
-
     column_map = parse_map(mapping)
     mailing_list = get_list(slug)
     source = open_path(file)
@@ -166,8 +166,6 @@ def _import(jobs, source, stream, mailing_list, mode, column_map, progress, batc
 
 def _dry_run(jobs, source, stream, mailing_list, mode, column_map, rejects_path, progress,
              batch_size):  # fmt: skip
-    from newsletter.imports.reports import RejectsWriter
-
     if rejects_path is None:
         counts = jobs.dry_run(
             source, stream, mailing_list, mode, progress=progress, batch_size=batch_size,
@@ -184,8 +182,6 @@ def _dry_run(jobs, source, stream, mailing_list, mode, column_map, rejects_path,
 
 
 def _open_rejects(path: Path):
-    from newsletter.imports.errors import ImportFileError
-
     try:
         return path.open("w", newline="", encoding="utf-8")
     except OSError as error:

@@ -11,7 +11,18 @@ from pathlib import Path
 import click
 from flask import current_app
 
-from newsletter.cli import needs_schema
+from newsletter.background.periodic import LEASE_NAME
+from newsletter.cli.context import current_app_object, needs_schema
+from newsletter.compose.issues import create_issue, get_issue
+from newsletter.delivery import control
+from newsletter.delivery.control import progress, send_issue
+from newsletter.delivery.local import send_in_process
+from newsletter.delivery.reconfirmation import start_reconfirmation
+from newsletter.errors import NotFoundError
+from newsletter.extensions import db
+from newsletter.mail.sink import stop_sink
+from newsletter.models import ImportJob, IssueStatus, Lease
+from newsletter.models.base import utcnow
 
 
 @click.group("issues")
@@ -31,8 +42,6 @@ def issues() -> None:
 @needs_schema
 def create(list_slugs: tuple[str, ...], subject: str, body_file: Path) -> None:
     """Create a draft issue; prints its id alone on stdout."""
-    from newsletter.issues import create_issue
-
     issue = create_issue(subject, _read_body(body_file), list(list_slugs), "cli")
     click.echo(issue.id)
 
@@ -61,8 +70,6 @@ def _read_body(path: Path) -> str:
 @needs_schema
 def send(issue_id: int, wait: bool) -> None:
     """Queue an issue for sending."""
-    from newsletter.issues import get_issue, send_issue
-
     issue = get_issue(issue_id)
     redis = bool(current_app.config.get("REDIS_URL"))
     recipients = send_issue(issue, "cli", dispatch=redis)
@@ -84,12 +91,6 @@ def reconfirm(job_id: int, wait: bool) -> None:
     For an import run with `--consent reconfirm`; once per import. Prints the id of the
     reconfirmation alone on stdout: `issues status|pause|resume|cancel ID` work on it.
     """
-    from newsletter.errors import NotFoundError
-    from newsletter.extensions import db
-    from newsletter.issues import progress
-    from newsletter.models import ImportJob
-    from newsletter.reconfirmation import start_reconfirmation
-
     job = db.session.get(ImportJob, job_id)
     if job is None:
         raise NotFoundError(f"no import with the id {job_id}")
@@ -110,8 +111,6 @@ def reconfirm(job_id: int, wait: bool) -> None:
 @needs_schema
 def status(issue_id: int, as_json: bool) -> None:
     """Counts of the issue's recipients by delivery state."""
-    from newsletter.issues import get_issue, progress
-
     counts = progress(get_issue(issue_id)).as_dict()
     if as_json:
         click.echo(json.dumps(counts))
@@ -125,13 +124,11 @@ def _control(name: str, help_text: str):
     @click.argument("issue_id", type=int)
     @needs_schema
     def command(issue_id: int) -> None:
-        from newsletter import issues as domain
-
-        issue = domain.get_issue(issue_id)
+        issue = get_issue(issue_id)
         if name == "resume":
-            domain.resume(issue, "cli", dispatch=bool(current_app.config.get("REDIS_URL")))
+            control.resume(issue, "cli", dispatch=bool(current_app.config.get("REDIS_URL")))
         else:
-            getattr(domain, name)(issue, "cli")
+            getattr(control, name)(issue, "cli")
         click.echo(f"issue {issue_id} is {issue.status.value}", err=True)
 
     return command
@@ -144,11 +141,6 @@ cancel = _control("cancel", "Cancel an issue: nothing more of it is sent.")
 
 def _serve_is_running() -> bool:
     """A live periodic-runner lease means a `serve` (or worker) will pick the work up."""
-    from newsletter.extensions import db
-    from newsletter.models import Lease
-    from newsletter.models.base import utcnow
-    from newsletter.periodic import LEASE_NAME
-
     lease = db.session.get(Lease, LEASE_NAME)
     db.session.commit()
     return lease is not None and lease.expires_at > utcnow()
@@ -156,11 +148,7 @@ def _serve_is_running() -> bool:
 
 def _wait(issue_id: int, send_here: bool) -> int:
     """Show progress until every row is final: 0 when sent, 1 when paused or cancelled."""
-    from newsletter.extensions import db
-    from newsletter.issues import get_issue, progress
-    from newsletter.models import IssueStatus
-
-    app = current_app._get_current_object()
+    app = current_app_object()
     failure: list[BaseException] = []
     if send_here:
         thread = threading.Thread(target=_send_here, args=(app, issue_id, failure), daemon=True)
@@ -183,9 +171,6 @@ def _wait(issue_id: int, send_here: bool) -> int:
 
 
 def _send_here(app, issue_id: int, failure: list[BaseException]) -> None:
-    from newsletter.delivery.local import send_in_process
-    from newsletter.mail.sink import stop_sink
-
     with app.app_context():
         try:
             send_in_process(issue_id)

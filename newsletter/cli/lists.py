@@ -2,7 +2,8 @@
 
 import click
 
-from newsletter.cli import needs_schema
+from newsletter.cli.context import needs_schema
+from newsletter.lists import create_list
 
 
 @click.group("lists")
@@ -19,8 +20,6 @@ def lists() -> None:
 @needs_schema
 def create(slug: str, name: str, single_opt_in: bool, private: bool, description: str) -> None:
     """Create a mailing list."""
-    from newsletter.lists import create_list
-
     mailing_list = create_list(
         slug,
         name=name,

@@ -1,9 +1,9 @@
 """`newsletter serve`: the whole system in one process."""
 
 import click
-from flask import current_app
 
-from newsletter.cli import needs_schema
+from newsletter.background.processes import serve as run_serve
+from newsletter.cli.context import current_app_object, needs_schema
 
 
 @click.command("serve")
@@ -12,6 +12,4 @@ from newsletter.cli import needs_schema
 @needs_schema
 def serve(host: str, port: int) -> None:
     """Run the web app, an in-process worker and the mail sink."""
-    from newsletter.runtime import serve as run_serve
-
-    run_serve(current_app._get_current_object(), host, port)
+    run_serve(current_app_object(), host, port)

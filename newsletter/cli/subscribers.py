@@ -4,7 +4,8 @@ import json
 
 import click
 
-from newsletter.cli import needs_schema
+from newsletter.cli.context import needs_schema
+from newsletter.rights import erase_person, export_person
 
 
 @click.group("subscribers")
@@ -17,8 +18,6 @@ def subscribers() -> None:
 @needs_schema
 def export(email: str) -> None:
     """Print everything held about EMAIL as JSON (a subject access request)."""
-    from newsletter.rights import export_person
-
     click.echo(json.dumps(export_person(email, actor="cli"), indent=2, ensure_ascii=False))
 
 
@@ -27,8 +26,6 @@ def export(email: str) -> None:
 @needs_schema
 def erase(email: str) -> None:
     """Erase EMAIL: delete the person and keep only a suppression entry, without the address."""
-    from newsletter.rights import erase_person
-
     erasure = erase_person(email, actor="cli")
     click.echo(
         f"erased; suppression entry {erasure.entry_id} kept with reasons "

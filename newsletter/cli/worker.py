@@ -4,7 +4,10 @@ import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from newsletter.background.processes import run_workers
+from newsletter.cli.context import current_app_object
 from newsletter.errors import ConfigError
+from newsletter.models.schema import prepare_schema
 
 
 @click.command("worker")
@@ -13,15 +16,12 @@ from newsletter.errors import ConfigError
 @with_appcontext
 def worker(processes: int, threads: int) -> None:
     """Run Dramatiq workers (and the periodic runner) against REDIS_URL."""
-    from newsletter.runtime import run_workers
-    from newsletter.schema import prepare_schema
-
     if not current_app.config.get("REDIS_URL"):
         raise ConfigError(
             "newsletter worker needs REDIS_URL; without Redis, `newsletter serve` runs the "
             "workers itself"
         )
-    prepare_schema(current_app._get_current_object())
+    prepare_schema(current_app_object())
     status = run_workers(processes, threads)
     if status:
         raise click.exceptions.Exit(status)

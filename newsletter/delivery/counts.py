@@ -13,13 +13,13 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.dialects import postgresql, sqlite
 
-from newsletter.delivery import FINAL_STATUSES
+from newsletter.delivery.types import DELIVERY, FINAL_STATUSES
 from newsletter.extensions import db
-from newsletter.models import Bounce, Delivery, Issue, IssueDeliveryCount
+from newsletter.models import Bounce, Issue, IssueDeliveryCount
 from newsletter.models.base import utcnow
 
-DELIVERY = Delivery.__table__
 COUNTS = IssueDeliveryCount.__table__
 FOLD_CHUNK = 5000
 
@@ -35,11 +35,8 @@ def folded_counts(issue_id: int) -> dict[str, int]:
 def _add_counts(counts: dict[tuple[int, str], int]) -> None:
     if not counts:
         return
-    if db.engine.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    statement = insert(COUNTS)
+    dialect = postgresql if db.engine.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(COUNTS)
     # An upsert, so that retention and an erasure folding rows of one issue at once both count.
     statement = statement.on_conflict_do_update(
         index_elements=[COUNTS.c.issue_id, COUNTS.c.status],

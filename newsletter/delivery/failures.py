@@ -14,7 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.delivery.ledger import DELIVERY
+from newsletter.delivery.types import DELIVERY
 from newsletter.extensions import db
 from newsletter.models import DeliveryStatus, Issue, IssueStatus
 from newsletter.models.base import utcnow

@@ -26,7 +26,7 @@ import time
 
 import sqlalchemy as sa
 
-from newsletter.delivery.ledger import DELIVERY
+from newsletter.delivery.types import DELIVERY, BatchScope
 from newsletter.models import DeliveryStatus
 from newsletter.models.base import utcnow
 
@@ -40,26 +40,27 @@ WEDGED_SECONDS = 600.0
 
 
 class ClaimHeartbeat:
-    """Renews the `sending` rows `owner` holds in one id range of one issue, from a thread."""
+    """Renews the `sending` rows a batch holds (its scope's owner and range), from a thread.
 
-    def __init__(
-        self, engine: sa.Engine, issue_id: int, first_id: int, last_id: int, owner: str,
-        *, timeout: float,
-    ) -> None:  # fmt: skip
+    It writes through the pool, one short transaction a renewal, on either database: it runs
+    beside the batch's own store, never on its connection.
+    """
+
+    def __init__(self, engine: sa.Engine, scope: BatchScope, *, timeout: float) -> None:
         self.engine = engine
         self.interval = timeout / BEATS_PER_TIMEOUT
         self.lease = timeout * LEASE_SHARE
         self.renewal = (
             sa.update(DELIVERY)
             .where(
-                DELIVERY.c.issue_id == issue_id,
-                DELIVERY.c.id.between(first_id, last_id),
+                DELIVERY.c.issue_id == scope.issue_id,
+                DELIVERY.c.id.between(scope.first_id, scope.last_id),
                 DELIVERY.c.status == DeliveryStatus.SENDING,
-                DELIVERY.c.claimed_by == owner,
+                DELIVERY.c.claimed_by == scope.owner,
             )
             .values(claimed_at=sa.bindparam("now", type_=DELIVERY.c.claimed_at.type))
         )
-        self.issue_id = issue_id
+        self.issue_id = scope.issue_id
         # Written by one thread, read by the other: plain floats, atomic to assign.
         self.holds_until = time.monotonic() + self.lease
         self.last_step = time.monotonic()

@@ -1,36 +1,36 @@
-"""Writing an issue's ledger and cutting it into batches by id range (DESIGN.md invariant 2)."""
+"""An issue's ledger: written once when it starts, cut into batches, and closed when done.
+
+The ledger is one `delivery` row per recipient, written in one set-based INSERT ... SELECT
+when the issue starts (the suppressed taken out in the same transaction). Batches are id
+ranges of its queued rows, enqueued as messages that only say "go look": the rows are the
+truth. An issue is sent once none of its rows is queued or sending.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-from dataclasses import dataclass
+from datetime import datetime
 
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.delivery import FINAL_STATUSES, OPEN_STATUSES
+from newsletter.background import enqueue
+from newsletter.delivery.counts import folded_counts
+from newsletter.delivery.types import DELIVERY, ISSUE, OPEN_STATUSES, Progress
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentAction,
     ConsentEvent,
-    Delivery,
     DeliveryStatus,
-    ImportJob,
     Issue,
     IssueList,
+    IssueStatus,
     Subscriber,
     Subscription,
     SubscriptionStatus,
-    SuppressionEntry,
-    SuppressionEntryReason,
 )
 from newsletter.models.base import utcnow
-from newsletter.settings import suppression_key
+from newsletter.suppression import hasher, standing_hashes
 
-DELIVERY = Delivery.__table__
-QUEUE_DELIVERY = "delivery"
-BATCH_ACTOR = "send_issue_batch"
 _KEYSET_PAGE = 5000
 
 
@@ -46,69 +46,11 @@ def write_ledger(issue: Issue) -> int:
         subscription.c.list_id.in_(list_ids),
         subscription.c.status == SubscriptionStatus.CONFIRMED,
     )
-    return _write(issue, confirmed)
+    return write_rows(issue, confirmed)
 
 
-def awaiting_reconfirmation(job: ImportJob):
-    """The ids of the people `job` left pending on its list who can be asked to confirm now.
-
-    Pending on the job's list, with an `imported` consent event of this job for it (the import
-    wrote one for each person it subscribed), the list not named in a confirmation mail within
-    CONFIRMATION_INTERVAL and the address under its cap (the rules of sign-ups,
-    newsletter/confirmation.py). Suppression is checked apart.
-    """
-    from newsletter.confirmation import CONFIRMATION_INTERVAL, CONFIRMATION_MAILS_PER_DAY
-
-    subscription, subscriber = Subscription.__table__, Subscriber.__table__
-    event = ConsentEvent.__table__
-    recently = utcnow() - CONFIRMATION_INTERVAL
-    return sa.select(subscription.c.subscriber_id).where(
-        subscription.c.list_id == job.list_id,
-        subscription.c.status == SubscriptionStatus.PENDING,
-        sa.or_(
-            subscription.c.confirmation_sent_at.is_(None),
-            subscription.c.confirmation_sent_at < recently,
-        ),
-        sa.exists().where(
-            event.c.subscriber_id == subscription.c.subscriber_id,
-            event.c.list_id == job.list_id,
-            event.c.action == ConsentAction.IMPORTED,
-            event.c.import_job_id == job.id,
-        ),
-        sa.exists().where(
-            subscriber.c.id == subscription.c.subscriber_id,
-            sa.or_(
-                subscriber.c.confirmation_sent_at.is_(None),
-                subscriber.c.confirmation_sent_at < recently,
-                subscriber.c.confirmation_mails < CONFIRMATION_MAILS_PER_DAY,
-            ),
-        ),
-    )
-
-
-def count_awaiting_reconfirmation(job: ImportJob) -> int:
-    """How many people a reconfirmation of `job` would write to now (the suppressed left out)."""
-    subscriber = Subscriber.__table__
-    keys = db.session.scalars(
-        sa.select(subscriber.c.email_key).where(subscriber.c.id.in_(awaiting_reconfirmation(job)))
-    )
-    suppressed = active_suppression_hashes()
-    if not suppressed:
-        return sum(1 for _ in keys)
-    key = suppression_key()
-    return sum(
-        1
-        for email_key in keys
-        if hmac.new(key, email_key.encode(), hashlib.sha256).hexdigest() not in suppressed
-    )
-
-
-def write_reconfirmation_ledger(issue: Issue, job: ImportJob) -> int:
-    """One queued row per person `job` left pending (awaiting_reconfirmation); the count."""
-    return _write(issue, awaiting_reconfirmation(job))
-
-
-def _write(issue: Issue, subscriber_ids: sa.Select) -> int:
+def write_rows(issue: Issue, subscriber_ids: sa.Select) -> int:
+    """One queued row per subscriber in `subscriber_ids`, the suppressed left out; the count."""
     subscriber = Subscriber.__table__
     recipients = (
         sa.select(
@@ -132,25 +74,18 @@ def _write(issue: Issue, subscriber_ids: sa.Select) -> int:
     )
 
 
-def active_suppression_hashes() -> set[str]:
-    """The HMAC of every address that has a reason not lifted."""
-    entry, reason = SuppressionEntry.__table__, SuppressionEntryReason.__table__
-    query = (
-        sa.select(entry.c.key_hash)
-        .join(reason, reason.c.entry_id == entry.c.id)
-        .where(reason.c.lifted_at.is_(None))
-        .distinct()
-    )
-    return set(db.session.scalars(query))
+def standing_suppressions() -> set[str]:
+    """The key hash of every address that has a reason still standing."""
+    return set(db.session.scalars(standing_hashes()))
 
 
 def _remove_suppressed(issue_id: int) -> None:
     # The suppression list holds HMACs, not addresses, so SQL cannot join on it: walk the new
-    # rows by keyset and hash each address in Python (about 2 µs each), when anyone is suppressed.
-    suppressed = active_suppression_hashes()
+    # rows by keyset and hash each address in Python, when anyone is suppressed.
+    suppressed = standing_suppressions()
     if not suppressed:
         return
-    key = suppression_key()
+    hash_key = hasher()
     subscriber = Subscriber.__table__
     last_id, doomed = 0, []
     while True:
@@ -164,11 +99,7 @@ def _remove_suppressed(issue_id: int) -> None:
         if not page:
             break
         last_id = page[-1].id
-        doomed += [
-            row.id
-            for row in page
-            if hmac.new(key, row.email_key.encode(), hashlib.sha256).hexdigest() in suppressed
-        ]
+        doomed += [row.id for row in page if hash_key(row.email_key) in suppressed]
     for start in range(0, len(doomed), _KEYSET_PAGE):
         db.session.execute(
             sa.delete(DELIVERY).where(DELIVERY.c.id.in_(doomed[start : start + _KEYSET_PAGE]))
@@ -200,46 +131,16 @@ def due_ranges(issue_id: int, batch_size: int) -> list[tuple[int, int]]:
 
 def enqueue_batches(issue: Issue) -> int:
     """Put a batch message on the queue for each due range; returns how many. Caller commits."""
-    from newsletter.tasks import enqueue
-
     ranges = due_ranges(issue.id, int(current_app.config["SEND_BATCH_SIZE"]))
     issue.enqueued_at = utcnow()
     db.session.commit()
     for first, last in ranges:
-        enqueue(BATCH_ACTOR, QUEUE_DELIVERY, issue.id, first, last)
+        enqueue.send_batch(issue.id, first, last)
     return len(ranges)
 
 
-@dataclass(frozen=True)
-class Progress:
-    """Counts of an issue's rows by state (CONTRACT.md `issues status --json`)."""
-
-    id: int
-    status: str
-    recipients: int
-    counts: dict[str, int]
-    unsubscribed_since: int
-
-    @property
-    def final(self) -> int:
-        return sum(self.counts[s.value] for s in FINAL_STATUSES)
-
-    @property
-    def open(self) -> int:
-        return sum(self.counts[s.value] for s in OPEN_STATUSES)
-
-    def as_dict(self) -> dict[str, object]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "recipients": self.recipients,
-            **self.counts,
-            "unsubscribed_since": self.unsubscribed_since,
-        }
-
-
 def progress(issue: Issue) -> Progress:
-    """How far the issue has gone, from the ledger (no tracking: DESIGN.md, privacy)."""
+    """How far the issue has gone, from the ledger alone (no open or click tracking)."""
     counts = {status.value: 0 for status in DeliveryStatus}
     rows = db.session.execute(
         sa.select(DELIVERY.c.status, sa.func.count())
@@ -249,8 +150,6 @@ def progress(issue: Issue) -> Progress:
     for status, count in rows:
         counts[DeliveryStatus(status).value] = count
     # Rows folded away by retention or erasure still count (delivery/counts.py).
-    from newsletter.delivery.counts import folded_counts
-
     for status, count in folded_counts(issue.id).items():
         counts[status] = counts.get(status, 0) + count
     return Progress(
@@ -276,3 +175,53 @@ def _unsubscribed_since(issue: Issue) -> int:
         ),
     )
     return db.session.scalar(query) or 0
+
+
+def dispatch_written(issue: Issue, recipients: int, dispatch: bool) -> None:
+    """After the ledger is committed: finish at once if empty, else enqueue (with `dispatch`)."""
+    db.session.refresh(issue)
+    if recipients == 0:
+        finish_if_done(issue.id)
+    elif dispatch:
+        enqueue_batches(issue)
+    db.session.refresh(issue)
+
+
+def finish_if_done(issue_id: int) -> bool:
+    """Mark a sending issue sent once none of its rows is queued or sending."""
+    with db.engine.begin() as connection:
+        still_open = connection.scalar(
+            sa.select(
+                sa.exists().where(
+                    DELIVERY.c.issue_id == issue_id, DELIVERY.c.status.in_(OPEN_STATUSES)
+                )
+            )
+        )
+        if still_open:
+            return False
+        finished = connection.execute(
+            sa.update(ISSUE)
+            .where(ISSUE.c.id == issue_id, ISSUE.c.status == IssueStatus.SENDING)
+            .values(status=IssueStatus.SENT, finished_at=utcnow())
+        )
+    return finished.rowcount == 1
+
+
+def requeue_later(issue_id: int, first_id: int, last_id: int, when: datetime) -> None:
+    """Enqueue the batch again for when its first retried row is due."""
+    delay = max(0.0, (when - utcnow()).total_seconds())
+    with db.engine.begin() as connection:
+        # The sweep counts the batch as live until then, so it does not enqueue it twice.
+        connection.execute(sa.update(ISSUE).where(ISSUE.c.id == issue_id).values(enqueued_at=when))
+    enqueue.send_batch(issue_id, first_id, last_id, delay_ms=int(delay * 1000))
+
+
+def latest_issues(limit: int = 5) -> list[tuple[Issue, Progress]]:
+    """The newest issues that started sending, each with its delivery counts."""
+    issues = db.session.scalars(
+        sa.select(Issue)
+        .where(Issue.started_at.is_not(None))
+        .order_by(Issue.started_at.desc())
+        .limit(limit)
+    )
+    return [(issue, progress(issue)) for issue in issues]

@@ -7,10 +7,10 @@ import time
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.delivery.ledger import DELIVERY, due_ranges
-from newsletter.delivery.outcomes import finish_if_done
-from newsletter.delivery.sender import send_batch
+from newsletter.delivery.control import run_batch
+from newsletter.delivery.ledger import due_ranges, finish_if_done
 from newsletter.delivery.sweep import release_stale_claims
+from newsletter.delivery.types import DELIVERY
 from newsletter.extensions import db
 from newsletter.models import DeliveryStatus, Issue, IssueStatus
 from newsletter.models.base import utcnow
@@ -30,7 +30,7 @@ def send_in_process(issue_id: int) -> IssueStatus:
         ranges = due_ranges(issue_id, batch_size)
         db.session.commit()
         for first, last in ranges:
-            if send_batch(issue_id, first, last).stopped is not None:
+            if run_batch(issue_id, first, last).stopped is not None:
                 break
         if not ranges and not finish_if_done(issue_id):
             time.sleep(_seconds_until_next_retry(issue_id))

@@ -1,88 +1,58 @@
 """Sending one batch: claim rows a few at a time, send over one connection, record outcomes.
 
-A batch is an id range of one issue's ledger. Its rows are claimed (`queued → sending`) a few
-dozen at a time by `claims.Claimer`, which also checks each person's subscription and the
-suppression list, so any number of workers can work on the same range without sending a row
-twice. Outcomes are written every few messages: a crash can resend only those handed to SMTP
-since the last write (DESIGN.md invariant 2). The issue's status is read at each write, so
-pause and cancel take effect within a few messages.
+A batch is an id range of one issue's ledger. `send_batch` builds the issue's message once and
+runs a `Batch`: it claims rows a few dozen at a time from its store (store.py), sends each
+person their message over one SMTP connection, paced, and records outcomes every few messages:
+a crash can resend only those handed to SMTP since the last write. The issue's status comes
+back with each write, so pause and cancel take effect within a few messages. A heartbeat
+(heartbeat.py) keeps the claimed rows the batch's own while it works.
+
+The batch changes no issue's status itself: when the relay keeps failing, or the message
+cannot be built, it stops and asks for a pause (`BatchResult.pause_reason`), which its caller
+carries out (control.run_batch).
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import secrets
-import smtplib
 import time
 import traceback
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import Flask, current_app
 from redis.exceptions import RedisError
 
-from newsletter.delivery.claims import Claimer, Recipient
+from newsletter.bounces.policy import is_mailbox_refusal, refused_at_rcpt
 from newsletter.delivery.heartbeat import ClaimHeartbeat
-from newsletter.delivery.ledger import DELIVERY
+from newsletter.delivery.ledger import finish_if_done
 from newsletter.delivery.message import IssueMessage, render_issue
-from newsletter.delivery.outcomes import (
-    SentRecorder,
-    finish_if_done,
-    sent_recorder,
-    suppress_hard_bounces,
-    write_outcomes,
-)
 from newsletter.delivery.pacing import pacer_for
-from newsletter.delivery.reconfirm import ReconfirmationMessage, mark_confirmation_sent
+from newsletter.delivery.reconfirmation import ReconfirmationMessage
+from newsletter.delivery.store import BatchStore, store_for
+from newsletter.delivery.types import BatchResult, BatchScope, Outcome, Recipient
 from newsletter.extensions import db
 from newsletter.mail import return_path
 from newsletter.mail.dkim import dkim_signer
+from newsletter.mail.relay import transport_for
 from newsletter.mail.transport import (
     InternationalAddressRefused,
     PermanentSmtpError,
     SmtpError,
-    transport_for,
 )
 from newsletter.models import DeliveryStatus, Issue, IssueKind, IssueStatus
 from newsletter.models.base import utcnow
-from newsletter.settings import suppression_key
+from newsletter.suppression import hasher
 
 logger = logging.getLogger(__name__)
 
-ISSUE = Issue.__table__
 CLAIM_SIZE = 50
 # At most this many messages are handed to SMTP and not yet recorded, per thread.
 RECORD_EVERY = 8
 RECORD_SECONDS = 0.25
 PROGRESS_SECONDS = 2.0
 MAX_RETRY_DELAY = 3600.0
-_MAILBOX_CODE = re.compile(r"\b5\.1\.\d{1,3}\b")
-
-
-@dataclass
-class Outcome:
-    delivery_id: int
-    status: DeliveryStatus
-    error: str | None = None
-    next_attempt_at: datetime | None = None
-    # Claimed but never tried (a pause): give the attempt back.
-    untried: bool = False
-
-
-@dataclass
-class BatchResult:
-    """How a batch ended: `stopped` names the issue status that stopped it, if any.
-
-    `stopped` is `sending` when the batch lost its claim (see ClaimHeartbeat); `retry_at` is
-    then now, so the actor enqueues the range again at once.
-    """
-
-    sent: int = 0
-    stopped: IssueStatus | None = None
-    retry_at: datetime | None = None
-    outcomes: dict[str, int] = field(default_factory=dict)
 
 
 def send_batch(issue_id: int, first_id: int, last_id: int) -> BatchResult:
@@ -104,7 +74,7 @@ def send_batch(issue_id: int, first_id: int, last_id: int) -> BatchResult:
 
 
 def _cannot_build(issue_id: int, error: Exception) -> BatchResult:
-    """Pause an issue whose message cannot be built at all, saying why on its page.
+    """Ask to pause an issue whose message cannot be built at all, saying why on its page.
 
     The same issue and settings fail the same way every time, so retrying would leave it
     "sending" for ever; a person fixes the cause (the layout, a setting, the DKIM key) and resumes.
@@ -113,28 +83,31 @@ def _cannot_build(issue_id: int, error: Exception) -> BatchResult:
         "issue %s could not be built for sending: %s at %s",
         issue_id, type(error).__name__, _where(error),
     )  # fmt: skip
-    from newsletter.issues import pause_issue
-
     reason = f"The message could not be built for sending: {_describe(error)}"
-    pause_issue(issue_id, actor="system", reason=reason[:500])
-    return BatchResult(stopped=IssueStatus.PAUSED)
+    return BatchResult(stopped=IssueStatus.PAUSED, pause_reason=reason[:500])
 
 
 class Batch:
     def __init__(self, app: Flask, issue: Issue, first_id: int, last_id: int) -> None:
         config = app.config
         self.app = app
-        self.issue_id, self.first_id, self.last_id = issue.id, first_id, last_id
-        self.list_ids = [ml.id for ml in issue.lists]
+        self.issue_id = issue.id
         self.reconfirmation = issue.kind == IssueKind.RECONFIRMATION
+        # Names this run of the batch in `claimed_by`: its rows, its outcomes, its heartbeat.
+        self.scope = BatchScope(
+            issue.id, first_id, last_id, owner=secrets.token_hex(8),
+            list_ids=[ml.id for ml in issue.lists], reconfirmation=self.reconfirmation,
+        )  # fmt: skip
         if self.reconfirmation:
-            self.message = ReconfirmationMessage(issue, utcnow())
+            self.message: IssueMessage | ReconfirmationMessage = ReconfirmationMessage(
+                issue, utcnow()
+            )
         else:
             self.message = IssueMessage(issue, render_issue(issue), utcnow())
         self.return_paths = return_path.signer()
         self.dkim = dkim_signer(app)
         self.pacer = pacer_for(app)
-        self.suppression_key = suppression_key()
+        self.hash_key = hasher()
         self.max_attempts = int(config["SEND_MAX_ATTEMPTS"])
         self.retry_delay = float(config["SEND_RETRY_DELAY"])
         self.pause_after = int(config["SEND_PAUSE_AFTER_FAILURES"])
@@ -147,32 +120,23 @@ class Batch:
         self.consecutive_failures = 0
         self.last_record = time.monotonic()
         self.last_progress = 0.0
-        self.recorder: SentRecorder | None = None
-        # Names this run of the batch in `claimed_by`: its rows, its outcomes, its heartbeat.
-        self.owner = secrets.token_hex(8)
+        self.store: BatchStore | None = None
         self.heartbeat = ClaimHeartbeat(
-            db.engine, self.issue_id, first_id, last_id, self.owner,
-            timeout=float(config["SEND_CLAIM_TIMEOUT"]),
-        )  # fmt: skip
+            db.engine, self.scope, timeout=float(config["SEND_CLAIM_TIMEOUT"])
+        )
 
     def run(self) -> BatchResult:
         transport = transport_for(self.app)
-        self.recorder = sent_recorder(self.issue_id, self.owner)
-        claimer = Claimer(
-            self.issue_id, self.first_id, self.last_id,
-            list_ids=self.list_ids, reconfirmation=self.reconfirmation,
-            suppression_key=self.suppression_key, claim_size=self.claim_size,
-            owner=self.owner, recorder=self.recorder,
-        )  # fmt: skip
+        self.store = store = store_for(db.engine, self.scope, self.hash_key)
         self.heartbeat.start()
         try:
             while self.result.stopped is None:
-                recipients = claimer.claim()
-                if claimer.stopped is not None and self.result.stopped is None:
-                    self.result.stopped = claimer.stopped
-                if not recipients:
+                claim = store.claim(self.claim_size)
+                if claim.stopped is not None and self.result.stopped is None:
+                    self.result.stopped = claim.stopped
+                if not claim.recipients:
                     break
-                self.send_all(transport, recipients)
+                self.send_all(transport, claim.recipients)
         finally:
             transport.close()
             try:
@@ -180,10 +144,9 @@ class Batch:
             finally:
                 # Rows still ours after the record (it failed) are freed one timeout later.
                 self.heartbeat.stop()
-                if self.recorder is not None:
-                    self.recorder.close()
+                store.close()
         if self.result.stopped is None:
-            self.result.retry_at = self.next_retry()
+            self.result.retry_at = store.next_retry()
             finish_if_done(self.issue_id)
         return self.result
 
@@ -264,8 +227,7 @@ class Batch:
     def failure(self, recipient: Recipient, error: SmtpError) -> Outcome:
         detail = str(error)[:500]
         if isinstance(error, PermanentSmtpError):
-            refused = isinstance(error.__cause__, smtplib.SMTPRecipientsRefused)
-            if refused and _MAILBOX_CODE.search(detail):
+            if is_mailbox_refusal(error):
                 self.hard_bounced.append(recipient)
             return Outcome(recipient.delivery_id, DeliveryStatus.FAILED, detail)
         if recipient.attempts >= self.max_attempts:
@@ -275,12 +237,10 @@ class Batch:
         return Outcome(recipient.delivery_id, DeliveryStatus.QUEUED, detail, retry_at)
 
     def pause_for(self, error: Exception) -> None:
+        """Stop, asking for the issue to be paused with the reason."""
         last = error if isinstance(error, SmtpError) else _describe(error)
         reason = f"Paused after {self.consecutive_failures} failures in a row; the last: {last}"
-        reason = reason[:500]
-        from newsletter.issues import pause_issue
-
-        pause_issue(self.issue_id, actor="system", reason=reason)
+        self.result.pause_reason = reason[:500]
         self.result.stopped = IssueStatus.PAUSED
 
     def give_back(self, recipients: list[Recipient]) -> None:
@@ -313,56 +273,20 @@ class Batch:
         self.result.retry_at = utcnow()
 
     def record(self) -> None:
-        """Write the pending outcomes in one transaction and read the issue's status."""
+        """Write the pending outcomes in one go and read the issue's status."""
         pending, self.pending = self.pending, []
         self.last_record = now = time.monotonic()
-        if (
-            self.recorder is not None
-            and self.recorder.open
-            and now - self.last_progress < PROGRESS_SECONDS
-            and all(outcome.status == DeliveryStatus.SENT for outcome in pending)
-            # A reconfirmation also notes when each person was asked (`write`).
-            and not self.reconfirmation
-        ):
-            # The common write, in one round trip (see SentRecorder).
-            status = self.recorder.record_sent([outcome.delivery_id for outcome in pending])
-        else:
-            status = self.write(pending)
+        progress = now - self.last_progress >= PROGRESS_SECONDS
+        if progress:
+            self.last_progress = now
+        status = self.store.record(pending, progress=progress)
         if status != IssueStatus.SENDING and self.result.stopped is None:
             self.result.stopped = status
         if self.hard_bounced:
             bounced, self.hard_bounced = self.hard_bounced, []
-            suppress_hard_bounces(bounced)
-
-    def write(self, pending: list[Outcome]) -> IssueStatus:
-        """Any outcomes, with the progress time, in one transaction; the issue's status."""
-        with db.engine.begin() as connection:
-            if connection.dialect.name == "postgresql":
-                # Outcomes need not wait for the WAL flush: a worker that dies after this
-                # commit loses nothing, and only a crash of PostgreSQL itself could forget the
-                # last fraction of a second of them, which the sweep then sends again.
-                connection.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
-            if pending:
-                write_outcomes(connection, pending, self.owner)
-                if self.reconfirmation:
-                    sent = [o.delivery_id for o in pending if o.status == DeliveryStatus.SENT]
-                    mark_confirmation_sent(connection, sent)
-            if time.monotonic() - self.last_progress >= PROGRESS_SECONDS:
-                self.last_progress = time.monotonic()
-                connection.execute(
-                    sa.update(ISSUE).where(ISSUE.c.id == self.issue_id).values(progress_at=utcnow())
-                )
-            return connection.scalar(sa.select(ISSUE.c.status).where(ISSUE.c.id == self.issue_id))
-
-    def next_retry(self) -> datetime | None:
-        with db.engine.connect() as connection:
-            return connection.scalar(
-                sa.select(sa.func.min(DELIVERY.c.next_attempt_at)).where(
-                    DELIVERY.c.issue_id == self.issue_id,
-                    DELIVERY.c.id.between(self.first_id, self.last_id),
-                    DELIVERY.c.status == DeliveryStatus.QUEUED,
-                )
-            )
+            for recipient in bounced:
+                refused_at_rcpt(recipient.subscriber_id, recipient.delivery_id)
+            db.session.commit()
 
 
 def _describe(error: Exception) -> str:

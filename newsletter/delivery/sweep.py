@@ -1,4 +1,4 @@
-"""The sweep (DESIGN.md invariant 1): the database is the truth, the queue only says "go look".
+"""The sweep: the database is the truth, the queue only says "go look".
 
 It runs as a periodic job in `serve` and every worker (one leader at a time). Rows left in
 `sending` longer than SEND_CLAIM_TIMEOUT go back to `queued`: a live batch renews its rows'
@@ -18,8 +18,8 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.delivery import OPEN_STATUSES
-from newsletter.delivery.ledger import DELIVERY, enqueue_batches
+from newsletter.delivery.ledger import enqueue_batches, finish_if_done
+from newsletter.delivery.types import DELIVERY, OPEN_STATUSES
 from newsletter.extensions import db
 from newsletter.models import DeliveryStatus, Issue, IssueStatus
 from newsletter.models.base import utcnow
@@ -42,7 +42,7 @@ def release_stale_claims() -> set[int]:
                 DELIVERY.c.claimed_at < cutoff,
             )
             # `claimed_by` stays: should that batch be alive after all, its outcome still
-            # counts until another batch claims the row (delivery/outcomes.py).
+            # counts until another batch claims the row (delivery/store.py).
             .values(status=DeliveryStatus.QUEUED, claimed_at=None)
             .returning(DELIVERY.c.issue_id)
         ).all()
@@ -84,8 +84,6 @@ def _is_stalled(issue: Issue, heartbeat: datetime | None, now: datetime) -> bool
 
 def sweep() -> int:
     """One pass; returns how many issues had their batches enqueued again."""
-    from newsletter.delivery.outcomes import finish_if_done
-
     released = release_stale_claims()
     _cancel_leftovers()
     revived = 0

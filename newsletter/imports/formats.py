@@ -11,6 +11,7 @@ import itertools
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from email.utils import parseaddr
 
@@ -66,7 +67,7 @@ def sniff_delimiter(first_line: str) -> str:
     """The delimiter that splits the header line most, outside quotes; ',' if none does."""
     outside = re.sub(r'"[^"]*"', "", first_line)
     counts = {d: outside.count(d) for d in DELIMITERS}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 
@@ -197,7 +198,7 @@ def _name(row: list[str], columns: dict[str, int]) -> str:
     return join_name(_cell(row, columns.get("first_name")), _cell(row, columns.get("last_name")))
 
 
-def _other_columns(layout: Layout, skip: set[str]) -> list[tuple[int, str]]:
+def _other_columns(layout: Layout, skip: AbstractSet[str]) -> list[tuple[int, str]]:
     used = set(layout.columns.values())
     return [
         (index, name)

@@ -8,7 +8,6 @@ taken over, and the new holder carries on from the job's checkpoint.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterator
@@ -16,7 +15,8 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from newsletter import audit
+from newsletter import audit, suppression
+from newsletter.background import enqueue
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
@@ -32,8 +32,7 @@ from newsletter.models import (
     ImportStatus,
     MailingList,
 )
-from newsletter.models.base import utcnow
-from newsletter.settings import suppression_key
+from newsletter.models.base import changed_rows, utcnow
 
 STALE_AFTER = timedelta(minutes=2)
 Progress = Callable[[int, int, int], None]  # rows done, bytes done, bytes total
@@ -41,34 +40,6 @@ Progress = Callable[[int, int, int], None]  # rows done, bytes done, bytes total
 
 def holder_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-BLOCK = 64  # SHA-256's block size in bytes
-
-
-def address_hasher() -> Callable[[str], str]:
-    """newsletter.suppression.address_hash with the key read once, not once per address.
-
-    HMAC-SHA256 spelled out (RFC 2104) with the padded key's two hash states made once:
-    each address then costs two copies and two updates, half of what hmac.digest costs
-    (it sets the key up again on every call). tests/imports/test_addresses.py checks that
-    the answers are address_hash's.
-    """
-    key = suppression_key()
-    if len(key) > BLOCK:
-        key = hashlib.sha256(key).digest()
-    key = key.ljust(BLOCK, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
-
-    def address_hash(canonical: str) -> str:
-        step = inner.copy()
-        step.update(canonical.encode())
-        result = outer.copy()
-        result.update(step.digest())
-        return result.hexdigest()
-
-    return address_hash
 
 
 def create_job(
@@ -172,7 +143,7 @@ def claim(job: ImportJob, holder: str) -> None:
         )
     )
     db.session.commit()
-    if result.rowcount != 1:
+    if changed_rows(result) != 1:
         raise ImportBusyError(
             f"import job {job.id} of this file is running in another process ({job.holder}); "
             "wait for it, or run this again once it has stopped"
@@ -196,7 +167,7 @@ def contexts_for(
         file_name=source.name,
         file_sha256=source.sha256,
         consent=consent.value,
-        address_hash=address_hasher(),
+        address_hash=suppression.hasher(),
     )
     return context, rows
 
@@ -213,6 +184,8 @@ def run_job(
     claim(job, holder)
     mailing_list = db.session.get(MailingList, job.list_id)
     try:
+        if job.list_id is None:  # the list's row went (the foreign key sets NULL)
+            raise ImportFileError(f"the list of import job {job.id} no longer exists")
         stream = RecordStream(source, job.format, job.column_map)
         context, row_context = contexts_for(job, source, stream, job.list_id, job.consent_mode)
         importer = Importer(
@@ -329,12 +302,10 @@ def queue_upload(
 ) -> ImportJob:
     """Keep an uploaded file with a new job and hand it to a worker; ImportFileError if the
     file cannot be read as `wanted` (checked now, so the form can say so)."""
-    from newsletter.tasks import enqueue
-
     source = open_bytes(name, content)
     stream = RecordStream(source, wanted)
     job = create_job(source, stream, mailing_list, consent, actor=actor, content=content)
-    enqueue("run_import", "imports", job.id)
+    enqueue.run_import(job.id)
     return job
 
 

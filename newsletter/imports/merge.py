@@ -112,21 +112,21 @@ class BatchPlanner:
     def plan(self, rows: list[tuple], late_duplicates: list[tuple]) -> Plan:
         """Plan a batch; rows are `Row`s or plain tuples in its field order."""
         plan = Plan()
-        rows = [*map(Row._make, rows)]
-        late_duplicates = [*map(Row._make, late_duplicates)]
-        keys = {row.key for row in rows} | {row.key for row in late_duplicates}
+        firsts = [*map(Row._make, rows)]
+        repeats = [*map(Row._make, late_duplicates)]
+        keys = {row.key for row in firsts} | {row.key for row in repeats}
         self.people = self.store.subscribers(keys)
         found = self.store.subscriptions([p.id for p in self.people.values()], self.context.list_id)
         self.on_list: dict[int, SubscriptionRow] = found["on_list"]
         self.latest_confirmation: dict[int, datetime] = found["latest_confirmation"]
-        hashes = {row.key_hash for row in rows} | {row.key_hash for row in late_duplicates}
+        hashes = {row.key_hash for row in firsts} | {row.key_hash for row in repeats}
         self.suppressions = self.store.suppression(hashes)
-        for row in rows:
+        for row in firsts:
             if row.is_leaver:
                 self._leaver(plan, row)
             else:
                 self._member(plan, row)
-        for row in late_duplicates:
+        for row in repeats:
             self._merge_duplicate(plan, row)
         return plan
 
@@ -206,6 +206,7 @@ class BatchPlanner:
             self._subscribe(plan, row, person)
             plan.counts.imported += 1
             return
+        assert person is not None  # their subscription was found by their id
         changed = self._raise_subscription(plan, row, person, subscription)
         filled = self._fill_gaps(plan, row, person)
         if changed or filled:

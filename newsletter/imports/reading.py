@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import IO, cast
 
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, Layout, detect, first_line, records
@@ -36,7 +37,8 @@ class RecordStream:
         self.format = formats.pop()
         self.members = sorted(planned, key=lambda p: p.layout.kind is RowKind.MEMBER)
         self._done_bytes = 0
-        self._current = None
+        # The binary stream under the member being read, for the bytes read so far.
+        self._current: IO[bytes] | None = None
 
     @staticmethod
     def _layout(member: Member, wanted: str, column_map: dict | None) -> Layout:
@@ -65,7 +67,7 @@ class RecordStream:
     def __iter__(self) -> Iterator[ImportRecord]:
         for planned in self.members:
             with open_text(planned.member) as text:
-                self._current = text.buffer
+                self._current = cast("IO[bytes]", text.buffer)  # open_text wraps one
                 yield from records(planned.layout, planned.member.name, text)
             self._current = None
             self._done_bytes += planned.member.size

@@ -1,4 +1,4 @@
-"""What an import reports: the summary line (CONTRACT.md) and the rejected rows as CSV."""
+"""What an import reports: the summary line (a fixed format scripts read) and the rejects as CSV."""
 
 from __future__ import annotations
 

@@ -1,11 +1,10 @@
 """Preparing batches: validate, de-duplicate, and flatten records into `Row`s.
 
-This half of the work needs no database, so on a machine with two cores the CLI runs it in a
+This half of the work needs no database, so with more than one core the CLI runs it in a
 forked child process while the parent plans and writes. What crosses the pipe is made cheap
 to serialise: plain tuples of strings and numbers (a `Row` is built from one only in the
 parent), JSON already serialised, times as POSIX timestamps, the whole batch in one `marshal`
-call (pickling records' dicts and datetimes cost more than validating them; pickling
-NamedTuples, about 12 µs a row there and back, more than marshalling plain tuples, under 2).
+call (pickling records' dicts, datetimes or NamedTuples would cost more than validating them).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import NamedTuple
 
-from newsletter.imports.addresses import AddressValidator
+from newsletter.addresses import AddressValidator
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.records import ImportRecord, RowKind
 from newsletter.mail.addresses import header_text
@@ -56,19 +55,22 @@ class Row(NamedTuple):
 # How the default JSON encoder writes a string (ensure_ascii is its default).
 _quote = json.encoder.encode_basestring_ascii
 _encoder = json.JSONEncoder()
-if json.encoder.c_make_encoder is not None:
+# The C accelerator, which typeshed leaves out of json.encoder's stubs.
+_c_make_encoder = getattr(json.encoder, "c_make_encoder", None)
+if _c_make_encoder is not None:
     # JSONEncoder.encode builds its C encoder anew on every call (most of its cost for a
     # small dict); this one is built once, with the default's settings less the check for
     # circular references (rows hold only strings, numbers and flat dicts of them).
-    _c_encode = json.encoder.c_make_encoder(
+    _c_encode = _c_make_encoder(
         None, _encoder.default, _quote, None, ": ", ", ", False, False, True
     )
 
-    def _dumps(value) -> str:
+    def dumps(value) -> str:
+        """json.dumps(value) with the default settings, the encoder built once."""
         return "".join(_c_encode(value, 0))
 
 else:  # pragma: no cover - CPython always has the C encoder
-    _dumps = _encoder.encode
+    dumps = _encoder.encode
 
 
 def moment(timestamp: float | None) -> datetime | None:
@@ -112,9 +114,9 @@ def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> t
         detail += ', "member": ' + _quote(record.file)
     evidence = record.evidence
     if evidence:
-        detail += ', "evidence": ' + _dumps(evidence)
+        detail += ', "evidence": ' + dumps(evidence)
     if record.source_ids:
-        detail += ', "source_ids": ' + _dumps(record.source_ids)
+        detail += ', "source_ids": ' + dumps(record.source_ids)
     if record.note:
         detail += ', "note": ' + _quote(record.note)
     ip = evidence.get("CONFIRM_IP") or evidence.get("OPTIN_IP") if evidence else None
@@ -123,7 +125,7 @@ def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> t
     return (
         MEMBER if kind is RowKind.MEMBER else kind.value, key, email, context.address_hash(key),
         record.line, record.file,
-        record.email, _plain(record.name), _dumps(record.attributes) if record.attributes else "{}",
+        record.email, _plain(record.name), dumps(record.attributes) if record.attributes else "{}",
         detail + "}", ip[:64] if ip else None,
         opted_in_at.timestamp() if opted_in_at else None,
         confirmed_at.timestamp() if confirmed_at else None,
@@ -184,7 +186,7 @@ def prepare(
     for record in records:
         size += 1
         checked = record.problem or check(record.email)
-        if checked.__class__ is not tuple:
+        if type(checked) is str:
             rejects.append((record.line, record.file, record.email, checked))
         else:
             mark = fingerprint(checked[1])
@@ -206,7 +208,15 @@ def prepare(
         yield _finish(size, duplicates, rejects, firsts, late, bytes_done, context)
 
 
-def _finish(size, duplicates, rejects, firsts, late, bytes_done, context) -> Prepared:
+def _finish(
+    size: int,
+    duplicates: int,
+    rejects: list[tuple[int, str, str, str]],
+    firsts: dict[str, tuple[ImportRecord, str, str]],
+    late: list[tuple[ImportRecord, str, str]],
+    bytes_done: Callable[[], int],
+    context: RowContext,
+) -> Prepared:
     return Prepared(
         size=size,
         bytes_done=bytes_done(),

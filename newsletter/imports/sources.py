@@ -13,7 +13,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO
 
 from newsletter.imports.errors import ImportFileError
 
@@ -29,7 +29,7 @@ class Member:
 
     name: str
     size: int
-    open: Callable[[], BinaryIO]
+    open: Callable[[], IO[bytes]]
     encoding: str = UTF8
 
 
@@ -64,7 +64,7 @@ def open_bytes(name: str, content: bytes) -> Source:
     return _source(name, lambda: io.BytesIO(content))
 
 
-def _source(name: str, opener: Callable[[], BinaryIO]) -> Source:
+def _source(name: str, opener: Callable[[], IO[bytes]]) -> Source:
     digest, size, head = _fingerprint(opener)
     if size == 0:
         raise ImportFileError(f"{name} is empty")
@@ -86,7 +86,7 @@ def _source(name: str, opener: Callable[[], BinaryIO]) -> Source:
     return source
 
 
-def _fingerprint(opener: Callable[[], BinaryIO]) -> tuple[str, int, bytes]:
+def _fingerprint(opener: Callable[[], IO[bytes]]) -> tuple[str, int, bytes]:
     digest = hashlib.sha256()
     size = 0
     head = b""
@@ -99,7 +99,7 @@ def _fingerprint(opener: Callable[[], BinaryIO]) -> tuple[str, int, bytes]:
     return digest.hexdigest(), size, head
 
 
-def _is_utf8(opener: Callable[[], BinaryIO]) -> bool:
+def _is_utf8(opener: Callable[[], IO[bytes]]) -> bool:
     decoder = codecs.getincrementaldecoder("utf-8")()
     with opener() as stream:
         try:
@@ -111,7 +111,7 @@ def _is_utf8(opener: Callable[[], BinaryIO]) -> bool:
     return True
 
 
-def _zip_members(name: str, opener: Callable[[], BinaryIO]) -> list[Member]:
+def _zip_members(name: str, opener: Callable[[], IO[bytes]]) -> list[Member]:
     try:
         with opener() as stream, zipfile.ZipFile(stream) as archive:
             infos = [info for info in archive.infolist() if _is_text_member(info)]
@@ -135,8 +135,8 @@ def _is_text_member(info: zipfile.ZipInfo) -> bool:
     )
 
 
-def _member_opener(opener: Callable[[], BinaryIO], member: str) -> Callable[[], BinaryIO]:
-    def open_member() -> BinaryIO:
+def _member_opener(opener: Callable[[], IO[bytes]], member: str) -> Callable[[], IO[bytes]]:
+    def open_member() -> IO[bytes]:
         raw = opener()
         archive = zipfile.ZipFile(raw)
         stream = archive.open(member)
@@ -148,7 +148,8 @@ def _member_opener(opener: Callable[[], BinaryIO], member: str) -> Callable[[], 
             archive.close()
             raw.close()
 
-        stream.close = close
+        # ZipExtFile has no hook for this; replacing the bound method is what closes all three.
+        stream.close = close  # type: ignore[method-assign]
         return stream
 
     return open_member

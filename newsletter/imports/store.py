@@ -1,8 +1,8 @@
 """Bulk reads and writes for one import batch, in the caller's transaction.
 
-SQLAlchemy Core throughout (the ORM costs ten times as much per row). On PostgreSQL new rows
-go in by COPY and lookups take one array parameter (`= ANY(...)`); on SQLite rows go in by
-executemany and lookups are chunked `IN` lists.
+SQLAlchemy Core throughout: the ORM's unit of work costs far more per row than the rows'
+SQL. On PostgreSQL new rows go in by COPY and lookups take one array parameter
+(`= ANY(...)`); on SQLite rows go in by executemany and lookups are chunked `IN` lists.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import InstrumentedAttribute
 
 from newsletter.models import (
     ConsentEvent,
@@ -26,6 +28,9 @@ from newsletter.models import (
 )
 
 SQLITE_CHUNK = 500
+
+# A column to look rows up by: a model's attribute or a Core column.
+Column = InstrumentedAttribute[Any] | sa.ColumnElement[Any]
 _JSON_COLUMNS = {"attributes", "detail"}
 
 
@@ -91,7 +96,7 @@ class BatchStore:
         if self.postgres:
             self.connection.execute(sa.text("SET LOCAL enable_seqscan = off"))
 
-    def _rows(self, statement: sa.Select, column: sa.ColumnElement, values: Sequence) -> list:
+    def _rows(self, statement: sa.Select, column: Column, values: Iterable[Any]) -> list:
         values = list(values)
         if not values:
             return []
@@ -101,17 +106,18 @@ class BatchStore:
             item_type = sa.Integer() if isinstance(values[0], int) else sa.String()
             param = sa.bindparam("values", values, type_=postgresql.ARRAY(item_type))
             return list(self.connection.execute(statement.where(column == sa.any_(param))))
-        rows = []
+        rows: list[sa.Row[Any]] = []
         for start in range(0, len(values), SQLITE_CHUNK):
             chunk = values[start : start + SQLITE_CHUNK]
             rows.extend(self.connection.execute(statement.where(column.in_(chunk))))
         return rows
 
-    def _by_strings(self, statement: sa.Select, column: sa.ColumnElement, values: list) -> list:
+    def _by_strings(self, statement: sa.Select, column: Column, values: list) -> list:
         """The rows whose `column` is one of the strings `values`, the array sent in binary.
 
-        psycopg writes a text array parameter by quoting each item with a regular expression
-        (about 4 µs an address, two lookups a row); the binary form (`%(values)b`) has none.
+        psycopg writes a text array parameter by quoting each item with a regular expression,
+        which at two lookups a row is a real share of an import; the binary form
+        (`%(values)b`) has none.
         Only for statements whose columns need no SQLAlchemy result processing (no times).
         """
         where = statement.where(column == sa.any_(sa.bindparam("values")))
@@ -211,6 +217,7 @@ class BatchStore:
         integers and timestamps; JSON may come serialised already (rows.Row's) or as objects."""
         statement = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
         driver = self.connection.connection.driver_connection
+        assert driver is not None  # None only once a connection is closed
         serialised = all(isinstance(row[name], str) for row in rows for name in json_columns)
         if first is not None and not serialised:
             rows = [{columns[0]: value, **row} for value, row in zip(first, rows, strict=True)]

@@ -1,7 +1,8 @@
 """Addresses and headers as they go on the wire: the one place every kind of mail uses.
 
 Stored addresses are email-validator's normalised form, which may hold Unicode in the local
-part and in the domain (DESIGN.md invariant 7). On the wire:
+part and in the domain; that form is what we store and mail (casefolded, it is only the key).
+On the wire:
 - to a relay that offers SMTPUTF8 (RFC 6531) an international address goes as stored, in the
   envelope (with the SMTPUTF8 parameter) and in its header (raw UTF-8, RFC 6532);
 - otherwise an internationalised domain goes in its ASCII form (IDNA 2008, as email-validator's

@@ -1,9 +1,9 @@
 """System mail: messages the application sends on its own behalf, not newsletters.
 
-The headers come from `mail/addresses.py`, as every other kind of mail's do; the body is the
-email package's text and HTML parts. A message that cannot be built, or that the relay refuses
-for good, is recorded once in the audit log (`mail.failed`, with the reason and no address)
-and leaves as a PermanentSmtpError, which the actors never retry.
+The headers come from `mail/addresses.py` and the body is the one MIME skeleton
+(`mail/message.py`), as every other kind of mail's are. A message that cannot be built, or
+that the relay refuses for good, is recorded once in the audit log (`mail.failed`, with the
+reason and no address) and leaves as a PermanentSmtpError, which the actors never retry.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 
 import sqlalchemy as sa
@@ -21,7 +20,6 @@ from flask import current_app, render_template
 
 from newsletter.audit import record
 from newsletter.extensions import db
-from newsletter.mail import SMTP_POLICY
 from newsletter.mail.addresses import (
     ascii_domain,
     recipient_header,
@@ -30,7 +28,8 @@ from newsletter.mail.addresses import (
     text_header,
 )
 from newsletter.mail.errors import PermanentSmtpError, SmtpError, UnsendableMessage
-from newsletter.mail.transport import transport_for
+from newsletter.mail.message import Skeleton, fold
+from newsletter.mail.relay import transport_for
 from newsletter.models import Account
 from newsletter.models.base import utcnow
 
@@ -50,21 +49,21 @@ class SystemMessage:
     def as_bytes(self, smtputf8: bool = False) -> bytes:
         """The message as sent; `smtputf8` as the transport's `smtputf8_for` says."""
         sender = current_app.config["MAIL_FROM_SYSTEM"]
-        body = EmailMessage(policy=SMTP_POLICY)
-        body.set_content(self.text)
-        body.add_alternative(self.html, subtype="html")
-        head = b"".join(
+        headers = b"".join(
             (
                 sender_header("From", sender),
-                recipient_header(self.to_name, self.to_email, smtputf8),
                 text_header("Subject", self.subject),
-                f"Date: {format_datetime(utcnow())}\r\n".encode(),
-                f"Message-ID: {make_msgid(domain=sender_domain(sender))}\r\n".encode(),
-                # RFC 3834: tells auto-responders not to answer.
-                b"Auto-Submitted: auto-generated\r\n",
+                fold("Date", format_datetime(utcnow())),
             )
         )
-        return head + body.as_bytes(policy=SMTP_POLICY)
+        # RFC 3834: tells auto-responders not to answer.
+        automatic = b"Auto-Submitted: auto-generated\r\n"
+        skeleton = Skeleton(headers, self.text, self.html, after_mime=automatic, tag="s")
+        leading = [
+            recipient_header(self.to_name, self.to_email, smtputf8),
+            f"Message-ID: {make_msgid(domain=sender_domain(sender))}\r\n".encode(),
+        ]
+        return skeleton.fill(leading)
 
 
 def system_message(to: str, subject: str, text: str, html: str, to_name: str = "") -> SystemMessage:

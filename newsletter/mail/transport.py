@@ -12,8 +12,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import unquote, urlsplit
 
-from flask import Flask
-
 from newsletter.errors import ConfigError
 from newsletter.mail.addresses import wire_address
 from newsletter.mail.errors import (
@@ -37,7 +35,6 @@ __all__ = [
     "SmtpTransport",
     "ThrottledSmtpError",
     "TransientSmtpError",
-    "transport_for",
 ]
 
 
@@ -263,7 +260,7 @@ class SmtpTransport:
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
         if s.security == "tls":
-            smtp = smtplib.SMTP_SSL(
+            smtp: smtplib.SMTP = smtplib.SMTP_SSL(
                 s.host, s.port, _helo_name(), timeout=self.timeout, context=self.ssl_context
             )
         else:
@@ -373,14 +370,3 @@ def _connection_error(error: Exception) -> SmtpError:
     return TransientSmtpError(
         f"cannot connect to the SMTP relay: {sorted_error}", sorted_error.code
     )
-
-
-def transport_for(app: Flask) -> SmtpTransport:
-    """A transport to SMTP_URL, or to this process's built-in sink when SMTP_URL is unset."""
-    url = app.config.get("SMTP_URL")
-    if url:
-        return SmtpTransport(parse_smtp_url(url))
-    from newsletter.mail.sink import ensure_sink
-
-    sink = ensure_sink(app)
-    return SmtpTransport(SmtpSettings(host=sink.host, port=sink.port))

@@ -5,7 +5,7 @@ import logging
 from alembic import context
 from flask import current_app
 
-from newsletter.schema import include_object
+from newsletter.models.schema import include_object
 
 config = context.config
 logger = logging.getLogger("alembic.env")

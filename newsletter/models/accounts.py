@@ -8,12 +8,11 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import AccountRole, enum_column
 
 
-class Account(UserMixin, db.Model):
+class Account(UserMixin, Model):
     __tablename__ = "account"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -42,7 +41,7 @@ class Account(UserMixin, db.Model):
         return f"<Account {self.id} {self.role}>"
 
 
-class AuditEvent(db.Model):
+class AuditEvent(Model):
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_at", "at"),)
 

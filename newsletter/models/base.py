@@ -3,9 +3,31 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
+
+from newsletter.extensions import Base, db
+
+if TYPE_CHECKING:
+    # db.Model is made at run time from Base (its metadata, plus Flask-SQLAlchemy's mixins), so
+    # a type checker cannot take it as a base class; Base declares the same mapping.
+    class Model(Base):
+        __abstract__ = True
+        # Each model maps one Table, so Core statements can be built on `Model.__table__`.
+        __table__: ClassVar[sa.Table]
+else:
+    Model = db.Model
+
+
+def changed_rows(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through `Session.execute` matched.
+
+    The session types every result as `Result`; for these statements it is a `CursorResult`.
+    """
+    assert isinstance(result, sa.CursorResult)
+    return result.rowcount
 
 
 def utcnow() -> datetime:

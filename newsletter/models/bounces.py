@@ -8,8 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import enum_column
 
 
@@ -19,7 +18,7 @@ class BounceKind(StrEnum):
     COMPLAINT = "complaint"  # an abuse report from a feedback loop (RFC 5965)
 
 
-class Bounce(db.Model):
+class Bounce(Model):
     """One bounce or complaint tied to a delivery through its signed return path."""
 
     __tablename__ = "bounce"
@@ -46,7 +45,7 @@ class Bounce(db.Model):
     diagnostic: Mapped[str] = mapped_column(sa.String(500), default="")
 
 
-class IssueDeliveryCount(db.Model):
+class IssueDeliveryCount(Model):
     """Rows of an issue's ledger by status, kept once the rows themselves were deleted.
 
     Old delivery rows are folded in here and deleted (retention), as are an erased person's;

@@ -6,15 +6,14 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.orm import Mapped, backref, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import ConsentAction, ConsentMethod, OptInLevel, enum_column
 from newsletter.models.subscribers import Subscriber
 
 
-class ConsentEvent(db.Model):
+class ConsentEvent(Model):
     __tablename__ = "consent_event"
     __table_args__ = (
         sa.Index("ix_consent_event_subscriber_occurred", "subscriber_id", "occurred_at"),
@@ -23,7 +22,7 @@ class ConsentEvent(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Erasure deletes a person's events with them (DESIGN.md 3); nothing else deletes events.
+    # Erasure deletes a person's events with them (invariant 3); nothing else deletes events.
     subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
     list_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("mailing_list.id", ondelete="SET NULL")
@@ -46,20 +45,13 @@ class ConsentEvent(db.Model):
     account_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id", ondelete="SET NULL"))
     detail: Mapped[dict] = mapped_column(sa.JSON, default=dict)
 
-    subscriber: Mapped[Subscriber] = relationship(
-        backref=backref(
-            "consent_events",
-            cascade="all, delete-orphan",
-            passive_deletes=True,
-            order_by="ConsentEvent.id",
-        )
-    )
+    subscriber: Mapped[Subscriber] = relationship(back_populates="consent_events")
 
     def __repr__(self) -> str:
         return f"<ConsentEvent {self.id} {self.action}/{self.method}>"
 
 
-class ConsentWording(db.Model):
+class ConsentWording(Model):
     """Each distinct text a person was shown when agreeing, keyed by its SHA-256."""
 
     __tablename__ = "consent_wording"

@@ -1,4 +1,4 @@
-"""The vocabulary of DESIGN.md ("Words we use"), one enum per kind of state."""
+"""The project's vocabulary of states, one enum per kind, the same in code, database and JSON."""
 
 from enum import StrEnum
 
@@ -81,7 +81,7 @@ class SuppressionReason(StrEnum):
     MANUAL = "manual"
 
 
-# Reasons the person can lift themselves by confirming a sign-up or rejoining (DESIGN.md 4).
+# Reasons the person can lift themselves by confirming a sign-up or rejoining (invariant 4).
 SELF_LIFTABLE_REASONS = frozenset(
     {
         SuppressionReason.LEFT_ALL,

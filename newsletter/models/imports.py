@@ -8,8 +8,7 @@ from enum import StrEnum
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import enum_column
 
 
@@ -30,7 +29,7 @@ class ConsentMode(StrEnum):
 COUNTERS = ("imported", "updated", "unchanged", "suppressed", "rejected", "duplicates")
 
 
-class ImportJob(db.Model):
+class ImportJob(Model):
     __tablename__ = "import_job"
     __table_args__ = (sa.Index("ix_import_job_file_sha256", "file_sha256"),)
 
@@ -84,7 +83,7 @@ class ImportJob(db.Model):
         return f"<ImportJob {self.id} {self.status}>"
 
 
-class ImportFile(db.Model):
+class ImportFile(Model):
     """An uploaded file's bytes, kept in the database so that any worker machine can read it."""
 
     __tablename__ = "import_file"
@@ -95,7 +94,7 @@ class ImportFile(db.Model):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary, deferred=True)
 
 
-class ImportReject(db.Model):
+class ImportReject(Model):
     """One refused row of an import: where it was, what it held, and why."""
 
     __tablename__ = "import_reject"

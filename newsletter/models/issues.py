@@ -1,4 +1,4 @@
-"""Newsletter issues and their delivery ledger (DESIGN.md invariant 2)."""
+"""Newsletter issues and their delivery ledger (invariant 2 in docs/architecture.md)."""
 
 from __future__ import annotations
 
@@ -7,13 +7,12 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import DeliveryStatus, IssueKind, IssueStatus, enum_column
 from newsletter.models.lists import MailingList
 
 
-class Issue(db.Model):
+class Issue(Model):
     __tablename__ = "issue"
     __table_args__ = (sa.Index("ix_issue_status", "status"),)
 
@@ -69,7 +68,7 @@ class Issue(db.Model):
         return f"<Issue {self.id} {self.status}>"
 
 
-class IssueList(db.Model):
+class IssueList(Model):
     """One list an issue goes to; position 0 is the primary list (its List-Id)."""
 
     __tablename__ = "issue_list"
@@ -85,7 +84,7 @@ class IssueList(db.Model):
     mailing_list: Mapped[MailingList] = relationship()
 
 
-class Delivery(db.Model):
+class Delivery(Model):
     """One recipient of one issue: written before the message is sent, updated after."""
 
     __tablename__ = "delivery"

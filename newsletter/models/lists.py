@@ -7,11 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 
 
-class MailingList(db.Model):
+class MailingList(Model):
     __tablename__ = "mailing_list"
 
     id: Mapped[int] = mapped_column(primary_key=True)

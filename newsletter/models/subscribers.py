@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import ConsentMethod, OptInLevel, SubscriptionStatus, enum_column
 from newsletter.models.lists import MailingList
+
+if TYPE_CHECKING:  # consent.py maps its events on to Subscriber, so it imports this module
+    from newsletter.models.consent import ConsentEvent
 
 
 def new_unsubscribe_token() -> str:
@@ -19,10 +22,11 @@ def new_unsubscribe_token() -> str:
     return secrets.token_urlsafe(24)
 
 
-class Subscriber(db.Model):
+class Subscriber(Model):
     __tablename__ = "subscriber"
     # On PostgreSQL, migration 0005 adds a GIN trigram index on the admin's search text
-    # (newsletter/audience.py); it lives in the migration only (schema.DATABASE_ONLY_INDEXES).
+    # (newsletter/subscriptions/audience.py); it lives in the migration only
+    # (schema.DATABASE_ONLY_INDEXES).
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # email-validator's normalised form: what we store and mail.
@@ -40,7 +44,7 @@ class Subscriber(db.Model):
         enum_column(ConsentMethod), default=ConsentMethod.ADMIN
     )
     # When the last confirmation mail went, and how many went since the address last had a
-    # day without one: the per-address cap (newsletter/confirmation.py).
+    # day without one: the per-address cap (newsletter/subscriptions/confirmation.py).
     confirmation_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     confirmation_mails: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -51,12 +55,19 @@ class Subscriber(db.Model):
     subscriptions: Mapped[list[Subscription]] = relationship(
         back_populates="subscriber", cascade="all, delete-orphan", order_by="Subscription.list_id"
     )
+    # Oldest first; the database deletes them with the person (ON DELETE CASCADE).
+    consent_events: Mapped[list[ConsentEvent]] = relationship(
+        back_populates="subscriber",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="ConsentEvent.id",
+    )
 
     def __repr__(self) -> str:
         return f"<Subscriber {self.id}>"
 
 
-class Subscription(db.Model):
+class Subscription(Model):
     __tablename__ = "subscription"
     __table_args__ = (
         sa.UniqueConstraint("subscriber_id", "list_id"),

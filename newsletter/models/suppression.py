@@ -7,12 +7,11 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import SuppressionReason, enum_column
 
 
-class SuppressionEntry(db.Model):
+class SuppressionEntry(Model):
     __tablename__ = "suppression_entry"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -29,7 +28,7 @@ class SuppressionEntry(db.Model):
         return [r.reason for r in self.reasons if r.lifted_at is None]
 
 
-class SuppressionEntryReason(db.Model):
+class SuppressionEntryReason(Model):
     """One reason an entry was given; lifting keeps the row and stamps lifted_at."""
 
     __tablename__ = "suppression_entry_reason"

@@ -7,11 +7,10 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from newsletter.extensions import db
-from newsletter.models.base import UTCDateTime, utcnow
+from newsletter.models.base import Model, UTCDateTime, utcnow
 
 
-class AppSetting(db.Model):
+class AppSetting(Model):
     """Small key/value settings that live with the data (the suppression key, the setup token)."""
 
     __tablename__ = "app_setting"
@@ -20,7 +19,7 @@ class AppSetting(db.Model):
     value: Mapped[str] = mapped_column(sa.Text)
 
 
-class Lease(db.Model):
+class Lease(Model):
     """A named lock held until expires_at; the periodic runner's leader holds 'periodic'."""
 
     __tablename__ = "lease"
@@ -30,7 +29,7 @@ class Lease(db.Model):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime())
 
 
-class OutboxMessage(db.Model):
+class OutboxMessage(Model):
     """A message captured by the built-in mail sink (embedded mode, no SMTP_URL)."""
 
     __tablename__ = "outbox_message"

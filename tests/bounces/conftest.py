@@ -7,12 +7,10 @@ from pathlib import Path
 from string import Template
 
 import pytest
-import sqlalchemy as sa
 
-from newsletter.extensions import db
-from newsletter.models import Delivery, DeliveryStatus
-from tests.conftest import free_port
-from tests.delivery.helpers import make_issue, start
+from newsletter.models import Delivery
+from tests import factories
+from tests.support.servers import free_port
 
 FIXTURES = Path(__file__).parent / "fixtures"
 BOUNCE_DOMAIN = "bounce.example.org"
@@ -66,16 +64,8 @@ def sent_issue(make):
     """Send an issue's ledger (rows marked sent) to the given people; returns their rows."""
 
     def build(people, lists, subject="Spring news"):
-        issue = make_issue(make, lists, subject=subject)
-        start(issue)
-        db.session.execute(
-            sa.update(Delivery)
-            .where(Delivery.issue_id == issue.id)
-            .values(status=DeliveryStatus.SENT)
-        )
-        db.session.commit()
-        rows = db.session.scalars(sa.select(Delivery).where(Delivery.issue_id == issue.id))
-        by_subscriber = {row.subscriber_id: row for row in rows}
+        issue = factories.sent_issue(make, lists, subject=subject)
+        by_subscriber = {row.subscriber_id: row for row in factories.deliveries(issue)}
         return [by_subscriber[person.id] for person in people]
 
     return build

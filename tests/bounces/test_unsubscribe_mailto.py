@@ -10,7 +10,7 @@ from newsletter.extensions import db
 from newsletter.mail.return_path import signer
 from newsletter.models import ConsentEvent, ConsentMethod, SubscriptionStatus
 from tests.bounces.conftest import BOUNCE_DOMAIN, send
-from tests.delivery.helpers import make_issue, send_here, start
+from tests.factories import make_issue, send_here, start
 
 REQUEST = b"From: ann@example.com\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n"
 

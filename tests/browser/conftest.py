@@ -21,7 +21,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from newsletter.extensions import db
-from tests.smtp import SmtpSink
+from tests.support.smtp import SmtpSink
 
 # CHROMIUM_PATH names another build (and lets a test pretend there is none).
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
@@ -71,7 +71,7 @@ class LiveServer:
 @pytest.fixture
 def live_server(app, smtp_sink, stub_broker, stub_worker) -> Iterator[LiveServer]:
     """The app on a free port, relaying to the sink, with worker threads on its queues."""
-    from newsletter.runtime import EMBEDDED_WORKER
+    from newsletter.background.broker import EMBEDDED_WORKER
 
     server = make_server("127.0.0.1", 0, app, threaded=True)
     host = f"127.0.0.1:{server.server_port}"
@@ -98,7 +98,3 @@ def page(browser, live_server):
     tab = context.new_page()
     yield tab
     context.close()
-
-
-from tests.browser.pages import world  # noqa: E402, F401
-from tests.subscribing import jobs, news  # noqa: E402, F401

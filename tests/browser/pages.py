@@ -20,9 +20,10 @@ from unittest import mock
 import pytest
 from itsdangerous.timed import TimestampSigner
 
-from newsletter import manual_suppression, subscriptions
 from newsletter.extensions import db
-from tests.conftest import PASSWORD
+from newsletter.subscriptions.links import confirmation_token, preferences_token
+from newsletter.suppression import manual
+from tests.factories import PASSWORD
 
 EDITOR = "editor@example.org"
 ADMIN = "admin@example.org"
@@ -68,9 +69,10 @@ def _long_ago(make_token: Callable[[], str]) -> str:
 @pytest.fixture
 def world(live_server, make, stub_broker, stub_worker) -> World:
     """Staff, three lists, a confirmed and a pending subscriber, an issue in every state."""
-    from newsletter.issues import create_issue, pause, send_issue
+    from newsletter.compose.issues import create_issue
+    from newsletter.delivery.control import pause, send_issue
+    from newsletter.delivery.scheduling import schedule_issue
     from newsletter.models import OutboxMessage
-    from newsletter.scheduling import schedule_issue
     from newsletter.tokens import make_token
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
@@ -109,7 +111,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     stub_worker.join()
     # Suppressed by hand once the sending is done, so that it changes no issue's recipients.
     dan = make.subscriber("dan@example.com", lists=[news], name="Dan")
-    manual_suppression.add_addresses([dan.email], "Asked by letter", actor="test")
+    manual.add_addresses([dan.email], "Asked by letter", actor="test")
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "news@example.org", ann.email, "Spring news"
     mail.set_content("Spring is here.")
@@ -119,7 +121,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     )
     db.session.add(captured)
     db.session.commit()
-    preferences = subscriptions.preferences_token(ann)
+    preferences = preferences_token(ann)
     web_token = make_token("web_version", {"i": private.id})
     built = World(
         draft_issue_id=draft.id,
@@ -135,10 +137,10 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         outbox_message_id=captured.id,
         unsubscribe_token=ann.unsubscribe_token,
         preferences_token=preferences,
-        expired_preferences_token=_long_ago(lambda: subscriptions.preferences_token(ann)),
-        confirm_token=subscriptions.confirmation_token(bob, [news.id]),
-        expired_confirm_token=_long_ago(lambda: subscriptions.confirmation_token(bob, [news.id])),
-        used_confirm_token=subscriptions.confirmation_token(ann, [jobs.id]),
+        expired_preferences_token=_long_ago(lambda: preferences_token(ann)),
+        confirm_token=confirmation_token(bob, [news.id]),
+        expired_confirm_token=_long_ago(lambda: confirmation_token(bob, [news.id])),
+        used_confirm_token=confirmation_token(ann, [jobs.id]),
         tampered_token=_tampered(preferences),
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes

@@ -66,7 +66,7 @@ def test_page_has_no_axe_violations_and_reflows_at_320px(page, live_server, worl
 
 def test_first_admin_setup_page(page, live_server, app):
     """The one-time link `serve` prints, before any account exists, sent empty too."""
-    from newsletter.settings import issue_setup_token
+    from newsletter.accounts import issue_setup_token
 
     token = issue_setup_token()
     page.goto(live_server(f"/admin/setup/{token}"))

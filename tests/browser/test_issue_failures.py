@@ -8,7 +8,7 @@ from playwright.sync_api import expect
 from newsletter.extensions import db
 from tests.browser.pages import ADMIN, sign_in
 from tests.browser.test_axe import assert_no_axe_violations, assert_reflows
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 
 @pytest.fixture
@@ -21,7 +21,7 @@ def smtp_sink(ascii_sink):
 @pytest.mark.parametrize("config_overrides", [{"SEND_RATE": 4}], ids=["paced"])
 def test_failures_and_their_reason_appear_as_the_issue_sends(page, live_server, make):
     """Send now; the script fills "Why recipients failed" and the issue still ends sent."""
-    from newsletter.issues import create_issue
+    from newsletter.compose.issues import create_issue
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     news = make.list(slug="news", name="News")

@@ -11,13 +11,14 @@ from playwright.sync_api import expect
 from newsletter.extensions import db
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.pages import ADMIN, heading, link_in, sign_in
-from tests.conftest import PASSWORD
-from tests.subscribing import statuses
+from tests.factories import PASSWORD
+from tests.support.subscribing import statuses
 
 
 def send_an_issue(make, live_server, news, *people: str) -> None:
     """An issue on News sent to `people`, as the admin's "Send now" would."""
-    from newsletter.issues import create_issue, send_issue
+    from newsletter.compose.issues import create_issue
+    from newsletter.delivery.control import send_issue
 
     for email in people:
         make.subscriber(email, lists=[news])
@@ -269,7 +270,7 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser,
 
 def test_admin_schedules_an_issue_and_cancels_the_schedule(page, live_server, make, news):
     """The date and time fields (UK time) schedule the draft; cancelling makes it a draft again."""
-    from newsletter.issues import create_issue
+    from newsletter.compose.issues import create_issue
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     issue_id = create_issue("Winter fair", "See you there.\n", ["news"], actor="test").id

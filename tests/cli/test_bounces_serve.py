@@ -12,10 +12,10 @@ from newsletter import suppression
 from newsletter.extensions import db
 from newsletter.models import Delivery, DeliveryStatus, SuppressionReason
 from tests.bounces.conftest import render, return_path, send
-from tests.cli.serve_process import RunningCommand
-from tests.conftest import free_port
-from tests.delivery.helpers import make_issue, start
-from tests.process import clean_env, run_newsletter
+from tests.factories import make_issue, start
+from tests.support.process import clean_env, run_newsletter
+from tests.support.serve_process import RunningCommand
+from tests.support.servers import free_port
 
 BOUNCE_DOMAIN = "bounce.example.org"
 

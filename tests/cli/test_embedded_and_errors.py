@@ -2,7 +2,7 @@
 
 import sqlite3
 
-from tests.process import clean_env, run_newsletter
+from tests.support.process import clean_env, run_newsletter
 
 
 def test_db_upgrade_in_an_empty_folder_creates_the_instance(tmp_path):

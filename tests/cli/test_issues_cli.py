@@ -1,4 +1,4 @@
-"""`newsletter issues …`: create, send, status, pause, resume, cancel (CONTRACT.md)."""
+"""`newsletter issues …`: create, send, status, pause, resume, cancel."""
 
 import json
 
@@ -7,8 +7,8 @@ import pytest
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
-from tests.cli.serve_process import RunningCommand
-from tests.process import clean_env, run_newsletter
+from tests.support.process import clean_env, run_newsletter
+from tests.support.serve_process import RunningCommand
 
 STATUS_KEYS = {
     "id", "status", "recipients", "queued", "sending", "sent", "failed", "bounced", "skipped",
@@ -74,7 +74,7 @@ def test_create_with_an_unknown_list_is_a_one_line_error(runner, body_file):
 
 
 def test_status_json_has_every_key_even_before_sending(runner, make, body_file):
-    """Zeros included, status from DESIGN.md's vocabulary."""
+    """Zeros included, and the status is the issue's state (draft, scheduled, sending…)."""
     make.list(slug="news")
     issue_id = create(runner, body_file, "news")
     result = runner.invoke(main, ["issues", "status", str(issue_id), "--json"])
@@ -170,7 +170,7 @@ def test_a_running_serve_sends_what_the_cli_recorded(
     tmp_path, app, make, migrated_database, smtp_sink
 ):
     """No Redis: `issues send` records the ledger and serve's sweep sends it; `--wait` watches."""
-    from tests.conftest import free_port
+    from tests.support.servers import free_port
 
     news = make.list(slug="news")
     for n in range(4):

@@ -8,9 +8,9 @@ import urllib.request
 
 import pytest
 
-from tests.cli.serve_process import RunningCommand
-from tests.conftest import free_port
-from tests.process import clean_env
+from tests.support.process import clean_env
+from tests.support.serve_process import RunningCommand
+from tests.support.servers import free_port
 
 SETUP_LINK = r"http://127\.0\.0\.1:(\d+)/admin/setup/([\w-]{20,})"
 

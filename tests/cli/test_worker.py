@@ -6,9 +6,9 @@ import signal
 
 import pytest
 
-from newsletter.tasks import enqueue
-from tests.cli.serve_process import RunningCommand
-from tests.process import clean_env, run_newsletter
+from newsletter.background import enqueue
+from tests.support.process import clean_env, run_newsletter
+from tests.support.serve_process import RunningCommand
 
 
 def worker_env(migrated_database: str, redis_url: str, smtp_port: int) -> dict[str, str]:
@@ -30,7 +30,7 @@ def test_worker_sends_an_enqueued_test_message(
     command = RunningCommand("worker", "--threads", "2", cwd=tmp_path, env=env)
     try:
         command.wait_for_line("worker process ready")
-        enqueue("send_test_mail", "system", account.id)
+        enqueue.send_test_mail(account.id)
         [message] = smtp_sink.wait_for(1, timeout=30)
     finally:
         status = command.interrupt(signal.SIGINT)

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from tests.delivery.helpers import make_issue, send_here, start
+from tests.factories import make_issue, send_here, start
 
 
 @pytest.fixture
@@ -90,7 +90,7 @@ def test_placeholders_inside_long_lines_survive_quoted_printable(app, make):
 
 def test_batch_signed_preferences_tokens_are_ordinary_tokens(app):
     """The delivery engine's fast preferences token reads back as the usual payload."""
-    from newsletter.subscriptions import PreferencesLinkSigner, link_payload
+    from newsletter.subscriptions.links import PreferencesLinkSigner, link_payload
     from newsletter.tokens import read_token
 
     token = PreferencesLinkSigner().token(42, "AbC-_xyz0123456789")

@@ -2,6 +2,7 @@
 
 import pytest
 
+from newsletter.compose.issues import update_issue
 from newsletter.compose.render import (
     SIZE_WARNING_BYTES,
     markdown_to_html,
@@ -9,8 +10,7 @@ from newsletter.compose.render import (
     render_issue,
     sanitise,
 )
-from newsletter.issues import update_issue
-from tests.delivery.helpers import make_issue
+from tests.factories import make_issue
 
 
 @pytest.fixture

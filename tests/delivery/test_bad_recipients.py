@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.models import Delivery, IssueStatus
-from tests.delivery.helpers import make_issue, send_here, start
+from tests.factories import make_issue, send_here, start
 
 REFUSED = str(InternationalAddressRefused())
 COUNT = 9

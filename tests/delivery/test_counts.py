@@ -7,31 +7,17 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from newsletter.background.periodic import REGISTRY
+from newsletter.delivery.control import progress
 from newsletter.delivery.counts import fold_old_deliveries
 from newsletter.extensions import db
-from newsletter.issues import progress
 from newsletter.models import Bounce, BounceKind, Delivery, DeliveryStatus, Issue
-from newsletter.models.base import utcnow
-from newsletter.periodic import REGISTRY
-from tests.delivery.helpers import make_issue, start
+from tests.factories import sent_issue
 
 
 @pytest.fixture
 def news(make):
     return make.list("news")
-
-
-def sent_issue(make, news, subject: str, age_days: int, statuses: list[DeliveryStatus]):
-    issue = make_issue(make, [news], subject=subject)
-    start(issue)
-    rows = db.session.scalars(
-        sa.select(Delivery).where(Delivery.issue_id == issue.id).order_by(Delivery.id)
-    ).all()
-    for row, status in zip(rows, statuses, strict=False):
-        row.status = status
-    issue.started_at = utcnow() - timedelta(days=age_days)
-    db.session.commit()
-    return issue
 
 
 def row_count(issue_id: int) -> int:
@@ -45,7 +31,7 @@ def test_rows_older_than_the_period_become_counts(make, news):
     for n in range(3):
         make.subscriber(f"p{n}@example.com", lists=[news])
     S, B = DeliveryStatus.SENT, DeliveryStatus.BOUNCED
-    old = sent_issue(make, news, "Old news", 3 * 365, [S, S, B])
+    old = sent_issue(make, [news], "Old news", statuses=[S, S, B], age_days=3 * 365)
     before = progress(old).as_dict()
 
     assert fold_old_deliveries() == 3
@@ -59,8 +45,9 @@ def test_recent_issues_and_unsettled_rows_are_kept(make, news):
     """Rows of a recent issue stay, as do queued rows of an old one (still to be sent)."""
     for n in range(2):
         make.subscriber(f"p{n}@example.com", lists=[news])
-    recent = sent_issue(make, news, "Recent", 30, [DeliveryStatus.SENT] * 2)
-    old = sent_issue(make, news, "Old", 800, [DeliveryStatus.SENT])  # second row still queued
+    recent = sent_issue(make, [news], "Recent", statuses=[DeliveryStatus.SENT] * 2, age_days=30)
+    # The second row stays queued.
+    old = sent_issue(make, [news], "Old", statuses=[DeliveryStatus.SENT], age_days=800)
     assert fold_old_deliveries() == 1
     assert row_count(recent.id) == 2
     assert row_count(old.id) == 1
@@ -70,7 +57,7 @@ def test_recent_issues_and_unsettled_rows_are_kept(make, news):
 
 def test_folding_twice_counts_nothing_twice(make, news):
     make.subscriber("p@example.com", lists=[news])
-    old = sent_issue(make, news, "Old", 1000, [DeliveryStatus.SENT])
+    old = sent_issue(make, [news], "Old", statuses=[DeliveryStatus.SENT], age_days=1000)
     fold_old_deliveries()
     assert fold_old_deliveries() == 0
     assert progress(old).counts["sent"] == 1
@@ -80,7 +67,7 @@ def test_the_period_is_configurable(app, make, news):
     """DELIVERY_RETENTION_DAYS=10 folds an issue of 30 days ago."""
     app.config["DELIVERY_RETENTION_DAYS"] = 10
     make.subscriber("p@example.com", lists=[news])
-    issue = sent_issue(make, news, "Last month", 30, [DeliveryStatus.SENT])
+    issue = sent_issue(make, [news], "Last month", statuses=[DeliveryStatus.SENT], age_days=30)
     assert fold_old_deliveries() == 1
     assert progress(issue).counts["sent"] == 1
 
@@ -88,7 +75,7 @@ def test_the_period_is_configurable(app, make, news):
 def test_a_bounce_outlives_its_folded_delivery(make, news):
     """The person's bounce stays on their record, unlinked from the row that is gone."""
     person = make.subscriber("p@example.com", lists=[news])
-    old = sent_issue(make, news, "Old", 1000, [DeliveryStatus.BOUNCED])
+    old = sent_issue(make, [news], "Old", statuses=[DeliveryStatus.BOUNCED], age_days=1000)
     delivery = db.session.scalars(sa.select(Delivery)).one()
     db.session.add(
         Bounce(subscriber_id=person.id, issue_id=old.id, delivery_id=delivery.id,
@@ -102,6 +89,6 @@ def test_a_bounce_outlives_its_folded_delivery(make, news):
 
 
 def test_the_periodic_runner_has_the_folding_job():
-    import newsletter.jobs  # noqa: F401
+    import newsletter.background.housekeeping  # noqa: F401
 
     assert REGISTRY["fold_old_deliveries"].every == timedelta(hours=6)

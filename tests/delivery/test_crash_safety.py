@@ -1,4 +1,4 @@
-"""Crash safety with real processes (DESIGN.md invariant 1): nothing lost, few duplicates.
+"""Crash safety with real processes (invariant 1): nothing lost, few duplicates.
 
 A `newsletter worker` process is SIGKILLed mid-send, or its private Redis is restarted empty
 mid-send; a worker (a new one after the kill) and its sweep still mail every recipient, and
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from newsletter.delivery.sender import RECORD_EVERY
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
-from tests.cli.serve_process import RunningCommand
-from tests.conftest import start_redis_server
-from tests.delivery.helpers import make_issue
-from tests.process import clean_env
+from tests.factories import make_issue
+from tests.support.process import clean_env
+from tests.support.serve_process import RunningCommand
+from tests.support.servers import start_redis_server
 
 RECIPIENTS = 300
 THREADS = 2
@@ -47,8 +47,8 @@ def send_to(app, make, private_redis):
     """send_to(count, batch_size): an issue of `count` people, its batches on the private Redis."""
     from dramatiq.brokers.redis import RedisBroker
 
-    from newsletter.issues import send_issue
-    from workers.broker import use_broker
+    from newsletter.background.broker import use_broker
+    from newsletter.delivery.control import send_issue
 
     _, url = private_redis
     app.config["REDIS_URL"] = url

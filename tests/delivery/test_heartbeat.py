@@ -7,15 +7,15 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter.delivery import heartbeat
-from newsletter.delivery.claims import Claimer
-from newsletter.delivery.outcomes import sent_recorder, write_outcomes
-from newsletter.delivery.sender import Outcome, send_batch
+from newsletter.delivery.sender import send_batch
+from newsletter.delivery.store import store_for
 from newsletter.delivery.sweep import release_stale_claims
+from newsletter.delivery.types import BatchScope, Outcome
 from newsletter.extensions import db
 from newsletter.models import Delivery, DeliveryStatus, IssueStatus
 from newsletter.models.base import utcnow
-from newsletter.settings import suppression_key
-from tests.delivery.helpers import make_issue, send_here, start, statuses
+from newsletter.suppression import hasher
+from tests.factories import make_issue, send_here, start, statuses
 
 
 @pytest.fixture
@@ -33,29 +33,32 @@ def issue(make, news):
     return issue
 
 
+def store_as(owner: str, issue, news):
+    """The dialect's own store for a batch `owner` over the whole issue."""
+    scope = BatchScope(issue.id, 0, 10**9, owner, [news.id], reconfirmation=False)
+    return store_for(db.engine, scope, hasher())
+
+
 def claim_as(owner: str, issue, news) -> list[int]:
     """Claim the issue's queued rows as batch `owner`, through the dialect's own claim path."""
-    recorder = sent_recorder(issue.id, owner)
+    store = store_as(owner, issue, news)
     try:
-        claimer = Claimer(
-            issue.id, 0, 10**9, list_ids=[news.id], reconfirmation=False,
-            suppression_key=suppression_key(), claim_size=50, owner=owner, recorder=recorder,
-        )  # fmt: skip
-        return [recipient.delivery_id for recipient in claimer.claim()]
+        return [recipient.delivery_id for recipient in store.claim(50).recipients]
     finally:
-        if recorder is not None:
-            recorder.close()
+        store.close()
 
 
-def record_sent_as(owner: str, issue, ids: list[int]) -> None:
-    """Record `ids` sent as batch `owner`, as a batch does on this dialect."""
-    recorder = sent_recorder(issue.id, owner)
-    if recorder is not None:
-        recorder.record_sent(ids)
-        recorder.close()
-        return
-    with db.engine.begin() as connection:
-        write_outcomes(connection, [Outcome(i, DeliveryStatus.SENT) for i in ids], owner)
+def record_as(owner: str, issue, news, outcomes: list[Outcome]) -> None:
+    """Record `outcomes` as batch `owner`, as a batch does on this dialect."""
+    store = store_as(owner, issue, news)
+    try:
+        store.record(outcomes, progress=False)
+    finally:
+        store.close()
+
+
+def record_sent_as(owner: str, issue, news, ids: list[int]) -> None:
+    record_as(owner, issue, news, [Outcome(i, DeliveryStatus.SENT) for i in ids])
 
 
 def worker_died_long_ago() -> None:
@@ -81,14 +84,11 @@ def test_a_row_claimed_again_takes_no_outcome_from_the_batch_that_lost_it(app, i
     worker_died_long_ago()
     assert release_stale_claims() == {issue.id}
     assert sorted(claim_as("second", issue, news)) == sorted(first)
-    record_sent_as("first", issue, first[:1])
-    with db.engine.begin() as connection:
-        # A give-back (a pause) would put the row in the queue under the second batch's feet.
-        write_outcomes(
-            connection, [Outcome(first[1], DeliveryStatus.QUEUED, untried=True)], "first"
-        )
+    record_sent_as("first", issue, news, first[:1])
+    # A give-back (a pause) would put the row in the queue under the second batch's feet.
+    record_as("first", issue, news, [Outcome(first[1], DeliveryStatus.QUEUED, untried=True)])
     assert set(claimers(issue).values()) == {("sending", "second")}
-    record_sent_as("second", issue, first)
+    record_sent_as("second", issue, news, first)
     assert set(statuses(issue).values()) == {"sent"}
 
 
@@ -97,7 +97,7 @@ def test_a_late_outcome_of_a_freed_row_nobody_claimed_again_still_counts(app, is
     first = claim_as("first", issue, news)
     worker_died_long_ago()
     release_stale_claims()
-    record_sent_as("first", issue, first)
+    record_sent_as("first", issue, news, first)
     assert set(statuses(issue).values()) == {"sent"}
 
 

@@ -9,9 +9,9 @@ import sqlalchemy as sa
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.models import Delivery, IssueStatus
-from tests.conftest import free_port
-from tests.delivery.helpers import make_issue, send_here, start, statuses
-from tests.smtp import SmtpSink
+from tests.factories import finished_import, make_issue, send_here, start, statuses
+from tests.support.servers import free_port
+from tests.support.smtp import SmtpSink
 
 REFUSED = str(InternationalAddressRefused())
 
@@ -139,9 +139,7 @@ def test_a_list_name_and_sender_name_in_any_script_are_encoded(app, make, smtp_s
 @pytest.mark.parametrize("offered", [True, False], ids=["smtputf8", "ascii"])
 def test_reconfirmation_requests_follow_the_same_rule(app, runner, news, tmp_path, offered):
     """An import's reconfirmation request reaches zoë@… by SMTPUTF8, or fails her alone."""
-    from newsletter.cli import main
-    from newsletter.models import ImportJob
-    from newsletter.reconfirmation import start_reconfirmation
+    from newsletter.delivery.reconfirmation import start_reconfirmation
 
     sink = SmtpSink(port=free_port(), smtputf8=offered)
     sink.start()
@@ -149,11 +147,7 @@ def test_reconfirmation_requests_follow_the_same_rule(app, runner, news, tmp_pat
     try:
         path = tmp_path / "old.csv"
         path.write_text("email,name\nzoë.ahmed@hackney.gov.uk,Zoë\nann@example.com,Ann\n")
-        result = runner.invoke(
-            main, ["import", str(path), "--list", "news", "--consent", "reconfirm"]
-        )
-        assert result.exit_code == 0, result.output
-        job = db.session.scalars(sa.select(ImportJob)).one()
+        job = finished_import(runner, path, "--consent", "reconfirm")
         issue = start_reconfirmation(job, "test", dispatch=False)
         assert send_here(issue) == IssueStatus.SENT
     finally:

@@ -4,10 +4,11 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter import suppression
+from newsletter.compose.issues import IssueStateError
+from newsletter.delivery.control import send_issue
 from newsletter.extensions import db
-from newsletter.issues import IssueStateError, send_issue
 from newsletter.models import Delivery, IssueStatus, SuppressionReason
-from tests.delivery.helpers import make_issue, start, statuses
+from tests.factories import make_issue, start, statuses
 
 
 def test_ledger_has_one_queued_row_per_confirmed_subscriber(make):

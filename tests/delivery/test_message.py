@@ -7,7 +7,7 @@ import pytest
 from newsletter.delivery.message import IssueMessage, markdown_to_html, render_issue
 from newsletter.mail import return_path
 from newsletter.models.base import utcnow
-from tests.delivery.helpers import make_issue, send_here, start
+from tests.factories import make_issue, send_here, start
 
 
 @pytest.fixture

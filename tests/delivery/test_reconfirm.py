@@ -1,4 +1,4 @@
-"""Asking the people a `--consent reconfirm` import left pending to confirm (issue 4, point 3)."""
+"""Asking the people a `--consent reconfirm` import left pending to confirm."""
 
 from __future__ import annotations
 
@@ -7,21 +7,21 @@ import sqlalchemy as sa
 
 from newsletter import suppression
 from newsletter.cli import main
+from newsletter.compose.issues import IssueStateError
+from newsletter.delivery.control import pause_issue, resume
+from newsletter.delivery.reconfirmation import start_reconfirmation
 from newsletter.extensions import db
-from newsletter.issues import IssueStateError, pause_issue, resume
 from newsletter.models import (
     AuditEvent,
     ConsentAction,
     ConsentEvent,
-    ImportJob,
     IssueStatus,
     SuppressionReason,
 )
-from newsletter.reconfirmation import start_reconfirmation
-from tests.delivery.helpers import send_here, statuses
-from tests.signin import sign_in
-from tests.subscribing import link_path, person
-from tests.subscribing import statuses as lists_of
+from tests.factories import finished_import, send_here, statuses
+from tests.support.signin import sign_in
+from tests.support.subscribing import link_path, person
+from tests.support.subscribing import statuses as lists_of
 
 
 @pytest.fixture
@@ -43,10 +43,7 @@ def imported(runner, make, news, tmp_path):
         "stays@example.com,Stays\n"
         "left@example.com,Left\n"
     )
-    result = runner.invoke(main, ["import", str(path), "--list", "news", "--consent", "reconfirm"])
-    assert result.exit_code == 0, (result.output, result.exception)
-    db.session.expire_all()
-    return db.session.scalars(sa.select(ImportJob)).one()
+    return finished_import(runner, path, "--consent", "reconfirm")
 
 
 def test_each_pending_person_gets_one_request_and_nobody_else(app, imported, smtp_sink):
@@ -94,13 +91,14 @@ def test_the_link_opens_the_button_and_the_button_confirms(app, client, imported
 
 def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, imported, smtp_sink):
     """Checked at claim time: a person no longer pending gets nothing."""
-    from newsletter import subscriptions
     from newsletter.consent import Origin
+    from newsletter.subscriptions.confirmation import confirm_subscription
+    from newsletter.subscriptions.links import confirmation_token
 
     issue = start_reconfirmation(imported, "test", dispatch=False)
     ann = person("ann@example.com")
-    token = subscriptions.confirmation_token(ann, [s.list_id for s in ann.subscriptions])
-    subscriptions.confirm_subscription(token, Origin(source="test"))
+    token = confirmation_token(ann, [s.list_id for s in ann.subscriptions])
+    confirm_subscription(token, Origin(source="test"))
     assert send_here(issue) == IssueStatus.SENT
     assert smtp_sink.recipients() == ["bob@example.com", "cy@example.com"]
     assert statuses(issue)["ann@example.com"] == "skipped"
@@ -108,15 +106,15 @@ def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, importe
 
 def test_the_link_names_the_imports_list_only(app, client, make, imported, news, smtp_sink):
     """A list asked for on Bob's behalf after the request went is not confirmed by its link."""
-    from newsletter import subscriptions
     from newsletter.addresses import parse_address
     from newsletter.consent import Origin
+    from newsletter.subscriptions.signup import request_subscription
 
     jobs = make.list(slug="jobs", name="Jobs")
     issue = start_reconfirmation(imported, "test", dispatch=False)
     send_here(issue)
     captured = next(m for m in smtp_sink.messages if m.rcpt_tos == ["bob@example.com"])
-    subscriptions.request_subscription(
+    request_subscription(
         parse_address("bob@example.com"), "", [jobs], Origin(source="/subscribe"), "wording"
     )
     path = link_path(captured, "confirm")
@@ -173,8 +171,7 @@ def test_a_keep_import_has_nobody_to_ask(app, runner, make, news, tmp_path):
     """Consent kept: refused, with a reason, and no issue is made."""
     path = tmp_path / "kept.csv"
     path.write_text("email\nkept@example.com\n")
-    assert runner.invoke(main, ["import", str(path), "--list", "news"]).exit_code == 0
-    job = db.session.scalars(sa.select(ImportJob)).one()
+    job = finished_import(runner, path)
     with pytest.raises(IssueStateError, match="kept consent"):
         start_reconfirmation(job, "test", dispatch=False)
 

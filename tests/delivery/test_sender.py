@@ -2,11 +2,12 @@
 
 import pytest
 
-from newsletter import subscriptions, suppression
+from newsletter import suppression
 from newsletter.consent import Origin
 from newsletter.extensions import db
 from newsletter.models import ConsentMethod, IssueStatus, SuppressionReason
-from tests.delivery.helpers import make_issue, send_here, start, statuses
+from newsletter.subscriptions.unsubscribe import unsubscribe
+from tests.factories import make_issue, send_here, start, statuses
 
 
 @pytest.fixture
@@ -38,7 +39,7 @@ def test_a_4xx_reply_is_retried_and_then_succeeds(app, make, news, smtp_sink):
     issue = make_issue(make, [news])
     start(issue)
     from newsletter.delivery.sender import send_batch
-    from tests.delivery.helpers import statuses as rows
+    from tests.factories import statuses as rows
 
     send_batch(issue.id, 0, 10**9)
     assert rows(issue) == {"later@example.com": "queued"}
@@ -122,7 +123,7 @@ def test_someone_who_unsubscribed_since_is_skipped(app, make, news, smtp_sink):
     leaver = make.subscriber(email="leave@example.com", lists=[news])
     issue = make_issue(make, [news])
     start(issue)
-    subscriptions.unsubscribe(leaver, ConsentMethod.ONE_CLICK, Origin("test"))
+    unsubscribe(leaver, ConsentMethod.ONE_CLICK, Origin("test"))
     assert send_here(issue) == IssueStatus.SENT
     assert statuses(issue) == {"stay@example.com": "sent", "leave@example.com": "skipped"}
     assert smtp_sink.recipients() == ["stay@example.com"]
@@ -142,8 +143,8 @@ def test_someone_suppressed_since_is_skipped(app, make, news, smtp_sink):
 
 def test_a_paused_issue_sends_nothing_until_resumed(app, make, news, smtp_sink):
     """Pause stops batches; resume carries on with what is left."""
+    from newsletter.delivery.control import pause, resume
     from newsletter.delivery.sender import send_batch
-    from newsletter.issues import pause, resume
 
     make.subscriber(email="a@example.com", lists=[news])
     issue = make_issue(make, [news])
@@ -158,7 +159,7 @@ def test_a_paused_issue_sends_nothing_until_resumed(app, make, news, smtp_sink):
 
 def test_cancel_marks_what_is_left_cancelled(app, make, news, smtp_sink):
     """A cancelled issue's queued rows are cancelled and never sent."""
-    from newsletter.issues import cancel
+    from newsletter.delivery.control import cancel
 
     for _ in range(3):
         make.subscriber(lists=[news])
@@ -173,7 +174,7 @@ def test_cancel_marks_what_is_left_cancelled(app, make, news, smtp_sink):
 def test_pause_takes_effect_within_a_batch(app, make, news, smtp_sink, monkeypatch):
     """Pausing while a batch runs stops it within a few messages; the rest stay queued."""
     from newsletter.delivery import sender
-    from newsletter.issues import pause_issue
+    from newsletter.delivery.control import pause_issue
 
     for _ in range(40):
         make.subscriber(lists=[news])

@@ -11,7 +11,7 @@ from newsletter.delivery.sweep import sweep
 from newsletter.extensions import db
 from newsletter.models import Delivery, DeliveryStatus, Issue, IssueStatus
 from newsletter.models.base import utcnow
-from tests.delivery.helpers import make_issue, start, statuses
+from tests.factories import make_issue, start, statuses
 
 
 @pytest.fixture
@@ -32,7 +32,7 @@ def test_send_with_dispatch_enqueues_batches_the_worker_sends(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
     """Batches by id range on the delivery queue; the worker sends them all."""
-    from newsletter.issues import send_issue
+    from newsletter.delivery.control import send_issue
 
     people(make, news, 12)
     issue = make_issue(make, [news])
@@ -159,7 +159,7 @@ def test_retried_rows_come_back_through_a_delayed_batch(
     """A 4xx reply: the actor enqueues the batch again, delayed until the row is due."""
     import time
 
-    from newsletter.issues import send_issue
+    from newsletter.delivery.control import send_issue
 
     app.config["SEND_RETRY_DELAY"] = 1.5
     people(make, news, 1)

@@ -130,7 +130,7 @@ def test_duplicates_across_batches_are_counted_and_merged(run_import, news, tmp_
 
 
 def test_the_stored_form_is_normalised_and_the_key_casefolded(run_import, news, tmp_path):
-    """Addresses are stored as email-validator normalises them (DESIGN.md invariant 7)."""
+    """Addresses are stored as email-validator normalises them (architecture.md, invariant 7)."""
     run_import(write(tmp_path, "email\n  Ada.Lovelace@EXAMPLE.org \n"))
     person = db.session.scalars(select(Subscriber)).one()
     assert (person.email, person.email_key) == (

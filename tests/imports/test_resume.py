@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from newsletter.extensions import db
 from newsletter.models import ConsentEvent, ImportJob, Subscriber, Subscription
 from tests.imports.conftest import summary
-from tests.process import clean_env, newsletter_executable, run_newsletter
+from tests.support.process import clean_env, newsletter_executable, run_newsletter
 
 ROWS = 20_000
 

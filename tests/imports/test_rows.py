@@ -5,7 +5,7 @@ import marshal
 from datetime import UTC, datetime
 
 from newsletter.imports.records import ImportRecord, RowKind
-from newsletter.imports.rows import Prepared, Row, RowContext, _dumps, to_row
+from newsletter.imports.rows import Prepared, Row, RowContext, dumps, to_row
 
 
 def context():
@@ -67,7 +67,7 @@ def test_a_plain_row_has_only_the_constant_detail():
 
 def test_dumps_writes_what_json_dumps_writes():
     for value in ({}, {"a": [1, 2.5, None, True, "é\u2028"]}, {"k": {"nested": "\x00"}}):
-        assert _dumps(value) == json.dumps(value)
+        assert dumps(value) == json.dumps(value)
 
 
 def test_a_batch_survives_the_pipe_format():

@@ -21,8 +21,8 @@ from newsletter.mail.transport import (
     SmtpTransport,
     crlf,
 )
-from tests.conftest import free_port
-from tests.smtp import SmtpSink
+from tests.support.servers import free_port
+from tests.support.smtp import SmtpSink
 
 MESSAGE = crlf(b"From: a@example.org\nTo: b@example.org\nSubject: Hello\n\nLine one\n")
 

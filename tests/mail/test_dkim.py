@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from newsletter.errors import ConfigError
 from newsletter.mail.dkim import dkim_signer
-from tests.delivery.helpers import make_issue, send_here, start
+from tests.factories import make_issue, send_here, start
 
 
 @pytest.fixture

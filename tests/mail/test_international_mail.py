@@ -2,15 +2,15 @@
 
 import sqlalchemy as sa
 
-from newsletter import subscriptions
 from newsletter.addresses import parse_address
+from newsletter.background import enqueue
 from newsletter.consent import Origin
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.mail.transport import PermanentSmtpError
 from newsletter.models import AuditEvent, Subscriber
-from newsletter.tasks import enqueue
-from tests.subscribing import sign_up
+from newsletter.subscriptions.signup import request_subscription
+from tests.support.subscribing import sign_up
 
 REFUSED = str(InternationalAddressRefused())
 
@@ -21,7 +21,7 @@ def failures() -> list[AuditEvent]:
 
 
 def pending(email: str, *lists) -> int:
-    result = subscriptions.request_subscription(
+    result = request_subscription(
         parse_address(email), "", list(lists), Origin(source="test"), "wording"
     )
     return result.subscriber_id
@@ -54,7 +54,7 @@ def test_confirmation_the_relay_cannot_take_is_recorded_once_and_not_retried(
 ):
     """zoë@… with a relay without SMTPUTF8: one audit entry with the reason, no retry, no mail."""
     subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
-    enqueue("send_confirmation", "system", subscriber_id)
+    enqueue.send_confirmation(subscriber_id)
     assert isinstance(run_system_queue(stub_broker, stub_worker), PermanentSmtpError)
     assert ascii_sink.messages == []
     [event] = failures()
@@ -73,7 +73,7 @@ def test_confirmation_that_cannot_be_built_is_recorded_once_and_not_retried(
         .values(email="ann@bücher_.example")
     )
     db.session.commit()
-    enqueue("send_confirmation", "system", subscriber_id)
+    enqueue.send_confirmation(subscriber_id)
     assert isinstance(run_system_queue(stub_broker, stub_worker), PermanentSmtpError)
     [event] = failures()
     assert event.detail["reason"] == "the message could not be built or sent: InvalidCodepoint"
@@ -95,11 +95,11 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
     app, make, news, stub_broker, stub_worker, ascii_sink
 ):
     """A test send to three addresses: the one the relay cannot take is recorded, the rest go."""
-    from tests.delivery.helpers import make_issue
+    from tests.factories import make_issue
 
     issue = make_issue(make, [news])
     addresses = ["first@example.org", "zoë@hackney.gov.uk", "anna@bücher.example"]
-    enqueue("send_issue_test", "system", issue.id, addresses)
+    enqueue.send_issue_test(issue.id, addresses)
     assert isinstance(run_system_queue(stub_broker, stub_worker), PermanentSmtpError)
     assert sorted(ascii_sink.recipients()) == ["anna@xn--bcher-kva.example", "first@example.org"]
     [event] = failures()
@@ -108,8 +108,8 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
 
 def test_test_send_over_smtputf8_carries_the_utf8_address(app, make, news, smtp_sink):
     """With SMTPUTF8 the test message's envelope and To header carry zoë@… as typed."""
-    from newsletter.compose.test_send import send_test_issue
-    from tests.delivery.helpers import make_issue
+    from newsletter.delivery.trial_send import send_test_issue
+    from tests.factories import make_issue
 
     issue = make_issue(make, [news])
     assert send_test_issue(issue.id, ["zoë@hackney.gov.uk"]) == 1
@@ -131,8 +131,8 @@ def test_admin_test_message_reaches_an_international_account(app, make, smtp_sin
 
 def test_the_outbox_shows_a_message_to_an_accented_address(app, admin_client, make, outbox_sink):
     """The built-in sink offers SMTPUTF8; the outbox page reads the UTF-8 header as written."""
-    from newsletter.mail.subscriber_mail import send_confirmation
     from newsletter.models import OutboxMessage
+    from newsletter.subscriptions.mail import send_confirmation
 
     news = make.list(slug="news", name="News")
     subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)

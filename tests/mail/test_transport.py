@@ -9,6 +9,7 @@ import pytest
 import trustme
 
 from newsletter.errors import ConfigError
+from newsletter.mail.relay import transport_for
 from newsletter.mail.transport import (
     PermanentSmtpError,
     SmtpSettings,
@@ -18,10 +19,9 @@ from newsletter.mail.transport import (
     crlf,
     data_block,
     parse_smtp_url,
-    transport_for,
 )
-from tests.conftest import free_port
-from tests.mail.smtp_servers import (
+from tests.support.servers import free_port
+from tests.support.smtp_servers import (
     PasswordChecker,
     RecordingHandler,
     client_tls_context,

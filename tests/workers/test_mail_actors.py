@@ -6,23 +6,23 @@ import time
 import dramatiq
 import pytest
 
-from newsletter import subscriptions
 from newsletter.addresses import parse_address
+from newsletter.background import enqueue
 from newsletter.consent import Origin
+from newsletter.mail.relay import transport_for
 from newsletter.mail.transport import (
     PermanentSmtpError,
     SmtpTransport,
     ThrottledSmtpError,
     TransientSmtpError,
     parse_smtp_url,
-    transport_for,
 )
 from newsletter.models import SubscriptionStatus
-from newsletter.tasks import enqueue
-from tests.conftest import free_port
-from tests.mail.smtp_servers import RecordingHandler, start_server
-from tests.smtp import SmtpSink
-from tests.subscribing import link_path, person, sign_up, statuses
+from newsletter.subscriptions.signup import request_subscription
+from tests.support.servers import free_port
+from tests.support.smtp import SmtpSink
+from tests.support.smtp_servers import RecordingHandler, start_server
+from tests.support.subscribing import link_path, person, sign_up, statuses
 from workers.mail import MAX_RETRIES, retry_when, send_confirmation
 
 # A short backoff for the retry tests; the actors' own is 5 s doubling to 10 min.
@@ -64,7 +64,7 @@ def relay(app):
 
 def pending_person(email: str, *lists) -> int:
     """A person pending on `lists`, made by the domain without enqueueing anything."""
-    result = subscriptions.request_subscription(
+    result = request_subscription(
         parse_address(email), "", list(lists), Origin(source="test"), "wording"
     )
     return result.subscriber_id
@@ -155,13 +155,13 @@ def test_second_run_for_a_person_who_confirmed_meanwhile_sends_nothing(client, n
     """The actor reads the database: once confirmed, a repeated message mails nothing."""
     sign_up(client, "ann@example.com", "news")
     client.post(link_path(mail.only_message(), "confirm"))  # the page's button
-    enqueue("send_confirmation", "system", person("ann@example.com").id)
+    enqueue.send_confirmation(person("ann@example.com").id)
     assert len(mail.deliver()) == 1
 
 
 def test_message_for_a_person_who_is_gone_is_done(app, mail):
     """An id that matches nobody completes without error or mail."""
-    enqueue("send_confirmation", "system", 424242)
+    enqueue.send_confirmation(424242)
     assert mail.deliver() == []
     assert mail.broker.dead_letters == []
 
@@ -275,7 +275,7 @@ def test_sign_up_to_confirmed_through_redis(client, news, redis_broker, redis_wo
 def test_preferences_renewal_through_redis(client, news, redis_broker, redis_worker, smtp_sink):
     """The renewal button's mail goes through Redis too."""
     subscriber_id = pending_person("ann@example.com", news)
-    enqueue("send_preferences_link", "system", subscriber_id)
+    enqueue.send_preferences_link(subscriber_id)
     redis_broker.join("system", timeout=10_000)
     redis_worker.join()
     [message] = smtp_sink.wait_for(1)

@@ -1,0 +1,174 @@
+"""Newsletter issues as drafts: create, edit, check, and who may send.
+
+Sending, pausing, resuming, cancelling and progress are the delivery engine's
+(newsletter/delivery/control.py), scheduling is in newsletter/delivery/scheduling.py. Functions
+here commit and write the audit log; the CLI and the admin call them.
+Status only moves forward: draft ⇄ scheduled → sending ⇄ paused → sent, or cancelled from any
+unfinished state (cancelling a schedule is the one step back, to draft).
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from newsletter.audit import record
+from newsletter.compose.placeholders import check_template
+from newsletter.compose.render import LAYOUTS
+from newsletter.errors import NewsletterError, NotFoundError, ValidationError
+from newsletter.extensions import db
+from newsletter.keys import get_setting, set_setting
+from newsletter.lists import get_list
+from newsletter.models import Account, Issue, IssueKind, IssueList, IssueStatus
+from newsletter.models.base import changed_rows
+
+MAX_SUBJECT_LENGTH = 255
+MAX_PREHEADER_LENGTH = 255
+Actor = Account | str | None
+EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
+# app_setting key: "1" lets editors send, schedule, pause and cancel as admins do.
+EDITORS_MAY_SEND = "editors_may_send"
+
+
+class IssueStateError(NewsletterError):
+    """The action does not fit the issue's current state."""
+
+
+def move(issue: Issue, allowed: tuple[IssueStatus, ...], refusal: str, **values) -> None:
+    """Set `values` on the issue if its status is one of `allowed`, else refuse.
+
+    A conditional UPDATE, so two clicks or two processes cannot both make the same move. A
+    refusal rolls back and raises IssueStateError "issue N is <its status now><refusal>".
+    """
+    moved = db.session.execute(
+        sa.update(Issue).where(Issue.id == issue.id, Issue.status.in_(allowed)).values(**values)
+    )
+    if changed_rows(moved) != 1:
+        db.session.rollback()
+        db.session.refresh(issue)
+        raise IssueStateError(f"issue {issue.id} is {issue.status.value}{refusal}")
+
+
+def check_subject(subject: str) -> str:
+    subject = " ".join((subject or "").split())
+    if not subject:
+        raise ValidationError("Enter a subject")
+    if len(subject) > MAX_SUBJECT_LENGTH:
+        raise ValidationError(f"Subject must be {MAX_SUBJECT_LENGTH} characters or fewer")
+    return subject
+
+
+def check_preheader(preheader: str) -> str:
+    preheader = " ".join((preheader or "").split())
+    if len(preheader) > MAX_PREHEADER_LENGTH:
+        raise ValidationError(f"Preheader must be {MAX_PREHEADER_LENGTH} characters or fewer")
+    return preheader
+
+
+def check_content(subject: str, body_markdown: str) -> None:
+    """Refuse a subject or body that uses anything but the fixed placeholders."""
+    check_template(subject, "Subject")
+    check_template(body_markdown or "", "Body")
+
+
+def _issue_lists(list_slugs: list[str]) -> list[IssueList]:
+    slugs = list(dict.fromkeys(list_slugs))
+    if not slugs:
+        raise ValidationError("Choose at least one list")
+    lists = [get_list(slug) for slug in slugs]
+    return [IssueList(list_id=ml.id, mailing_list=ml, position=n) for n, ml in enumerate(lists)]
+
+
+def _check_layout(layout: str) -> str:
+    if layout not in LAYOUTS:
+        raise ValidationError("Choose a layout")
+    return layout
+
+
+def create_issue(
+    subject: str,
+    body_markdown: str,
+    list_slugs: list[str],
+    actor: Actor,
+    preheader: str = "",
+    layout: str = "default",
+) -> Issue:
+    """A draft issue for the lists named, in order (the first is the primary list)."""
+    subject = check_subject(subject)
+    check_content(subject, body_markdown)
+    issue = Issue(
+        subject=subject,
+        body_markdown=body_markdown or "",
+        preheader=check_preheader(preheader),
+        layout=_check_layout(layout),
+        created_by_id=actor.id if isinstance(actor, Account) else None,
+        issue_lists=_issue_lists(list_slugs),
+    )
+    db.session.add(issue)
+    db.session.flush()
+    slugs = [link.mailing_list.slug for link in issue.issue_lists]
+    record("issue.created", target=f"issue:{issue.id}", detail={"lists": slugs}, actor=actor)
+    db.session.commit()
+    return issue
+
+
+def update_issue(
+    issue: Issue,
+    subject: str,
+    body_markdown: str,
+    list_slugs: list[str],
+    actor: Actor,
+    preheader: str = "",
+    layout: str = "default",
+) -> Issue:
+    """Change a draft (or scheduled) issue; refused once sending has started."""
+    subject = check_subject(subject)
+    check_content(subject, body_markdown)
+    links = _issue_lists(list_slugs)
+    preheader, layout = check_preheader(preheader), _check_layout(layout)
+    # Lock the row for the edit, so a send starting at the same moment waits or wins first.
+    current = db.session.execute(
+        sa.select(Issue.status).where(Issue.id == issue.id).with_for_update()
+    ).scalar_one()
+    if current not in EDITABLE:
+        db.session.rollback()
+        raise IssueStateError(f"issue {issue.id} is {current.value}; only a draft can be changed")
+    issue.subject, issue.body_markdown = subject, body_markdown or ""
+    issue.preheader, issue.layout = preheader, layout
+    issue.issue_lists.clear()
+    db.session.flush()
+    issue.issue_lists.extend(links)
+    slugs = [link.mailing_list.slug for link in links]
+    record("issue.updated", target=f"issue:{issue.id}", detail={"lists": slugs}, actor=actor)
+    db.session.commit()
+    return issue
+
+
+def get_issue(issue_id: int) -> Issue:
+    issue = db.session.get(Issue, issue_id)
+    if issue is None:
+        raise NotFoundError(f"no issue with the id {issue_id}")
+    return issue
+
+
+def all_issues() -> list[Issue]:
+    """The newsletters, newest first (reconfirmations live on their import's page)."""
+    return list(
+        db.session.scalars(
+            sa.select(Issue).where(Issue.kind == IssueKind.ISSUE).order_by(Issue.id.desc())
+        )
+    )
+
+
+def editors_may_send() -> bool:
+    return get_setting(EDITORS_MAY_SEND) == "1"
+
+
+def set_editors_may_send(allowed: bool, actor: Actor) -> None:
+    """Let editors (or only admins) send, schedule, pause and cancel."""
+    record("settings.editors_may_send", detail={"allowed": allowed}, actor=actor)
+    set_setting(EDITORS_MAY_SEND, "1" if allowed else "0")
+
+
+def may_send(account: Account) -> bool:
+    """True when the account may send, schedule, pause, resume and cancel issues."""
+    return account.is_admin or editors_may_send()

@@ -1,0 +1,316 @@
+"""Asking to subscribe: the sign-up form's request, for new and known people alike.
+
+The rules: a confirmed subscription is never downgraded; a single-opt-in list confirms at once
+unless a suppression reason stands against the address (then only the confirmation link may
+lift it); no confirmation mail goes while a reason only an admin may lift stands, and the
+per-list and per-address limits of confirmation.py bound the rest.
+
+A person nobody holds and nothing suppresses is the common case on a public form. Their
+subscriber row, subscriptions and consent events are written by `insert_new_person` in one
+round trip (one statement on PostgreSQL), which writes nothing if the address is taken or
+suppressed by then; the sign-up benchmark misses its target without it. Anyone else is looked
+up: a known person's request is decided with the ORM, and an unknown suppressed person is
+written by the same `insert_new_person`.
+
+`request_subscription` commits; the caller enqueues the confirmation mail when it is due.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from itertools import groupby
+from operator import itemgetter
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from newsletter import suppression
+from newsletter.addresses import Address
+from newsletter.consent import Origin, event_values, record_consent, wording_version
+from newsletter.extensions import db
+from newsletter.models import (
+    ConsentAction,
+    ConsentEvent,
+    ConsentMethod,
+    MailingList,
+    OptInLevel,
+    Subscriber,
+    Subscription,
+    SubscriptionStatus,
+    SuppressionEntry,
+    SuppressionReason,
+)
+from newsletter.models.base import utcnow
+from newsletter.models.enums import SELF_LIFTABLE_REASONS
+from newsletter.subscriptions.confirmation import (
+    confirmation_mail_due,
+    mark_confirmed,
+    note_confirmation_mail,
+)
+from newsletter.subscriptions.people import find_subscriber, subscriptions_by_list
+
+ListChoice = MailingList | sa.Row  # the form passes rows, not loaded lists
+Rows = list[tuple[sa.Table, dict]]
+
+
+@dataclass
+class SignupResult:
+    subscriber_id: int
+    confirmation_due: bool = False
+    confirmed_now: list[str] = field(default_factory=list)
+
+
+def request_subscription(
+    address: Address, name: str, lists: Sequence[ListChoice], origin: Origin, wording: str
+) -> SignupResult:
+    """Record a sign-up from the form; the caller enqueues the confirmation mail if due."""
+    standing: set[SuppressionReason] = set()
+    while True:
+        # Tried first as a new person nothing suppresses; what stops the write (the address
+        # is taken, or a reason stands) is then looked up, and a race only repeats the loop.
+        result = _request_as_new_person(address, name, lists, origin, wording, standing)
+        if result is not None:
+            break
+        standing = suppression.active_reasons(address.key)
+        subscriber = find_subscriber(address.key)
+        if subscriber is not None:
+            result = _request_as_known_person(subscriber, name, lists, origin, wording, standing)
+            break
+    if db.session().in_transaction():
+        db.session.commit()
+    return result
+
+
+def _opt_in_level(mailing_list: ListChoice) -> OptInLevel:
+    return OptInLevel.CONFIRMED if mailing_list.double_opt_in else OptInLevel.SINGLE
+
+
+def _confirms_at_once(level: OptInLevel, standing: set[SuppressionReason]) -> bool:
+    """A single-opt-in list confirms with the request itself, unless the address is suppressed."""
+    return level == OptInLevel.SINGLE and not standing
+
+
+def _may_mail(standing: set[SuppressionReason]) -> bool:
+    """No confirmation mail while a reason only an admin may lift stands."""
+    return not (standing - SELF_LIFTABLE_REASONS)
+
+
+def _request_as_new_person(
+    address: Address,
+    name: str,
+    lists: Sequence[ListChoice],
+    origin: Origin,
+    wording: str,
+    standing: set[SuppressionReason],
+) -> SignupResult | None:
+    """The request of an address nobody holds, written at once; None, writing nothing, if taken.
+
+    With no `standing` reasons, the write also checks that none stands by then.
+    """
+    now = utcnow()
+    version = wording_version(wording) if wording else None
+    subscriptions, events, confirmed_now = [], [], []
+    needs_confirmation = False
+    planned = []
+    for mailing_list in lists:
+        level = _opt_in_level(mailing_list)
+        confirms = _confirms_at_once(level, standing)
+        planned.append((mailing_list, level, confirms))
+        actions = [ConsentAction.REQUESTED] + ([ConsentAction.CONFIRMED] if confirms else [])
+        events += [
+            event_values(
+                action,
+                ConsentMethod.FORM,
+                origin,
+                now,
+                list_id=mailing_list.id,
+                opt_in_level=level,
+                wording_version=version,
+            )  # fmt: skip
+            for action in actions
+        ]
+        if confirms:
+            confirmed_now.append(mailing_list.slug)
+        else:
+            needs_confirmation = True
+    # A new person's pending lists have never been named in a mail, so one is due (and will
+    # name them all) unless suppression forbids it.
+    due = needs_confirmation and _may_mail(standing)
+    for mailing_list, level, confirms in planned:
+        subscriptions.append(
+            {
+                "list_id": mailing_list.id,
+                "status": SubscriptionStatus.CONFIRMED if confirms else SubscriptionStatus.PENDING,
+                "opt_in_level": level if confirms else OptInLevel.UNKNOWN,
+                "requested_via": ConsentMethod.FORM,
+                "confirmed_at": now if confirms else None,
+                "confirmation_sent_at": now if due and not confirms else None,
+            }
+        )
+    person = {
+        "email": address.email,
+        "email_key": address.key,
+        "name": name,
+        "created_via": ConsentMethod.FORM,
+        "confirmation_sent_at": now if due else None,
+        "confirmation_mails": 1 if due else 0,
+    }
+    children = [(Subscription.__table__, row) for row in subscriptions]
+    children += [(ConsentEvent.__table__, row) for row in events]
+    key_hash = suppression.address_hash(address.key) if not standing else None
+    subscriber_id = insert_new_person(person, children, unless_suppressed=key_hash)
+    if subscriber_id is None:
+        return None
+    return SignupResult(subscriber_id, confirmation_due=due, confirmed_now=confirmed_now)
+
+
+def _request_as_known_person(
+    subscriber: Subscriber,
+    name: str,
+    lists: Sequence[ListChoice],
+    origin: Origin,
+    wording: str,
+    standing: set[SuppressionReason],
+) -> SignupResult:
+    """The request of a person we hold, decided on their subscriptions as they stand."""
+    if name and not subscriber.name:
+        # An anonymous form may fill a missing name but never overwrite one.
+        subscriber.name = name
+    existing = subscriptions_by_list(subscriber)
+    confirmed_now: list[str] = []
+    needs_confirmation = False
+    for mailing_list in lists:
+        subscription = existing.get(mailing_list.id)
+        if subscription is not None and subscription.status == SubscriptionStatus.CONFIRMED:
+            continue
+        level = _opt_in_level(mailing_list)
+        record_consent(
+            subscriber, ConsentAction.REQUESTED, ConsentMethod.FORM, origin,
+            list_id=mailing_list.id, opt_in_level=level, wording=wording,
+        )  # fmt: skip
+        if subscription is None:
+            subscription = Subscription(
+                subscriber=subscriber,
+                list_id=mailing_list.id,
+                status=SubscriptionStatus.PENDING,
+                requested_via=ConsentMethod.FORM,
+            )
+            db.session.add(subscription)
+        if subscription.status == SubscriptionStatus.UNSUBSCRIBED:
+            # Asking again is the form's request: it lapses like any other (retention.py).
+            subscription.requested_via = ConsentMethod.FORM
+        subscription.status = SubscriptionStatus.PENDING
+        if _confirms_at_once(level, standing):
+            mark_confirmed(subscription, OptInLevel.SINGLE)
+            record_consent(
+                subscriber, ConsentAction.CONFIRMED, ConsentMethod.FORM, origin,
+                list_id=mailing_list.id, opt_in_level=OptInLevel.SINGLE, wording=wording,
+            )  # fmt: skip
+            confirmed_now.append(mailing_list.slug)
+        else:
+            needs_confirmation = True
+    now = utcnow()
+    due = needs_confirmation and _may_mail(standing) and confirmation_mail_due(subscriber, now)
+    if due:
+        note_confirmation_mail(subscriber, now)
+    return SignupResult(subscriber.id, confirmation_due=due, confirmed_now=confirmed_now)
+
+
+# One statement per shape of sign-up (how many lists, single or double opt-in, checked against
+# the suppression list or not), built once so that SQLAlchemy's compiled cache serves it.
+_STATEMENTS: dict[tuple, sa.Executable] = {}
+
+
+def insert_new_person(
+    person: dict, children: Rows, unless_suppressed: str | None = None
+) -> int | None:
+    """Write a subscriber row and its children; the new id, or None (nothing written).
+
+    Nothing is written if the address is taken, nor, when `unless_suppressed` gives the
+    address's suppression hash, if a reason stands against it. `children` are rows of tables
+    with a `subscriber_id` column, written in the order given. The caller commits if a
+    transaction is open; on PostgreSQL outside one, the single statement commits itself.
+    """
+    dialect = db.session.get_bind().dialect.name
+    single_statement = dialect == "postgresql"
+    guarded = unless_suppressed is not None
+    rows = [(Subscriber.__table__, person), *children]
+    rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
+    shape = (single_statement, guarded) + tuple((table.name, tuple(row)) for table, row in rows)
+    statement = _STATEMENTS.get(shape)
+    if statement is None:
+        build = _chained_inserts if single_statement else _person_insert
+        statement = _STATEMENTS.setdefault(shape, build(rows, dialect, guarded))
+    parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
+    if guarded:
+        parameters["key_hash"] = unless_suppressed
+    if single_statement and not db.session().in_transaction():
+        # One statement is atomic on its own: outside a transaction it needs no BEGIN and
+        # COMMIT (two of the three round trips of a sign-up), nor the session's bookkeeping.
+        with db.engine.connect() as connection:
+            connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+            return connection.execute(statement, parameters).scalar()
+    connection = db.session.connection()
+    subscriber_id = connection.execute(statement, parameters).scalar()
+    if subscriber_id is not None and not single_statement:
+        for table, group in groupby(children, key=itemgetter(0)):
+            rows = [{**row, "subscriber_id": subscriber_id} for _, row in group]
+            connection.execute(sa.insert(table), rows)
+    return subscriber_id
+
+
+def _person_insert(rows: Rows, dialect: str, guarded: bool) -> sa.Insert:
+    """INSERT the person (the first row) unless known (or, guarded, suppressed), RETURNING id."""
+    table, person = rows[0]
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    values = sa.select(*(sa.bindparam(f"r0_{k}", type_=table.c[k].type) for k in person))
+    if guarded:
+        standing = suppression.standing_hashes().where(
+            SuppressionEntry.key_hash == sa.bindparam("key_hash")
+        )
+        values = values.where(~standing.exists())
+    return (
+        insert(table)
+        .from_select(list(person), values, include_defaults=False)
+        .on_conflict_do_nothing()  # the address is taken: a known person
+        .returning(table.c.id)
+    )
+
+
+def _chained_inserts(rows: Rows, dialect: str, guarded: bool) -> sa.Select:
+    """The person's INSERT and the other rows' as one PostgreSQL statement.
+
+    Each INSERT after the first selects the new id from the RETURNING of the one before: the
+    chain makes PostgreSQL write (and number) the rows in order, which sibling WITH queries
+    would not, so consent events keep the order they happened in.
+    """
+    previous = _person_insert(rows, dialect, guarded).cte("new_row_0")
+    for n, (table, row) in enumerate(rows[1:], start=1):
+        columns = [sa.bindparam(f"r{n}_{k}", type_=table.c[k].type) for k in row]
+        chained = sa.insert(table).from_select(
+            ["subscriber_id", *row], sa.select(previous.c[0], *columns), include_defaults=False
+        )
+        previous = chained.returning(table.c.subscriber_id).cte(f"new_row_{n}")
+    return sa.select(previous.c[0])
+
+
+def _with_python_defaults(table: sa.Table, row: dict) -> dict:
+    """The row with the column defaults SQLAlchemy computes in Python, which INSERT … SELECT
+    and WITH clauses leave out."""
+    defaults = {
+        name: default.arg(None) if default.is_callable else default.arg
+        for name, default in _python_defaults(table)
+        if name not in row
+    }
+    return defaults | row
+
+
+@cache
+def _python_defaults(table: sa.Table) -> tuple[tuple[str, sa.ColumnDefault], ...]:
+    return tuple(
+        (column.name, column.default)
+        for column in table.columns
+        if isinstance(column.default, sa.ColumnDefault)
+    )

@@ -1,0 +1,169 @@
+"""The suppression list by hand: look an address up, add addresses, remove an entry.
+
+The list holds HMACs, not addresses, so "search" means hashing the address typed and finding
+its entry. Adding gives the reason `manual`; removing (admins only, with a reason) lifts every
+reason that stands and puts the self-liftable `left_all` in their place, so the address gets
+no mail until the person opts in again by a confirmation or preferences link. Every change
+goes to the audit log, by entry id, never by address. Each function here commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from newsletter import suppression
+from newsletter.addresses import Address, parse_address
+from newsletter.audit import record
+from newsletter.consent import Origin, record_consent
+from newsletter.errors import ValidationError
+from newsletter.extensions import db
+from newsletter.models import (
+    Account,
+    ConsentAction,
+    ConsentMethod,
+    Subscriber,
+    SuppressionEntry,
+    SuppressionEntryReason,
+    SuppressionReason,
+)
+
+Actor = Account | str | None
+PAGE_SIZE = 50
+MAX_NOTE = 500
+MAX_ADDRESSES = 100_000
+
+
+def recent_entries(before: int | None = None, limit: int = PAGE_SIZE):
+    """Entries newest first, keyset-paged by id, and the id to page on from."""
+    query = sa.select(SuppressionEntry).order_by(SuppressionEntry.id.desc()).limit(limit + 1)
+    if before is not None:
+        query = query.where(SuppressionEntry.id < before)
+    entries = list(db.session.scalars(query))
+    older = entries[limit - 1].id if len(entries) > limit else None
+    return entries[:limit], older
+
+
+def reason_counts() -> dict[str, int]:
+    """How many entries have each reason standing."""
+    rows = db.session.execute(
+        sa.select(SuppressionEntryReason.reason, sa.func.count())
+        .where(suppression.STANDING)
+        .group_by(SuppressionEntryReason.reason)
+    )
+    return {reason.value: n for reason, n in rows}
+
+
+@dataclass
+class Added:
+    added: int = 0
+    already: int = 0
+    invalid: list[tuple[int, str]] = field(default_factory=list)
+
+
+def add_addresses(addresses: list[str], note: str, actor: Actor) -> Added:
+    """Suppress each address with the reason `manual`; invalid ones are listed, not fatal."""
+    note = (note or "").strip()[:MAX_NOTE]
+    result = Added()
+    valid: list[Address] = []
+    for line, raw in enumerate(addresses, start=1):
+        try:
+            valid.append(parse_address(raw))
+        except ValidationError as error:
+            result.invalid.append((line, str(error)))
+    for address in {a.key: a for a in valid}.values():
+        if suppression.suppress(address.key, SuppressionReason.MANUAL, note):
+            result.added += 1
+        else:
+            result.already += 1
+    if result.added:
+        record(
+            "suppression.added",
+            detail={"added": result.added, "already": result.already, "note": note},
+            actor=actor,
+        )
+    db.session.commit()
+    return result
+
+
+def addresses_from_csv(content: bytes) -> list[str]:
+    """The `email` column of a CSV (any case), else its first column; blank lines skipped."""
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")
+    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise ValidationError("The file has no addresses in it")
+    header = [cell.strip().lower() for cell in rows[0]]
+    column = 0
+    for name in ("email", "email address", "e-mail"):
+        if name in header:
+            column = header.index(name)
+            rows = rows[1:]
+            break
+    addresses = [row[column].strip() if column < len(row) else "" for row in rows]
+    if len(addresses) > MAX_ADDRESSES:
+        raise ValidationError(f"A file may hold at most {MAX_ADDRESSES:,} addresses")
+    return addresses
+
+
+def remove_entry(entry_id: int, reason: str, actor: Account) -> list[str]:
+    """Lift every standing reason of the entry (admins only); the address must opt in again."""
+    why = _removal_reason(reason)
+    entry = db.session.get(SuppressionEntry, entry_id)
+    if entry is None:
+        raise ValidationError("That suppression entry does not exist")
+    lifted = _lift_by_admin(entry, why, actor)
+    db.session.commit()
+    return lifted
+
+
+def lift_for_subscriber(key: str, reason: str, actor: Account) -> list[str]:
+    """remove_entry for a known person's address, with a consent event on their record."""
+    entry = suppression.find_entry(key)
+    if entry is None:
+        raise ValidationError("That address is not suppressed")
+    lifted = _lift_by_admin(entry, _removal_reason(reason), actor)
+    subscriber = db.session.scalar(sa.select(Subscriber).where(Subscriber.email_key == key))
+    if subscriber is not None:
+        record_consent(
+            subscriber, ConsentAction.SUPPRESSION_LIFTED, ConsentMethod.ADMIN,
+            Origin.from_request(), account_id=actor.id,
+            detail={"reasons": lifted, "why": reason[:MAX_NOTE]},
+        )  # fmt: skip
+    db.session.commit()
+    return lifted
+
+
+def _removal_reason(reason: str) -> str:
+    why = " ".join((reason or "").split())[:MAX_NOTE]
+    if not why:
+        raise ValidationError("Enter why the suppression is removed")
+    return why
+
+
+def _lift_by_admin(entry: SuppressionEntry, why: str, actor: Account) -> list[str]:
+    """Lift all but `left_all`, leaving `left_all` standing, audited; the caller commits."""
+    by = actor.email if isinstance(actor, Account) else str(actor)
+    admin_liftable = set(SuppressionReason) - {SuppressionReason.LEFT_ALL}
+    lifted = [r.value for r in suppression.lift_from_entry(entry, admin_liftable, by)]
+    if not lifted:
+        raise ValidationError("Nothing stands on that entry but a person's own leaving")
+    if SuppressionReason.LEFT_ALL not in entry.active_reasons:
+        entry.reasons.append(
+            SuppressionEntryReason(
+                reason=SuppressionReason.LEFT_ALL,
+                note="suppression removed by an admin: needs a fresh opt-in",
+            )
+        )
+    record(
+        "suppression.removed",
+        target=f"suppression:{entry.id}",
+        detail={"lifted": lifted, "reason": why},
+        actor=actor,
+    )
+    return lifted

@@ -1,0 +1,18 @@
+"""The secretariat's admin: every view needs a signed-in account."""
+
+# Each page module registers its views on the blueprint when imported.
+from newsletter.web.admin import (  # noqa: F401
+    accounts,
+    audit,
+    dashboard,
+    imports,
+    issue_preview,
+    issues,
+    lists,
+    outbox,
+    subscribers,
+    suppressions,
+)
+from newsletter.web.admin.blueprint import bp
+
+__all__ = ["bp"]

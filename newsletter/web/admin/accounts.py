@@ -1,0 +1,57 @@
+"""Admin pages: secretariat accounts (admins only)."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from newsletter import accounts
+from newsletter.errors import NewsletterError, ValidationError
+from newsletter.web.admin.access import admin_required
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import NewAccountForm
+from newsletter.web.forms import show_error
+
+
+@bp.route("/accounts", methods=["GET", "POST"])
+@admin_required
+def accounts_index():
+    form = NewAccountForm()
+    if form.validate_on_submit():
+        try:
+            account = accounts.create_account(
+                form.email.data,
+                form.password.data,
+                role=form.role.data,
+                actor=current_user._get_current_object(),
+            )
+        except NewsletterError as error:
+            show_error(form.email, str(error))
+        else:
+            flash(f"Created an {account.role.value} account for {account.email}.", "success")
+            return redirect(url_for("admin.accounts_index"))
+    status = 422 if form.errors else 200
+    page = render_template("admin/accounts.html", form=form, accounts=accounts.all_accounts())
+    return page, status
+
+
+@bp.post("/accounts/<int:account_id>/disable")
+@admin_required
+def accounts_disable(account_id: int):
+    return _set_disabled(account_id, disabled=True)
+
+
+@bp.post("/accounts/<int:account_id>/enable")
+@admin_required
+def accounts_enable(account_id: int):
+    return _set_disabled(account_id, disabled=False)
+
+
+def _set_disabled(account_id: int, disabled: bool):
+    account = accounts.get_account(account_id)
+    try:
+        accounts.set_disabled(account, disabled, actor=current_user._get_current_object())
+    except ValidationError as error:
+        flash(str(error), "error")
+    else:
+        state = "disabled" if disabled else "enabled"
+        flash(f"The account for {account.email} is {state}.", "success")
+    return redirect(url_for("admin.accounts_index"))

@@ -1,0 +1,147 @@
+"""Admin pages: importing subscribers from an uploaded export, and following the job."""
+
+import io
+from itertools import islice
+
+from flask import (
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+from sqlalchemy import select
+from wtforms import SelectChoice
+
+from newsletter import lists
+from newsletter.delivery import control, reconfirmation
+from newsletter.delivery.reconfirmation import count_awaiting_reconfirmation
+from newsletter.errors import NewsletterError
+from newsletter.extensions import db
+from newsletter.imports import jobs
+from newsletter.imports.errors import ImportFileError
+from newsletter.imports.reports import RejectsWriter, job_rejects
+from newsletter.models import ConsentMode, ImportJob, MailingList
+from newsletter.web.admin.access import admin_required
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import ConfirmForm, ImportForm
+from newsletter.web.forms import sentence, show_error
+
+PAGE_SIZE = 50
+
+
+def _job(job_id: int) -> ImportJob:
+    return db.get_or_404(ImportJob, job_id)
+
+
+@bp.get("/imports")
+@admin_required
+def imports_index():
+    recent = db.session.scalars(select(ImportJob).order_by(ImportJob.id.desc()).limit(PAGE_SIZE))
+    names = dict(db.session.execute(select(MailingList.id, MailingList.name)).all())
+    return render_template("admin/imports_index.html", jobs=list(recent), list_names=names)
+
+
+@bp.route("/imports/new", methods=["GET", "POST"])
+@admin_required
+def imports_new():
+    form = ImportForm()
+    form.mailing_list.choices = [SelectChoice(ml.slug, ml.name) for ml in lists.all_lists()]
+    if form.validate_on_submit():
+        upload = form.file.data
+        try:
+            job = jobs.queue_upload(
+                upload.filename or "upload.csv",
+                upload.read(),
+                lists.get_list(form.mailing_list.data),
+                form.format.data,
+                ConsentMode(form.consent.data),
+                actor=current_user._get_current_object(),
+            )
+        except ImportFileError as error:
+            show_error(form.file, str(error))
+        else:
+            return redirect(url_for("admin.imports_show", job_id=job.id))
+    status = 422 if form.errors else 200
+    return render_template("admin/imports_new.html", form=form), status
+
+
+@bp.get("/imports/<int:job_id>")
+@admin_required
+def imports_show(job_id: int):
+    job = _job(job_id)
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    return render_template(
+        "admin/imports_show.html",
+        job=job,
+        mailing_list=mailing_list,
+        reconfirmation=reconfirmation.reconfirmation_of(job),
+    )
+
+
+@bp.route("/imports/<int:job_id>/reconfirm", methods=["GET", "POST"])
+@admin_required
+def imports_reconfirm(job_id: int):
+    """Ask the people the import left pending to confirm: a confirmation step, then the send."""
+    job = _job(job_id)
+    started = reconfirmation.reconfirmation_of(job)
+    if started is not None:
+        return redirect(url_for("admin.issues_show", issue_id=started.id))
+    try:
+        reconfirmation.check_reconfirmable(job)
+    except NewsletterError as error:
+        flash(sentence(error), "error")
+        return redirect(url_for("admin.imports_show", job_id=job.id))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        try:
+            issue = reconfirmation.start_reconfirmation(
+                job, current_user._get_current_object(), dispatch=control.can_dispatch()
+            )
+        except NewsletterError as error:
+            flash(sentence(error), "error")
+            return redirect(url_for("admin.imports_show", job_id=job.id))
+        flash("Sending the confirmation requests.", "success")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    mailing_list = db.session.get(MailingList, job.list_id)
+    return render_template(
+        "admin/imports_reconfirm.html",
+        job=job,
+        mailing_list=mailing_list,
+        count=count_awaiting_reconfirmation(job),
+        form=form,
+    )
+
+
+@bp.get("/imports/<int:job_id>/status.json")
+@admin_required
+def imports_status(job_id: int):
+    job = _job(job_id)
+    return jsonify(jobs.status(job))
+
+
+@bp.get("/imports/<int:job_id>/rejects.csv")
+@admin_required
+def imports_rejects(job_id: int):
+    job = _job(job_id)
+
+    def generate():
+        buffer = io.StringIO()
+        writer = RejectsWriter(buffer)
+        rejects = job_rejects(job.id)
+        while chunk := list(islice(rejects, 1000)):
+            writer.write(chunk)
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()  # the header alone when nothing was rejected
+
+    filename = f"import-{job.id}-rejects.csv"
+    return Response(
+        stream_with_context(generate()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )

@@ -1,0 +1,155 @@
+"""Admin pages: preview an issue as a chosen subscriber would get it, and test-send it."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import sqlalchemy as sa
+from flask import Response, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from newsletter.addresses import parse_address
+from newsletter.audit import record
+from newsletter.background import enqueue
+from newsletter.compose.issues import EDITABLE, may_send
+from newsletter.compose.render import render_issue
+from newsletter.delivery.message import TEST_TOKEN, IssueMessage
+from newsletter.errors import ValidationError
+from newsletter.extensions import db
+from newsletter.models import Subscriber, Subscription, SubscriptionStatus
+from newsletter.models.base import utcnow
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import ScheduleForm, TestSendForm
+from newsletter.web.admin.issues import _issue_or_404, progress_view, size_warning
+from newsletter.web.forms import show_error
+from newsletter.web.headers import message_html_view
+
+# The person a preview shows when the issue's lists have no confirmed subscriber yet.
+SAMPLE_NAME, SAMPLE_EMAIL = "Sam Sample", "sam.sample@example.org"
+PREVIEW_CHOICES = 200
+MAX_TEST_ADDRESSES = 10
+
+
+def preview_people(issue) -> list[Subscriber]:
+    """Confirmed subscribers of the issue's lists to preview as (the first few hundred)."""
+    on_lists = sa.select(Subscription.subscriber_id).where(
+        Subscription.list_id.in_([ml.id for ml in issue.lists]),
+        Subscription.status == SubscriptionStatus.CONFIRMED,
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Subscriber)
+            .where(Subscriber.id.in_(on_lists))
+            .order_by(Subscriber.email)
+            .limit(PREVIEW_CHOICES)
+        )
+    )
+
+
+def _chosen(people: list[Subscriber]) -> Subscriber | None:
+    wanted = request.args.get("subscriber", type=int)
+    if wanted is None:
+        return people[0] if people else None
+    return next((p for p in people if p.id == wanted), None)
+
+
+def preview_message(issue, person: Subscriber | None) -> email.message.EmailMessage:
+    """The message exactly as the delivery engine builds it for `person` (or the sample).
+
+    Its links carry no token: a click in the preview must not act for the person.
+    """
+    message = IssueMessage(issue, render_issue(issue), utcnow())
+    name, address = (person.name or "", person.email) if person else (SAMPLE_NAME, SAMPLE_EMAIL)
+    # As a relay offering SMTPUTF8 gets it, so an international address can be previewed too.
+    raw = message.for_recipient("preview", address, name, TEST_TOKEN, None, smtputf8=True)
+    return email.message_from_bytes(raw, policy=policy.default)
+
+
+def _parts(message) -> tuple[str, str]:
+    html = message.get_body(("html",)).get_content()
+    text = message.get_body(("plain",)).get_content()
+    return html, text
+
+
+@bp.get("/issues/<int:issue_id>/preview")
+def issues_preview(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    people = preview_people(issue)
+    person = _chosen(people)
+    message = preview_message(issue, person)
+    html, text = _parts(message)
+    record("issue.previewed", target=f"issue:{issue.id}")
+    db.session.commit()
+    html_url = url_for(
+        "admin.issues_preview_html", issue_id=issue.id, subscriber=person.id if person else None
+    )
+    return render_template(
+        "admin/issue_preview.html",
+        issue=issue,
+        people=people,
+        person=person,
+        sample=(SAMPLE_NAME, SAMPLE_EMAIL),
+        subject=str(message["Subject"]),
+        text=text,
+        html_url=html_url,
+        html_kb=round(len(html.encode()) / 1024, 1),
+        size_warning=size_warning(issue),
+    )
+
+
+@bp.get("/issues/<int:issue_id>/preview.html")
+@message_html_view
+def issues_preview_html(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    people = preview_people(issue)
+    html, _ = _parts(preview_message(issue, _chosen(people)))
+    return Response(html, mimetype="text/html")
+
+
+def parse_test_addresses(text: str) -> list[str]:
+    """The addresses typed (commas, spaces or lines between), each checked, at most ten."""
+    pieces = [p for p in (text or "").replace(",", " ").replace(";", " ").split() if p]
+    if not pieces:
+        raise ValidationError("Enter at least one email address")
+    if len(pieces) > MAX_TEST_ADDRESSES:
+        raise ValidationError(f"Enter at most {MAX_TEST_ADDRESSES} email addresses")
+    addresses = []
+    for piece in pieces:
+        try:
+            addresses.append(parse_address(piece).email)
+        except ValidationError as error:
+            raise ValidationError(
+                f"“{piece}” is not an email address in the correct format, like name@example.com"
+            ) from error
+    return list(dict.fromkeys(addresses))
+
+
+@bp.post("/issues/<int:issue_id>/test")
+def issues_test_send(issue_id: int):
+    """Send the issue, marked [TEST], to the addresses typed, through a worker."""
+    issue = _issue_or_404(issue_id)
+    form = TestSendForm()
+    if form.validate_on_submit():
+        try:
+            addresses = parse_test_addresses(form.addresses.data)
+        except ValidationError as error:
+            show_error(form.addresses, str(error))
+        else:
+            enqueue.send_issue_test(issue.id, addresses)
+            detail = {"addresses": len(addresses)}
+            record("issue.test_sent", target=f"issue:{issue.id}", detail=detail)
+            db.session.commit()
+            noun = "address" if len(addresses) == 1 else "addresses"
+            flash(f"A test message is on its way to {len(addresses)} {noun}.", "success")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    return render_template(
+        "admin/issue_show.html",
+        issue=issue,
+        progress=progress_view(issue),
+        may_send=may_send(current_user),
+        editable=issue.status in EDITABLE,
+        size_warning=None,
+        test_form=form,
+        schedule_form=ScheduleForm(formdata=None),
+    ), 422

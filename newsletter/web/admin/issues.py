@@ -1,0 +1,275 @@
+"""Admin pages: issues — write, edit, schedule, send, with live progress and the controls."""
+
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from newsletter import lists
+from newsletter.compose import issues
+from newsletter.compose.placeholders import PLACEHOLDERS
+from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue
+from newsletter.compose.times import uk_to_utc
+from newsletter.delivery import control, failures, scheduling
+from newsletter.errors import NewsletterError, NotFoundError, ValidationError
+from newsletter.models.base import utcnow
+from newsletter.web.admin.access import admin_required, send_permission_required
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import IssueForm, ScheduleForm, SendPermissionForm, TestSendForm
+from newsletter.web.forms import sentence, show_error
+
+
+def _issue_or_404(issue_id: int):
+    try:
+        return issues.get_issue(issue_id)
+    except NotFoundError:
+        abort(404)
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def size_warning(issue) -> str | None:
+    """A warning when the issue's HTML passes Gmail's clipping size, else None."""
+    size = render_issue(issue).html_bytes
+    if size <= SIZE_WARNING_BYTES:
+        return None
+    return (
+        f"The email is {size // 1024} KB of HTML. Gmail clips messages over about 100 KB and "
+        "hides the rest, footer and unsubscribe link included, behind a link: shorten it."
+    )
+
+
+@bp.get("/issues")
+def issues_index():
+    form = SendPermissionForm(editors_may_send=issues.editors_may_send())
+    return render_template("admin/issues.html", issues=issues.all_issues(), permission_form=form)
+
+
+@bp.post("/issues/permissions")
+@admin_required
+def issues_permissions():
+    form = SendPermissionForm()
+    if form.validate_on_submit():
+        issues.set_editors_may_send(bool(form.editors_may_send.data), actor=_actor())
+        flash("Saved who may send issues.", "success")
+    return redirect(url_for("admin.issues_index"))
+
+
+def _issue_form(issue=None) -> tuple[IssueForm, list]:
+    if issue is not None and request.method == "GET":
+        form = IssueForm(
+            subject=issue.subject,
+            preheader=issue.preheader,
+            body=issue.body_markdown,
+            lists=[ml.slug for ml in issue.lists],
+            primary_list=issue.primary_list.slug,
+            layout=issue.layout,
+        )
+    else:
+        form = IssueForm()
+    all_lists = lists.all_lists()
+    form.lists.choices = [(ml.slug, ml.name) for ml in all_lists]
+    form.primary_list.choices = [("", "The first list ticked")] + form.lists.choices
+    return form, all_lists
+
+
+def _render_form(form, all_lists, issue=None, warning=None):
+    status = 422 if form.errors else 200
+    return render_template(
+        "admin/issues_form.html",
+        form=form,
+        lists=all_lists,
+        issue=issue,
+        placeholders=PLACEHOLDERS,
+        size_warning=warning,
+    ), status
+
+
+def _save(form, issue=None):
+    """Create or update from a valid form; None (with the error on the form) if refused."""
+    fields = {
+        "subject": form.subject.data,
+        "body_markdown": form.body.data or "",
+        "list_slugs": form.ordered_lists(),
+        "actor": _actor(),
+        "preheader": form.preheader.data or "",
+        "layout": form.layout.data or "default",
+    }
+    try:
+        if issue is None:
+            return issues.create_issue(**fields)
+        return issues.update_issue(issue, **fields)
+    except ValidationError as error:
+        first_word = str(error).split(" ", 1)[0].strip(",").lower()
+        fields = {"subject": form.subject, "body": form.body, "preheader": form.preheader}
+        show_error(fields.get(first_word, form.lists), str(error))
+    except NewsletterError as error:
+        show_error(form.lists, str(error))
+    return None
+
+
+def _saved(issue, verb: str):
+    flash(f"{verb} the draft issue “{issue.subject}”.", "success")
+    warning = size_warning(issue)
+    if warning:
+        flash(warning, "error")
+    return redirect(url_for("admin.issues_show", issue_id=issue.id))
+
+
+@bp.route("/issues/new", methods=["GET", "POST"])
+def issues_new():
+    form, all_lists = _issue_form()
+    if form.validate_on_submit():
+        issue = _save(form)
+        if issue is not None:
+            return _saved(issue, "Created")
+    return _render_form(form, all_lists)
+
+
+@bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])
+def issues_edit(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    if issue.status not in issues.EDITABLE:
+        flash(f"This issue is {issue.status.value}: it can no longer be changed.", "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    form, all_lists = _issue_form(issue)
+    if form.validate_on_submit():
+        saved = _save(form, issue)
+        if saved is not None:
+            return _saved(saved, "Saved")
+    warning = size_warning(issue) if request.method == "GET" else None
+    return _render_form(form, all_lists, issue=issue, warning=warning)
+
+
+@bp.get("/issues/<int:issue_id>")
+def issues_show(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    editable = issue.status in issues.EDITABLE
+    return render_template(
+        "admin/issue_show.html",
+        issue=issue,
+        progress=progress_view(issue),
+        failed_recipients=failures.failed_recipients(issue.id),
+        may_send=issues.may_send(current_user),
+        editable=editable,
+        size_warning=size_warning(issue) if editable else None,
+        test_form=TestSendForm(),
+        schedule_form=ScheduleForm(),
+    )
+
+
+@bp.get("/issues/<int:issue_id>/progress.json")
+def issues_progress(issue_id: int):
+    """What the progress bar polls: counts, remaining, rate and ETA."""
+    return jsonify(progress_view(_issue_or_404(issue_id)))
+
+
+def progress_view(issue) -> dict[str, object]:
+    counts = control.progress(issue)
+    done = counts.final
+    rate = eta = None
+    if issue.started_at is not None and done:
+        elapsed = ((issue.finished_at or utcnow()) - issue.started_at).total_seconds()
+        rate = round(done / elapsed, 1) if elapsed > 0 else None
+        if rate and counts.open:
+            eta = round(counts.open / rate)
+    stalled = failures.stalled_seconds(issue)
+    return counts.as_dict() | {
+        "done": done,
+        "remaining": counts.open,
+        "rate": rate,
+        "eta_seconds": eta,
+        "pause_reason": issue.pause_reason,
+        "failure_reasons": failures.failure_reasons(issue.id) if counts.counts["failed"] else [],
+        "stalled_seconds": stalled,
+        "stall_note": failures.stall_note(stalled),
+    }
+
+
+def _control(issue_id: int, action: str):
+    issue = _issue_or_404(issue_id)
+    try:
+        if action == "send":
+            count = control.send_issue(issue, _actor(), dispatch=control.can_dispatch())
+            flash(f"Sending to {count} recipients.", "success")
+        elif action == "resume":
+            control.resume(issue, _actor(), dispatch=control.can_dispatch())
+            flash("Sending again.", "success")
+        elif action == "pause":
+            control.pause(issue, _actor())
+            flash("Paused. Nothing more is sent until you resume.", "success")
+        else:
+            control.cancel(issue, _actor())
+            flash("Cancelled. Nothing more of this issue is sent.", "success")
+    except NewsletterError as error:
+        flash(sentence(error), "error")
+    return redirect(url_for("admin.issues_show", issue_id=issue_id))
+
+
+@bp.post("/issues/<int:issue_id>/send")
+@send_permission_required
+def issues_send(issue_id: int):
+    return _control(issue_id, "send")
+
+
+@bp.post("/issues/<int:issue_id>/pause")
+@send_permission_required
+def issues_pause(issue_id: int):
+    return _control(issue_id, "pause")
+
+
+@bp.post("/issues/<int:issue_id>/resume")
+@send_permission_required
+def issues_resume(issue_id: int):
+    return _control(issue_id, "resume")
+
+
+@bp.post("/issues/<int:issue_id>/cancel")
+@send_permission_required
+def issues_cancel(issue_id: int):
+    return _control(issue_id, "cancel")
+
+
+@bp.post("/issues/<int:issue_id>/schedule")
+@send_permission_required
+def issues_schedule(issue_id: int):
+    """Schedule for a UK date and time; a bad one re-renders the page with the error."""
+    issue = _issue_or_404(issue_id)
+    form = ScheduleForm()
+    if form.validate_on_submit():
+        try:
+            when = uk_to_utc(form.date.data, form.time.data)
+            scheduling.schedule_issue(issue, when, actor=_actor())
+        except ValidationError as error:
+            show_error(form.time if "time" in str(error) else form.date, str(error))
+        except NewsletterError as error:
+            flash(sentence(error), "error")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+        else:
+            flash("Scheduled. It starts by itself at the time shown.", "success")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    return render_template(
+        "admin/issue_show.html",
+        issue=issue,
+        progress=progress_view(issue),
+        failed_recipients=failures.failed_recipients(issue.id),
+        may_send=issues.may_send(current_user),
+        editable=issue.status in issues.EDITABLE,
+        size_warning=None,
+        test_form=TestSendForm(formdata=None),
+        schedule_form=form,
+    ), 422
+
+
+@bp.post("/issues/<int:issue_id>/unschedule")
+@send_permission_required
+def issues_unschedule(issue_id: int):
+    issue = _issue_or_404(issue_id)
+    try:
+        scheduling.unschedule_issue(issue, actor=_actor())
+        flash("The schedule is cancelled: the issue is a draft again.", "success")
+    except NewsletterError as error:
+        flash(sentence(error), "error")
+    return redirect(url_for("admin.issues_show", issue_id=issue.id))

@@ -1,0 +1,62 @@
+"""Admin pages: mailing lists (everyone may look; admins create and change them)."""
+
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from newsletter import lists
+from newsletter.errors import NewsletterError
+from newsletter.web.admin.access import admin_required
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import EditListForm, NewListForm
+from newsletter.web.forms import show_error
+
+
+@bp.get("/lists")
+def lists_index():
+    return render_template("admin/lists.html", lists=lists.all_lists())
+
+
+@bp.route("/lists/new", methods=["GET", "POST"])
+@admin_required
+def lists_new():
+    form = NewListForm()
+    if form.validate_on_submit():
+        try:
+            mailing_list = lists.create_list(
+                form.slug.data,
+                name=form.name.data,
+                description=form.description.data,
+                is_public=form.is_public.data,
+                double_opt_in=form.double_opt_in.data,
+                list_id_label=form.list_id_label.data or None,
+                actor=current_user._get_current_object(),
+            )
+        except NewsletterError as error:
+            show_error(form.slug, str(error))
+        else:
+            flash(f"Created the list {mailing_list.name}.", "success")
+            return redirect(url_for("admin.lists_index"))
+    status = 422 if form.errors else 200
+    return render_template("admin/lists_form.html", form=form, mailing_list=None), status
+
+
+@bp.route("/lists/<slug>/edit", methods=["GET", "POST"])
+@admin_required
+def lists_edit(slug: str):
+    mailing_list = lists.get_list(slug)
+    form = EditListForm(obj=mailing_list)
+    if form.validate_on_submit():
+        lists.update_list(
+            mailing_list,
+            name=form.name.data,
+            description=form.description.data,
+            is_public=form.is_public.data,
+            double_opt_in=form.double_opt_in.data,
+            list_id_label=form.list_id_label.data,
+            actor=current_user._get_current_object(),
+        )
+        flash(f"Saved the list {mailing_list.name}.", "success")
+        return redirect(url_for("admin.lists_index"))
+    status = 422 if form.errors else 200
+    page = render_template("admin/lists_form.html", form=form, mailing_list=mailing_list)
+    return page, status

@@ -1,0 +1,54 @@
+"""Admin pages: the outbox of mail captured by the built-in sink, and the test message."""
+
+import re
+
+from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from newsletter.background import enqueue
+from newsletter.mail.outbox import captured_message, outbox_page
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.headers import outbox_html_view
+
+
+@bp.get("/outbox")
+def outbox_index():
+    pagination = outbox_page(request.args.get("page", 1, type=int))
+    return render_template("admin/outbox_index.html", pagination=pagination)
+
+
+@bp.post("/outbox/test")
+def outbox_send_test():
+    enqueue.send_test_mail(current_user.id)
+    flash(f"A test message is on its way to {current_user.email}.", "success")
+    return redirect(url_for("admin.outbox_index"))
+
+
+@bp.get("/outbox/<int:message_id>")
+def outbox_show(message_id: int):
+    return render_template("admin/outbox_show.html", message=captured_message(message_id))
+
+
+@bp.get("/outbox/<int:message_id>/html")
+@outbox_html_view
+def outbox_html(message_id: int):
+    html = captured_message(message_id).html
+    if html is None:
+        abort(404)
+    return Response(links_open_in_a_new_tab(html), mimetype="text/html")
+
+
+_HEAD = re.compile(r"<head\b[^>]*>", re.IGNORECASE)
+_NEW_TAB = '<base target="_blank">'
+
+
+def links_open_in_a_new_tab(html: str) -> str:
+    """The message with its links opening in a new tab, as a mail client opens them.
+
+    In the frame a link would open inside the sandbox, where our pages refuse to be framed;
+    a new tab (CSP_OUTBOX_HTML lets it leave the sandbox) shows the page the link leads to.
+    """
+    head = _HEAD.search(html)
+    if head is None:
+        return _NEW_TAB + html
+    return html[: head.end()] + _NEW_TAB + html[head.end() :]

@@ -1,0 +1,100 @@
+"""Admin pages: the suppression list (look up, add by hand or CSV; admins remove)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from newsletter import suppression
+from newsletter.addresses import parse_address
+from newsletter.errors import ValidationError
+from newsletter.suppression import manual
+from newsletter.web.admin.access import admin_required
+from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.forms import AddSuppressionForm, ReasonForm
+from newsletter.web.forms import show_error
+
+
+@bp.get("/suppressions")
+def suppressions_index():
+    """Look an address up (by its hash) and page through entries, newest first."""
+    before = request.args.get("before", type=int)
+    term = request.args.get("q", "").strip()
+    found, error = None, None
+    if term:
+        try:
+            found = suppression.find_entry(parse_address(term).key) or False
+        except ValidationError as exc:
+            error = str(exc)
+    entries, older = manual.recent_entries(before)
+    return render_template(
+        "admin/suppressions.html",
+        term=term,
+        found=found,
+        error=error,
+        entries=entries,
+        older=older,
+        paged=before,
+        counts=manual.reason_counts(),
+    ), (422 if error else 200)
+
+
+@bp.route("/suppressions/new", methods=["GET", "POST"])
+def suppressions_new():
+    form = AddSuppressionForm()
+    if form.validate_on_submit():
+        addresses = _addresses(form)
+        if addresses is not None:
+            result = manual.add_addresses(
+                addresses, form.note.data, actor=current_user._get_current_object()
+            )
+            message = f"Suppressed {result.added}; {result.already} were already suppressed."
+            if result.invalid:
+                lines = ", ".join(str(line) for line, _ in result.invalid[:20])
+                message += f" {len(result.invalid)} not valid (line {lines})."
+            flash(message, "success" if result.added or result.already else "error")
+            return redirect(url_for("admin.suppressions_index"))
+    status = 422 if form.errors else 200
+    return render_template("admin/suppressions_new.html", form=form), status
+
+
+def _addresses(form: AddSuppressionForm) -> list[str] | None:
+    upload = form.file.data
+    typed = (form.email.data or "").strip()
+    if upload and getattr(upload, "filename", ""):
+        try:
+            return manual.addresses_from_csv(upload.read())
+        except ValidationError as error:
+            show_error(form.file, str(error))
+            return None
+    if not typed:
+        show_error(form.email, "Enter an email address or choose a CSV file")
+        return None
+    try:
+        parse_address(typed)
+    except ValidationError as error:
+        show_error(form.email, str(error))
+        return None
+    return [typed]
+
+
+@bp.post("/suppressions/<int:entry_id>/remove")
+@admin_required
+def suppressions_remove(entry_id: int):
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        flash(form.reason.errors[0] if form.reason.errors else "Enter a reason", "error")
+        return redirect(url_for("admin.suppressions_index"))
+    try:
+        lifted = manual.remove_entry(entry_id, form.reason.data, current_user._get_current_object())
+    except ValidationError as error:
+        if "does not exist" in str(error):
+            abort(404)
+        flash(str(error), "error")
+    else:
+        flash(
+            f"Removed ({', '.join(lifted)}). The address gets no mail until the person opts in "
+            "again.",
+            "success",
+        )
+    return redirect(url_for("admin.suppressions_index"))

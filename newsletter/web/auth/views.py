@@ -1,0 +1,114 @@
+"""Signing in and out, changing a password, and the first-run set-up link."""
+
+from __future__ import annotations
+
+import time
+
+from flask import flash, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from newsletter import accounts
+from newsletter.accounts import setup_token_is_valid
+from newsletter.errors import NewsletterError, NotFoundError
+from newsletter.extensions import limiter
+from newsletter.web.auth.blueprint import bp
+from newsletter.web.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from newsletter.web.auth.ratelimits import account_key, per_account_limit, per_ip_limit
+from newsletter.web.auth.session import safe_next
+from newsletter.web.forms import show_error
+
+LOGIN_FAILED = "Enter a correct email address and password"
+TOO_MANY_ATTEMPTS = "There have been too many attempts to sign in. Wait a minute, then try again."
+
+
+def _login_page(form: LoginForm, error: str | None = None, status: int = 200):
+    form.password.data = ""
+    # One sentence for every failure, so the page never tells which part was wrong.
+    form.email.errors = [error] if error else []
+    form.password.errors = []
+    return render_template("auth/login.html", form=form), status
+
+
+def _too_many_attempts(request_limit):
+    """Show the sign-in page again, with a 429 and a sentence instead of a bare error."""
+    response = make_response(_login_page(LoginForm(), TOO_MANY_ATTEMPTS, 429))
+    response.headers["Retry-After"] = str(max(1, int(request_limit.reset_at - time.time())))
+    return response
+
+
+def _start_session(account) -> None:
+    # A fresh session on sign-in, so nothing set before it (a planted id) survives.
+    session.clear()
+    login_user(account)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(per_ip_limit, methods=["POST"], on_breach=_too_many_attempts)
+@limiter.limit(
+    per_account_limit, key_func=account_key, methods=["POST"], on_breach=_too_many_attempts
+)
+def login():
+    if current_user.is_authenticated:
+        return redirect(safe_next(request.args.get("next")))
+    form = LoginForm()
+    if form.validate_on_submit():
+        account = accounts.authenticate(form.email.data, form.password.data)
+        if account is not None:
+            _start_session(account)
+            return redirect(safe_next(request.args.get("next")))
+    if request.method == "POST":
+        return _login_page(form, LOGIN_FAILED, 422)
+    return _login_page(form)
+
+
+@bp.post("/logout")
+def logout():
+    if current_user.is_authenticated:
+        accounts.note_logout(current_user._get_current_object())
+        logout_user()
+    flash("You have signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/password", methods=["GET", "POST"], endpoint="change_password")
+@login_required
+def change_password_page():
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        account = current_user._get_current_object()
+        try:
+            accounts.change_password(account, form.current_password.data, form.new_password.data)
+        except accounts.IncorrectPasswordError as error:
+            show_error(form.current_password, str(error))
+        else:
+            # The version bump ended this session too; carry on under the new one.
+            login_user(account)
+            flash("Your password has been changed. Any other sessions have ended.", "success")
+            return redirect(url_for("admin.dashboard"))
+    status = 422 if form.errors else 200
+    return render_template("auth/change_password.html", form=form), status
+
+
+def _setup_link_invalid():
+    return render_template("auth/setup_invalid.html"), 404
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+def setup(token: str):
+    if not setup_token_is_valid(token):
+        return _setup_link_invalid()
+    form = SetupForm()
+    if form.validate_on_submit():
+        try:
+            account = accounts.create_first_admin(token, form.email.data, form.password.data)
+        except NotFoundError:
+            return _setup_link_invalid()
+        except NewsletterError as error:
+            show_error(form.email, str(error))
+        else:
+            _start_session(account)
+            accounts.note_login(account, via="setup")
+            flash("Your admin account has been created and you are signed in.", "success")
+            return redirect(url_for("admin.dashboard"))
+    status = 422 if form.errors else 200
+    return render_template("auth/setup.html", form=form), status

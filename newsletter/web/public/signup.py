@@ -1,0 +1,97 @@
+"""The sign-up form."""
+
+from __future__ import annotations
+
+from flask import current_app, render_template, request, session
+from markupsafe import escape
+
+from newsletter.background import enqueue
+from newsletter.consent import Origin
+from newsletter.subscriptions.signup import request_subscription
+from newsletter.web.public.blueprint import bp
+from newsletter.web.public.forms import SubscribeForm
+from newsletter.web.public.limits import count_signup, too_many_signups
+from newsletter.web.public.list_choices import public_list_choices
+from newsletter.web.public.visible_text import visible_text
+
+
+def _form(lists, *, as_sent: bool) -> SubscribeForm:
+    """The sign-up form: as sent in this request, or blank as the page first shows it."""
+    form = SubscribeForm() if as_sent else SubscribeForm(formdata=None)
+    form.lists.choices = [(ml.slug, ml.name) for ml in lists]
+    if not as_sent and len(lists) == 1:
+        # One list: ticked for the person; several: never pre-ticked (PECR, GDPR).
+        form.lists.data = [lists[0].slug]
+    return form
+
+
+_WORDINGS = "newsletter.signup_wordings"
+_WORDINGS_MAX = 100
+
+
+def _wording(lists) -> str:
+    """The exact text a person sees on the form, stored as consent evidence.
+
+    The visible text of the blank form as the page shows it (heading, introduction, labels,
+    hints, each list's name and description, the privacy sentence, the button), one line per
+    block. Rendered once per set of lists (name, description and all) in each process; the
+    render reads nothing the request sent and leaves the session alone.
+    """
+    known = current_app.extensions.setdefault(_WORDINGS, {})
+    key = tuple(lists)
+    wording = known.get(key)
+    if wording is None:
+        form = _form(lists, as_sent=False)
+        page = render_template(
+            "public/_subscribe_form.html", form=form, lists=lists, consent_wording=True
+        )
+        wording = visible_text(page)
+        if len(known) < _WORDINGS_MAX:
+            known[key] = wording
+    return wording
+
+
+@bp.route("/subscribe", methods=["GET", "POST"])
+def subscribe():
+    lists = public_list_choices()
+    form = _form(lists, as_sent=request.method == "POST")
+    if request.method == "GET":
+        return render_template("public/subscribe.html", form=form, lists=lists)
+    valid = form.validate()
+    # Bots fill the honeypot: their attempts count against the network address only.
+    address = form.address if valid and not form.website.data else None
+    allowance = count_signup(address.key if address else None)
+    if not allowance.network:
+        return too_many_signups()
+    if not valid:
+        return render_template("public/subscribe.html", form=form, lists=lists), 400
+    # Past the per-address limit, or from a bot, the answer is the same page: it tells
+    # nothing about the address.
+    if address is not None and allowance.address:
+        chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
+        result = request_subscription(
+            address, form.name.data.strip(), chosen, Origin.from_request(), _wording(lists)
+        )
+        if result.confirmation_due:
+            enqueue.send_confirmation(result.subscriber_id)
+    assert form.address is not None  # set by the successful validate() above
+    return _check_email_page(form.address.email)
+
+
+_CHECK_EMAIL = "newsletter.check_email_page"
+_SLOT = "ADDRESS-GOES-HERE"
+
+
+def _check_email_page(email: str) -> str:
+    """The answer to every valid sign-up, the same page whatever the address's standing.
+
+    Rendered once per process with a slot for the address, which is escaped into it on each
+    request; a visitor with flash messages waiting gets a full render that shows them.
+    """
+    if "_flashes" in session:
+        return render_template("public/check_email.html", email=email)
+    page = current_app.extensions.get(_CHECK_EMAIL)
+    if page is None:
+        page = render_template("public/check_email.html", email=_SLOT).split(_SLOT)
+        current_app.extensions[_CHECK_EMAIL] = page
+    return str(escape(email)).join(page)

@@ -1,1 +1,0 @@
-from tests.subscribing import jobs, mail, news  # noqa: F401

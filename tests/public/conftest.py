@@ -1,2 +1,0 @@
-from tests.signin import fresh_globals_per_request  # noqa: F401
-from tests.subscribing import jobs, mail, news  # noqa: F401

@@ -1,0 +1,116 @@
+"""The admin import pages: upload, background job, live status and the final report."""
+
+from __future__ import annotations
+
+import io
+
+from sqlalchemy import select
+
+from newsletter.extensions import db
+from newsletter.models import ImportFile, ImportJob, Subscription
+from tests.factories import export_file
+
+
+def upload(client, name: str, content: bytes, **fields):
+    data = {"mailing_list": "news", "format": "auto", "consent": "keep", **fields}
+    data["file"] = (io.BytesIO(content), name)
+    return client.post("/admin/imports/new", data=data, content_type="multipart/form-data")
+
+
+def run_jobs(stub_broker, stub_worker) -> None:
+    db.session.remove()  # let the worker's session write
+    stub_broker.join("imports")
+    stub_worker.join()
+
+
+def test_upload_runs_the_import_in_the_background_and_shows_the_report(
+    admin_client, make, stub_broker, stub_worker
+):
+    """Upload -> job page; the actor imports; the page then shows the counts."""
+    make.list(slug="news", name="News")
+    response = upload(
+        admin_client, "export.csv", export_file("subscribed_members_export.csv").read_bytes()
+    )
+    assert response.status_code == 302
+    job_page = response.headers["Location"]
+    run_jobs(stub_broker, stub_worker)
+    job = db.session.scalars(select(ImportJob)).one()
+    assert (job.status, job.imported, job.rejected, job.duplicates) == ("done", 4, 1, 1)
+    assert job.actor == "admin@example.org" and job.created_by_id is not None
+    assert db.session.get(ImportFile, job.id).content.startswith(b"Email Address")
+    page = admin_client.get(job_page).get_data(as_text=True)
+    assert "Done" in page and "Download the rejected rows" in page
+    assert len(db.session.scalars(select(Subscription)).all()) == 4
+
+
+def test_status_json_reports_progress_and_counts(admin_client, make, stub_broker):
+    """The endpoint the progress bar polls."""
+    from dramatiq import Worker
+
+    make.list(slug="news")
+    upload(admin_client, "list.txt", export_file("mailman_plain.txt").read_bytes())
+    job = db.session.scalars(select(ImportJob)).one()
+    # No worker runs yet, so the job is seen waiting, not already picked up.
+    before = admin_client.get(f"/admin/imports/{job.id}/status.json").get_json()
+    assert (before["status"], before["finished"], before["percent"]) == ("queued", False, 0)
+    worker = Worker(stub_broker, worker_timeout=100, worker_threads=1)
+    worker.start()
+    try:
+        run_jobs(stub_broker, worker)
+    finally:
+        worker.stop()
+    after = admin_client.get(f"/admin/imports/{job.id}/status.json").get_json()
+    assert (after["status"], after["finished"], after["percent"]) == ("done", True, 100)
+    assert (after["imported"], after["rejected"], after["rows_done"]) == (3, 1, 4)
+
+
+def test_a_running_job_page_has_a_progress_bar_script_file_and_reload_link(admin_client, make):
+    """No inline script (CSP script-src 'self'): a static file polls; a link works without it."""
+    make.list(slug="news")
+    upload(admin_client, "list.txt", export_file("mailman_plain.txt").read_bytes())
+    job = db.session.scalars(select(ImportJob)).one()
+    page = admin_client.get(f"/admin/imports/{job.id}").get_data(as_text=True)
+    assert "<progress" in page and "Reload this page" in page
+    assert 'src="/static/import-progress.js"' in page and "<script>" not in page
+    script = admin_client.get("/static/import-progress.js")
+    script.close()
+    assert script.status_code == 200
+
+
+def test_rejects_download_as_csv(admin_client, make, stub_broker, stub_worker):
+    """line, value, reason, file for each refused row."""
+    make.list(slug="news")
+    upload(admin_client, "list.txt", export_file("mailman_plain.txt").read_bytes())
+    run_jobs(stub_broker, stub_worker)
+    job = db.session.scalars(select(ImportJob)).one()
+    response = admin_client.get(f"/admin/imports/{job.id}/rejects.csv")
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0] == "line,value,reason,file" and lines[1].startswith("5,not an address,")
+
+
+def test_a_file_without_an_email_column_is_refused_on_the_form(admin_client, make):
+    """The format is checked at upload: 422 with the reason, and no job."""
+    make.list(slug="news")
+    response = upload(admin_client, "x.csv", export_file("no_email_column.csv").read_bytes())
+    assert response.status_code == 422
+    assert "no email column in the header (Name, Phone)" in response.get_data(as_text=True)
+    assert db.session.scalars(select(ImportJob)).all() == []
+
+
+def test_the_imports_list_shows_each_job(admin_client, make):
+    """Newest first, with file, list and status."""
+    make.list(slug="news", name="News")
+    upload(admin_client, "govdelivery.csv", export_file("govdelivery.csv").read_bytes())
+    page = admin_client.get("/admin/imports").get_data(as_text=True)
+    assert "govdelivery.csv" in page and "Waiting" in page
+
+
+def test_editors_cannot_import(client, make):
+    """Imports carry personal data: admins only."""
+    from tests.support.signin import sign_in
+
+    make.account(email="editor@example.org", role="editor")
+    sign_in(client, "editor@example.org")
+    assert client.get("/admin/imports/new").status_code == 403
+    assert client.get("/admin/imports").status_code == 403

@@ -1,0 +1,83 @@
+"""Admin pages: the suppression list."""
+
+from __future__ import annotations
+
+import io
+
+import sqlalchemy as sa
+
+from newsletter import suppression
+from newsletter.extensions import db
+from newsletter.models import AuditEvent, SuppressionEntry, SuppressionReason
+from tests.support.signin import sign_in
+
+
+def test_looking_up_an_address_finds_its_entry_by_hash(admin_client):
+    """The list holds no addresses; a whole address typed in finds its entry."""
+    suppression.suppress("ann@example.com", SuppressionReason.COMPLAINT)
+    db.session.commit()
+    found = admin_client.get("/admin/suppressions?q=Ann@Example.com").get_data(as_text=True)
+    assert "complaint" in found
+    missing = admin_client.get("/admin/suppressions?q=bob@example.com").get_data(as_text=True)
+    assert "is not on the suppression list" in missing
+
+
+def test_adding_one_address_by_hand_gives_the_reason_manual(admin_client):
+    response = admin_client.post(
+        "/admin/suppressions/new", data={"email": "ann@example.com", "note": "asked by letter"}
+    )
+    assert response.status_code == 302
+    assert suppression.active_reasons("ann@example.com") == {SuppressionReason.MANUAL}
+    entry = db.session.scalars(sa.select(SuppressionEntry)).one()
+    assert entry.reasons[0].note == "asked by letter"
+    assert db.session.scalar(
+        sa.select(AuditEvent.action).where(AuditEvent.action == "suppression.added")
+    )
+
+
+def test_adding_a_csv_suppresses_each_valid_address_and_lists_the_rest(admin_client):
+    """An email column is found by name; a bad line is reported, the others still count."""
+    upload = (io.BytesIO(b"name,Email\nAnn,ann@example.com\nBob,not-an-address\nCy,cy@x.org\n"),
+              "people.csv")  # fmt: skip
+    response = admin_client.post(
+        "/admin/suppressions/new", data={"file": upload, "note": ""}, follow_redirects=True
+    )
+    page = response.get_data(as_text=True)
+    assert "Suppressed 2" in page and "1 not valid (line 2)" in page
+    assert suppression.active_reasons("cy@x.org") == {SuppressionReason.MANUAL}
+
+
+def test_an_invalid_address_is_a_form_error_and_changes_nothing(admin_client):
+    response = admin_client.post("/admin/suppressions/new", data={"email": "nope"})
+    assert response.status_code == 422
+    assert "Enter an email address in the correct format" in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SuppressionEntry)) == 0
+
+
+def test_admins_remove_an_entry_with_a_reason(admin_client):
+    """The blocking reasons are lifted, a fresh opt-in is needed, the reason is audited."""
+    suppression.suppress("ann@example.com", SuppressionReason.MANUAL)
+    db.session.commit()
+    entry = db.session.scalars(sa.select(SuppressionEntry)).one()
+    admin_client.post(f"/admin/suppressions/{entry.id}/remove", data={"reason": "typo"})
+    db.session.expire_all()
+    assert suppression.blocking_reasons("ann@example.com") == set()
+    assert suppression.active_reasons("ann@example.com") == {SuppressionReason.LEFT_ALL}
+
+
+def test_removing_without_a_reason_changes_nothing(admin_client):
+    suppression.suppress("ann@example.com", SuppressionReason.MANUAL)
+    db.session.commit()
+    entry = db.session.scalars(sa.select(SuppressionEntry)).one()
+    admin_client.post(f"/admin/suppressions/{entry.id}/remove", data={"reason": "  "})
+    assert suppression.active_reasons("ann@example.com") == {SuppressionReason.MANUAL}
+
+
+def test_editors_may_add_but_not_remove(client, make):
+    make.account(email="ed@example.org", role="editor")
+    sign_in(client, "ed@example.org")
+    client.post("/admin/suppressions/new", data={"email": "ann@example.com"})
+    entry = db.session.scalars(sa.select(SuppressionEntry)).one()
+    response = client.post(f"/admin/suppressions/{entry.id}/remove", data={"reason": "x"})
+    assert response.status_code == 403
+    assert suppression.active_reasons("ann@example.com") == {SuppressionReason.MANUAL}
