@@ -1,7 +1,9 @@
 """Flask extensions, created unbound and bound to an app in create_app."""
 
 from pathlib import Path
+from typing import cast
 
+from flask import Flask, current_app
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -10,6 +12,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
+from werkzeug.local import LocalProxy
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -44,3 +47,11 @@ def init_app(app) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
     login_manager.login_message_category = "info"
+
+
+def current_app_object() -> Flask:
+    """The app behind `current_app`, for threads and servers that outlive the app context.
+
+    Flask types `current_app` as the app itself; it is a werkzeug proxy to it.
+    """
+    return cast("LocalProxy[Flask]", current_app)._get_current_object()

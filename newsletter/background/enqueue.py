@@ -11,9 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 import dramatiq
-from flask import current_app
 
 from newsletter.background.broker import get_broker
+from newsletter.extensions import current_app_object
 
 # Queues.
 QUEUE_SYSTEM = "system"  # confirmations, preference links, test messages
@@ -32,7 +32,7 @@ RUN_IMPORT = "run_import"
 def _enqueue(
     actor_name: str, queue_name: str, *args: object, delay_ms: int | None = None
 ) -> dramatiq.Message:
-    broker = get_broker(current_app._get_current_object())
+    broker = get_broker(current_app_object())
     message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={}
     )

@@ -53,48 +53,56 @@ def apply_report(delivery_id: int, report: Report) -> Bounce | None:
 
     Returns the bounce recorded, or None when there was nothing to do.
     """
-    delivery = db.session.get(Delivery, delivery_id)
-    subscriber = (
-        db.session.get(Subscriber, delivery.subscriber_id)
-        if delivery is not None and delivery.subscriber_id is not None
-        else None
-    )
-    if subscriber is None:
-        # Folded away by retention, or the person was erased: nothing left to act on.
-        logger.info("dropped a %s report for delivery %s: no longer held", report.kind, delivery_id)
+    kind = report.kind
+    if kind is None:
         return None
-    if _already_recorded(delivery.id, report.kind):
-        logger.info("dropped a repeated %s report for delivery %s", report.kind, delivery.id)
+    held = _held(delivery_id)
+    if held is None:
+        # Folded away by retention, or the person was erased: nothing left to act on.
+        logger.info("dropped a %s report for delivery %s: no longer held", kind, delivery_id)
+        return None
+    delivery, subscriber = held
+    if _already_recorded(delivery.id, kind):
+        logger.info("dropped a repeated %s report for delivery %s", kind, delivery.id)
         return None
     bounce = Bounce(
         subscriber_id=subscriber.id,
         issue_id=delivery.issue_id,
         delivery_id=delivery.id,
-        kind=report.kind,
+        kind=kind,
         status_code=report.status_code,
         detector=report.detector,
         diagnostic=report.diagnostic,
     )
     db.session.add(bounce)
     detail = {
-        "kind": report.kind.value,
+        "kind": kind.value,
         "delivery_id": delivery.id,
         "issue_id": delivery.issue_id,
         "status": report.status_code,
     }
-    if report.kind == BounceKind.COMPLAINT:
+    if kind == BounceKind.COMPLAINT:
         _complaint(subscriber, delivery, detail)
     else:
         record_consent(
             subscriber, ConsentAction.BOUNCED, ConsentMethod.BOUNCE, ORIGIN, detail=detail
         )
-        if report.kind == BounceKind.HARD:
+        if kind == BounceKind.HARD:
             _hard(subscriber, delivery, report)
         else:
             _soft(subscriber)
     db.session.commit()
-    logger.info("recorded a %s report for delivery %s", report.kind, delivery.id)
+    logger.info("recorded a %s report for delivery %s", kind, delivery.id)
     return bounce
+
+
+def _held(delivery_id: int) -> tuple[Delivery, Subscriber] | None:
+    """The delivery and its person, while both are still held."""
+    delivery = db.session.get(Delivery, delivery_id)
+    if delivery is None or delivery.subscriber_id is None:
+        return None
+    subscriber = db.session.get(Subscriber, delivery.subscriber_id)
+    return None if subscriber is None else (delivery, subscriber)
 
 
 def _already_recorded(delivery_id: int, kind: BounceKind) -> bool:
@@ -161,7 +169,7 @@ def _soft(subscriber: Subscriber) -> None:
             Bounce.received_at >= since,
         )
     )
-    if issues >= limit:
+    if (issues or 0) >= limit:
         note = f"{issues} issues soft-bounced within {config['BOUNCE_SOFT_DAYS']} days"
         suppression.suppress(subscriber.email_key, SuppressionReason.SOFT_BOUNCES, note)
 
@@ -182,15 +190,11 @@ def unsubscribe_by_mail(delivery_id: int | None) -> None:
     The address's signed token names the delivery, and so the person and the issue; a forged
     or unknown one changes nothing and is logged without the address.
     """
-    delivery = db.session.get(Delivery, delivery_id) if delivery_id is not None else None
-    subscriber = (
-        db.session.get(Subscriber, delivery.subscriber_id)
-        if delivery is not None and delivery.subscriber_id is not None
-        else None
-    )
-    if subscriber is None:
+    held = _held(delivery_id) if delivery_id is not None else None
+    if held is None:
         logger.warning("dropped an unsubscribe mail: no valid signed address of a delivery held")
         return
+    delivery, subscriber = held
     issue = db.session.get(Issue, delivery.issue_id)
     list_ids = {link.list_id for link in issue.issue_lists} if issue is not None else None
     origin = Origin(source="List-Unsubscribe mailto")

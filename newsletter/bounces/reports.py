@@ -70,15 +70,23 @@ def _feedback_part(message: Message) -> Message | None:
     return next(_parts(message, "message", "feedback-report"), None)
 
 
-def _blocks(part: Message) -> list[Message]:
+def _decoded(part: Message, charset: str) -> str:
+    """A part's payload with its transfer encoding undone, as text ("" when it has none)."""
+    payload = part.get_payload(decode=True)
+    return payload.decode(charset, "replace") if isinstance(payload, bytes) else ""
+
+
+def _blocks(part: Message | None) -> list[Message]:
     """The header blocks of a message/feedback-report or message/delivery-status part."""
+    if part is None:
+        return []
     payload = part.get_payload()
     if isinstance(payload, list):
         return [block for block in payload if isinstance(block, Message)]
     text = payload if isinstance(payload, str) else ""
     # Some senders encode the part; the email package leaves it as text then.
     if part.get("content-transfer-encoding", "").lower() in {"quoted-printable", "base64"}:
-        text = part.get_payload(decode=True).decode("utf-8", "replace")
+        text = _decoded(part, "utf-8")
     return [HeaderParser().parsestr(chunk) for chunk in re.split(r"\r?\n\r?\n", text) if chunk]
 
 
@@ -102,7 +110,7 @@ def _return_paths_in_original(message: Message, pattern: re.Pattern[str]) -> lis
         if part.get_content_type() == "message/rfc822":
             originals = [p for p in part.get_payload() if isinstance(p, Message)]
         elif part.get_content_type() == "text/rfc822-headers":
-            originals = [HeaderParser().parsestr(part.get_payload(decode=True).decode("latin-1"))]
+            originals = [HeaderParser().parsestr(_decoded(part, "latin-1"))]
         else:
             continue
         for original in originals:
@@ -151,7 +159,7 @@ def _from_heuristics(message: Message) -> Report:
     status = ""
     for part in message.walk():
         if part.get_content_maintype() == "text":
-            match = _STATUS.search(part.get_payload(decode=True).decode("latin-1"))
+            match = _STATUS.search(_decoded(part, "latin-1"))
             if match and match.group(1) in "45":
                 status = match.group(0)
                 break

@@ -4,8 +4,9 @@ import click
 
 from newsletter.background.processes import StopSignals, configure_logging
 from newsletter.bounces.receiver import DEFAULT_HOST, DEFAULT_PORT, BounceServer
-from newsletter.cli.context import current_app_object, needs_schema
+from newsletter.cli.context import needs_schema
 from newsletter.errors import NewsletterError
+from newsletter.extensions import current_app_object
 
 
 @click.group("bounces")

@@ -12,14 +12,14 @@ import click
 from flask import current_app
 
 from newsletter.background.periodic import LEASE_NAME
-from newsletter.cli.context import current_app_object, needs_schema
+from newsletter.cli.context import needs_schema
 from newsletter.compose.issues import create_issue, get_issue
 from newsletter.delivery import control
 from newsletter.delivery.control import progress, send_issue
 from newsletter.delivery.local import send_in_process
 from newsletter.delivery.reconfirmation import start_reconfirmation
 from newsletter.errors import NotFoundError
-from newsletter.extensions import db
+from newsletter.extensions import current_app_object, db
 from newsletter.mail.sink import stop_sink
 from newsletter.models import ImportJob, IssueStatus, Lease
 from newsletter.models.base import utcnow

@@ -3,7 +3,8 @@
 import click
 
 from newsletter.background.processes import serve as run_serve
-from newsletter.cli.context import current_app_object, needs_schema
+from newsletter.cli.context import needs_schema
+from newsletter.extensions import current_app_object
 
 
 @click.command("serve")

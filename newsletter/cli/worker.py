@@ -5,8 +5,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from newsletter.background.processes import run_workers
-from newsletter.cli.context import current_app_object
 from newsletter.errors import ConfigError
+from newsletter.extensions import current_app_object
 from newsletter.models.schema import prepare_schema
 
 

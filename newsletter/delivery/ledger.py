@@ -69,9 +69,10 @@ def write_rows(issue: Issue, subscriber_ids: sa.Select) -> int:
         )
     )
     _remove_suppressed(issue.id)
-    return db.session.scalar(
+    count = db.session.scalar(
         sa.select(sa.func.count()).select_from(DELIVERY).where(DELIVERY.c.issue_id == issue.id)
     )
+    return count or 0
 
 
 def standing_suppressions() -> set[str]:

@@ -24,6 +24,8 @@ def send_in_process(issue_id: int) -> IssueStatus:
     while True:
         status = db.session.scalar(sa.select(Issue.status).where(Issue.id == issue_id))
         db.session.commit()
+        if status is None:
+            return IssueStatus.CANCELLED  # deleted: as good as cancelled
         if status != IssueStatus.SENDING:
             return status
         release_stale_claims()

@@ -140,6 +140,8 @@ def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
     """
     check_reconfirmable(job)
     mailing_list = db.session.get(MailingList, job.list_id)
+    if mailing_list is None:
+        raise IssueStateError(f"the list of import {job.id} no longer exists")
     issue = Issue(
         kind=IssueKind.RECONFIRMATION,
         import_job_id=job.id,
@@ -216,6 +218,8 @@ class ReconfirmationMessage:
         subscriber_id: int | None = None,
         smtputf8: bool = False,
     ) -> bytes:
+        if subscriber_id is None:
+            raise ValueError("a reconfirmation request needs the person it asks")
         confirm_token = self.confirm_links.token(subscriber_id, token)
         url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
         leading = [

@@ -59,6 +59,8 @@ def start_due_issues(now: datetime | None = None) -> list[int]:
     started = []
     for issue_id in due:
         issue = db.session.get(Issue, issue_id)
+        if issue is None:
+            continue  # deleted since we looked
         try:
             send_issue(issue, "scheduler", dispatch=can_dispatch())
         except IssueStateError:

@@ -21,7 +21,7 @@ import traceback
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask
 from redis.exceptions import RedisError
 
 from newsletter.bounces.policy import is_mailbox_refusal, refused_at_rcpt
@@ -32,7 +32,7 @@ from newsletter.delivery.pacing import pacer_for
 from newsletter.delivery.reconfirmation import ReconfirmationMessage
 from newsletter.delivery.store import BatchStore, store_for
 from newsletter.delivery.types import BatchResult, BatchScope, Outcome, Recipient
-from newsletter.extensions import db
+from newsletter.extensions import current_app_object, db
 from newsletter.mail import return_path
 from newsletter.mail.dkim import dkim_signer
 from newsletter.mail.relay import transport_for
@@ -62,7 +62,7 @@ def send_batch(issue_id: int, first_id: int, last_id: int) -> BatchResult:
         db.session.rollback()
         return BatchResult(stopped=issue.status if issue is not None else IssueStatus.CANCELLED)
     try:
-        batch = Batch(current_app._get_current_object(), issue, first_id, last_id)
+        batch = Batch(current_app_object(), issue, first_id, last_id)
     except (sa.exc.SQLAlchemyError, RedisError):
         raise  # the system's trouble, not the issue's: the actor retries, the sweep re-enqueues
     except Exception as error:
@@ -88,6 +88,8 @@ def _cannot_build(issue_id: int, error: Exception) -> BatchResult:
 
 
 class Batch:
+    store: BatchStore  # opened by run(), which every other step runs inside
+
     def __init__(self, app: Flask, issue: Issue, first_id: int, last_id: int) -> None:
         config = app.config
         self.app = app
@@ -120,7 +122,6 @@ class Batch:
         self.consecutive_failures = 0
         self.last_record = time.monotonic()
         self.last_progress = 0.0
-        self.store: BatchStore | None = None
         self.heartbeat = ClaimHeartbeat(
             db.engine, self.scope, timeout=float(config["SEND_CLAIM_TIMEOUT"])
         )

@@ -31,7 +31,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
@@ -51,6 +51,9 @@ from newsletter.models import DeliveryStatus, IssueStatus, Subscriber, Subscript
 from newsletter.models import SubscriptionStatus as Wanted
 from newsletter.models.base import utcnow
 from newsletter.suppression import standing_hashes
+
+if TYPE_CHECKING:
+    import psycopg
 
 
 class BatchStore(Protocol):
@@ -97,7 +100,9 @@ class _Store:
     ) -> None:
         """Fill in each recipient's person, or the reason the row is skipped."""
         for recipient in recipients:
-            person = people.get(recipient.subscriber_id)
+            person = (
+                people.get(recipient.subscriber_id) if recipient.subscriber_id is not None else None
+            )
             if person is None:
                 recipient.skip_reason = "the subscriber no longer exists"
             elif not person.wanted:
@@ -131,7 +136,9 @@ class _Store:
                     mark_confirmation_sent(connection, sent)
             if progress:
                 connection.execute(sa.update(ISSUE).where(this_issue).values(progress_at=utcnow()))
-            return connection.scalar(sa.select(ISSUE.c.status).where(this_issue))
+            status = connection.scalar(sa.select(ISSUE.c.status).where(this_issue))
+            # A deleted issue is as good as cancelled: nothing more goes out.
+            return IssueStatus.CANCELLED if status is None else status
 
     def next_retry(self) -> datetime | None:
         scope = self.scope
@@ -318,7 +325,8 @@ class PostgresBatchStore(_Store):
         super().__init__(engine, scope, hash_key)
         self.pooled: Any = engine.raw_connection()
         try:
-            self.connection = self.pooled.driver_connection
+            # psycopg's own connection, under SQLAlchemy's pool wrapper.
+            self.connection = cast("psycopg.Connection[Any]", self.pooled.driver_connection)
             self.connection.autocommit = True
             self.connection.execute("SET synchronous_commit TO off")
         except BaseException:

@@ -70,7 +70,10 @@ if _c_make_encoder is not None:
         return "".join(_c_encode(value, 0))
 
 else:  # pragma: no cover - CPython always has the C encoder
-    dumps = _encoder.encode
+
+    def dumps(value) -> str:
+        """json.dumps(value) with the default settings."""
+        return _encoder.encode(value)
 
 
 def moment(timestamp: float | None) -> datetime | None:

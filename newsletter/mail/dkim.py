@@ -42,7 +42,7 @@ def dkim_signer(app: Flask) -> DkimSigner | None:
     """The app's signer when DKIM_* are all set, else None (sign at the relay)."""
     config = app.config
     names = ("DKIM_DOMAIN", "DKIM_SELECTOR", "DKIM_KEY_FILE")
-    values = [config.get(name) for name in names]
+    values = [str(config.get(name) or "") for name in names]
     if not any(values):
         return None
     if not all(values):

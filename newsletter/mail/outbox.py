@@ -70,6 +70,7 @@ def _body(message: EmailMessage, subtype: str) -> str | None:
         content = part.get_content()
     except (LookupError, ValueError):
         # An unknown charset: show the bytes as UTF-8 rather than nothing.
-        content = (part.get_payload(decode=True) or b"").decode("utf-8", errors="replace")
+        payload = part.get_payload(decode=True)
+        content = payload.decode("utf-8", "replace") if isinstance(payload, bytes) else ""
     # The wire's CRLF line endings would show as stray characters in <pre>.
     return content.replace("\r\n", "\n")

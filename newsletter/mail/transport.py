@@ -149,8 +149,10 @@ class _Session:
     __slots__ = ("smtp", "sock", "buffer")
 
     def __init__(self, smtp: smtplib.SMTP) -> None:
+        if smtp.sock is None:
+            raise smtplib.SMTPServerDisconnected("Connection unexpectedly closed")
         self.smtp = smtp
-        self.sock = smtp.sock
+        self.sock: socket.socket = smtp.sock
         self.buffer = b""
 
     def command(self, data: bytes) -> tuple[int, bytes]:
@@ -229,11 +231,11 @@ class SmtpTransport:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def open(self) -> None:
-        """Connect, say EHLO, secure and log in, unless already connected."""
-        if self._smtp is not None:
+    def open(self) -> _Session:
+        """Connect, say EHLO, secure and log in, unless already connected; the open session."""
+        if self._smtp is not None and self._session is not None:
             if self._smtp.sock is not None:
-                return
+                return self._session
             # Closed after a failed RSET or a 421: start afresh.
             self._discard()
         try:
@@ -242,6 +244,7 @@ class SmtpTransport:
             raise _connection_error(error) from error
         self._session = _Session(self._smtp)
         self._smtputf8 = self._smtp.has_extn("smtputf8")
+        return self._session
 
     def smtputf8_for(self, address: str) -> bool:
         """Whether mail to `address` goes with SMTPUTF8: it is international and the relay
@@ -283,12 +286,12 @@ class SmtpTransport:
 
         Addresses are as stored: an international one goes in the form `wire_address` gives.
         """
-        self.open()
+        session = self.open()
         sender = self._envelope(mail_from, smtputf8)
         envelope = [self._envelope(recipient, smtputf8) for recipient in recipients]
         options = ["SMTPUTF8"] if smtputf8 else []
         try:
-            return self._smtp.sendmail(sender, envelope, crlf(raw), mail_options=options)
+            return session.smtp.sendmail(sender, envelope, crlf(raw), mail_options=options)
         except (smtplib.SMTPException, OSError) as error:
             raise self._sorted(error) from error
 
@@ -302,8 +305,7 @@ class SmtpTransport:
         one `bytes.replace`. Failures raise the exceptions smtplib would, so they are sorted
         the same way.
         """
-        self.open()
-        session = self._session
+        session = self.open()
         # Without SMTPUTF8 both are ASCII (or refused here, before anything is sent).
         sender = b"MAIL FROM:<" + self._envelope(mail_from, smtputf8).encode() + b">"
         sender += b" SMTPUTF8\r\n" if smtputf8 else b"\r\n"

@@ -22,7 +22,8 @@ class ConsentEvent(Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    # Erasure deletes a person's events with them (invariant 3); nothing else deletes events.
+    # Erasure deletes a person's events with them (invariant 3 in docs/architecture.md); nothing
+    # else deletes events.
     subscriber_id: Mapped[int] = mapped_column(sa.ForeignKey("subscriber.id", ondelete="CASCADE"))
     list_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("mailing_list.id", ondelete="SET NULL")

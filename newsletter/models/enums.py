@@ -81,7 +81,8 @@ class SuppressionReason(StrEnum):
     MANUAL = "manual"
 
 
-# Reasons the person can lift themselves by confirming a sign-up or rejoining (invariant 4).
+# Reasons the person can lift themselves by confirming a sign-up or rejoining (invariant 4 in
+# docs/architecture.md).
 SELF_LIFTABLE_REASONS = frozenset(
     {
         SuppressionReason.LEFT_ALL,

@@ -58,7 +58,9 @@ def send_confirmation(subscriber_id: int) -> bool:
     asked for later.
     """
     subscriber = _mailable(subscriber_id)
-    named = name_pending_lists(subscriber, utcnow()) if subscriber else []
+    if subscriber is None:
+        return False
+    named = name_pending_lists(subscriber, utcnow())
     if not named:
         return False
     token = confirmation_token(subscriber, [s.list_id for s in named])

@@ -16,7 +16,7 @@ from newsletter.models import (
     Subscription,
 )
 from newsletter.models import SubscriptionStatus as Status
-from newsletter.models.base import utcnow
+from newsletter.models.base import changed_rows, utcnow
 
 STALE_SIGNUP_AGE = timedelta(days=30)
 
@@ -91,14 +91,16 @@ def blank_old_request_details(now: datetime | None = None) -> int:
     """
     days = int(current_app.config.get("CONSENT_DETAILS_RETENTION_DAYS", 730))
     cutoff = (now or utcnow()) - timedelta(days=days)
-    blanked = db.session.execute(
-        update(ConsentEvent)
-        .where(
-            ConsentEvent.recorded_at < cutoff,
-            (ConsentEvent.ip_address.is_not(None)) | (ConsentEvent.user_agent.is_not(None)),
+    blanked = changed_rows(
+        db.session.execute(
+            update(ConsentEvent)
+            .where(
+                ConsentEvent.recorded_at < cutoff,
+                (ConsentEvent.ip_address.is_not(None)) | (ConsentEvent.user_agent.is_not(None)),
+            )
+            .values(ip_address=None, user_agent=None)
+            .execution_options(synchronize_session=False)
         )
-        .values(ip_address=None, user_agent=None)
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.commit()
     return blanked

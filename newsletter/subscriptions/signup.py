@@ -256,8 +256,8 @@ def insert_new_person(
     subscriber_id = connection.execute(statement, parameters).scalar()
     if subscriber_id is not None and not single_statement:
         for table, group in groupby(children, key=itemgetter(0)):
-            rows = [{**row, "subscriber_id": subscriber_id} for _, row in group]
-            connection.execute(sa.insert(table), rows)
+            children_rows = [{**row, "subscriber_id": subscriber_id} for _, row in group]
+            connection.execute(sa.insert(table), children_rows)
     return subscriber_id
 
 

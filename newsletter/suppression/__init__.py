@@ -66,6 +66,7 @@ def _stored_suppression_key() -> bytes:
             # Another process generated it first; use theirs.
             db.session.rollback()
         stored = get_setting(SUPPRESSION_KEY)
+    assert stored is not None  # written just now, here or by the other process
     return stored.encode()
 
 
@@ -147,7 +148,9 @@ def _entry_for(key: str) -> SuppressionEntry:
             db.session.add(entry)
     except IntegrityError:
         # Another request suppressed the same address at the same moment.
-        entry = find_entry(key)
+        winner = find_entry(key)
+        assert winner is not None  # its insert is what conflicted with ours
+        return winner
     return entry
 
 

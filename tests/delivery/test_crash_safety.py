@@ -1,4 +1,6 @@
-"""Crash safety with real processes (invariant 1): nothing lost, few duplicates.
+"""Crash safety with real processes: nothing lost, few duplicates.
+
+Invariant 1 in docs/architecture.md.
 
 A `newsletter worker` process is SIGKILLed mid-send, or its private Redis is restarted empty
 mid-send; a worker (a new one after the kill) and its sweep still mail every recipient, and
