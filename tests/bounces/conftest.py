@@ -60,8 +60,8 @@ def send_report(server, name: str, delivery: Delivery, to: str | None = None) ->
 
 
 @pytest.fixture
-def sent_issue(make):
-    """Send an issue's ledger (rows marked sent) to the given people; returns their rows."""
+def delivered_to(make):
+    """The ledger rows of an issue marked sent (factories.sent_issue) to the given people."""
 
     def build(people, lists, subject="Spring news"):
         issue = factories.sent_issue(make, lists, subject=subject)

@@ -66,10 +66,10 @@ def events(subscriber_id: int) -> list[ConsentEvent]:
 
 @pytest.mark.parametrize("fixture", HARD_BOUNCES)
 def test_a_hard_bounce_marks_the_delivery_bounced_and_suppresses(
-    bounce_server, person, news, sent_issue, fixture
+    bounce_server, person, news, delivered_to, fixture
 ):
     """Postfix, Exim, Exchange and Yahoo failures all suppress the address they name."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, fixture, delivery)
 
     db.session.expire_all()
@@ -81,9 +81,9 @@ def test_a_hard_bounce_marks_the_delivery_bounced_and_suppresses(
     assert bounced[0].detail["delivery_id"] == delivery.id
 
 
-def test_the_dsn_status_code_is_kept_with_the_bounce(bounce_server, person, news, sent_issue):
+def test_the_dsn_status_code_is_kept_with_the_bounce(bounce_server, person, news, delivered_to):
     """The subscriber page can say why: 5.1.1 from the delivery-status part."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, "postfix_hard.eml", delivery)
     bounce = db.session.scalar(sa.select(Bounce))
     assert (bounce.kind, bounce.status_code, bounce.issue_id) == (
@@ -93,9 +93,9 @@ def test_the_dsn_status_code_is_kept_with_the_bounce(bounce_server, person, news
     )
 
 
-def test_one_soft_bounce_suppresses_nothing(bounce_server, person, news, sent_issue):
+def test_one_soft_bounce_suppresses_nothing(bounce_server, person, news, delivered_to):
     """A full mailbox once is a consent event, not a suppression; the delivery stays sent."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, "postfix_soft.eml", delivery)
     assert reasons("jo@example.com") == set()
     db.session.expire_all()
@@ -104,54 +104,54 @@ def test_one_soft_bounce_suppresses_nothing(bounce_server, person, news, sent_is
 
 
 def test_soft_bounces_from_three_issues_within_30_days_suppress(
-    bounce_server, person, news, sent_issue
+    bounce_server, person, news, delivered_to
 ):
     """The third issue to soft-bounce in a month gives the reason `soft_bounces`."""
     for n in range(3):
-        (delivery,) = sent_issue([person], [news], subject=f"Issue {n}")
+        (delivery,) = delivered_to([person], [news], subject=f"Issue {n}")
         send_report(bounce_server, "postfix_soft.eml", delivery)
         expected = {SuppressionReason.SOFT_BOUNCES} if n == 2 else set()
         assert reasons("jo@example.com") == expected
 
 
-def test_soft_bounces_of_one_issue_count_once(bounce_server, make, person, news, sent_issue):
+def test_soft_bounces_of_one_issue_count_once(bounce_server, make, person, news, delivered_to):
     """Three reports about the same issue are one issue, not three."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     for _ in range(3):
         send_report(bounce_server, "postfix_soft.eml", delivery)
     assert reasons("jo@example.com") == set()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Bounce)) == 1
 
 
-def test_soft_bounces_older_than_the_window_do_not_count(bounce_server, person, news, sent_issue):
+def test_soft_bounces_older_than_the_window_do_not_count(bounce_server, person, news, delivered_to):
     """Two soft bounces 31 days ago and one today are not three within 30 days."""
     for n in range(2):
-        (delivery,) = sent_issue([person], [news], subject=f"Old {n}")
+        (delivery,) = delivered_to([person], [news], subject=f"Old {n}")
         send_report(bounce_server, "postfix_soft.eml", delivery)
     for bounce in db.session.scalars(sa.select(Bounce)):
         bounce.received_at -= timedelta(days=31)
     db.session.commit()
-    (delivery,) = sent_issue([person], [news], subject="New")
+    (delivery,) = delivered_to([person], [news], subject="New")
     send_report(bounce_server, "postfix_soft.eml", delivery)
     assert reasons("jo@example.com") == set()
 
 
-def test_the_soft_bounce_threshold_is_configurable(app, bounce_server, person, news, sent_issue):
+def test_the_soft_bounce_threshold_is_configurable(app, bounce_server, person, news, delivered_to):
     """BOUNCE_SOFT_LIMIT=1 suppresses at the first soft bounce."""
     app.config["BOUNCE_SOFT_LIMIT"] = 1
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, "postfix_soft.eml", delivery)
     assert reasons("jo@example.com") == {SuppressionReason.SOFT_BOUNCES}
 
 
 @pytest.mark.parametrize("fixture", ["yahoo_arf.eml", "microsoft_arf.eml"])
 def test_a_complaint_unsubscribes_from_every_list_and_suppresses(
-    bounce_server, make, news, sent_issue, fixture
+    bounce_server, make, news, delivered_to, fixture
 ):
     """An ARF report to the feedback-loop address finds the delivery from the quoted return path."""
     other = make.list("events")
     person = make.subscriber("jo@example.com", lists=[news, other])
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, fixture, delivery, to=f"fbl@{BOUNCE_DOMAIN}")
 
     db.session.expire_all()
@@ -162,9 +162,9 @@ def test_a_complaint_unsubscribes_from_every_list_and_suppresses(
     assert actions.count((ConsentAction.UNSUBSCRIBED, "complaint")) == 2
 
 
-def test_a_complaint_sent_to_the_return_path_counts_too(bounce_server, person, news, sent_issue):
+def test_a_complaint_sent_to_the_return_path_counts_too(bounce_server, person, news, delivered_to):
     """Some feedback loops report to the envelope sender instead."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send_report(bounce_server, "yahoo_arf.eml", delivery)
     assert SuppressionReason.COMPLAINT in reasons("jo@example.com")
 
@@ -178,10 +178,10 @@ def test_addresses_not_ours_are_refused_at_rcpt(bounce_server):
 
 
 def test_a_forged_token_is_logged_without_it_and_dropped(
-    bounce_server, person, news, sent_issue, caplog
+    bounce_server, person, news, delivered_to, caplog
 ):
     """A return path of ours whose signature fails suppresses nobody; the log holds no token."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     genuine = return_path(delivery.id)
     local, domain = genuine.split("@")
     forged = f"{local[:-4]}{'aaaa' if not local.endswith('aaaa') else 'bbbb'}@{domain}"
@@ -196,9 +196,11 @@ def test_a_forged_token_is_logged_without_it_and_dropped(
 
 
 @pytest.mark.parametrize("fixture", ["malformed.eml", "auto_reply.eml", "postfix_delayed.eml"])
-def test_what_is_not_a_bounce_is_dropped(bounce_server, person, news, sent_issue, fixture, caplog):
+def test_what_is_not_a_bounce_is_dropped(
+    bounce_server, person, news, delivered_to, fixture, caplog
+):
     """Garbage, an out-of-office reply and a delay notice are accepted, logged and ignored."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     caplog.set_level(logging.INFO, logger="newsletter.bounces")
     send_report(bounce_server, fixture, delivery)
 
@@ -208,19 +210,21 @@ def test_what_is_not_a_bounce_is_dropped(bounce_server, person, news, sent_issue
     assert "jo@example.com" not in caplog.text
 
 
-def test_the_receiver_keeps_serving_after_garbage(bounce_server, person, news, sent_issue):
+def test_the_receiver_keeps_serving_after_garbage(bounce_server, person, news, delivered_to):
     """A malformed message first, then a real bounce on a new connection: both answered."""
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     send(bounce_server, b"\x00\xff not mail at all", return_path(delivery.id))
     send_report(bounce_server, "postfix_hard.eml", delivery)
     assert reasons("jo@example.com") == {SuppressionReason.HARD_BOUNCE}
 
 
-def test_a_bounce_for_a_delivery_no_longer_held_is_dropped(bounce_server, person, news, sent_issue):
+def test_a_bounce_for_a_delivery_no_longer_held_is_dropped(
+    bounce_server, person, news, delivered_to
+):
     """After the person was erased their old return path leads nowhere."""
     from newsletter.rights import erase_person
 
-    (delivery,) = sent_issue([person], [news])
+    (delivery,) = delivered_to([person], [news])
     address = return_path(delivery.id)
     report = render("postfix_hard.eml", delivery)
     erase_person("jo@example.com", actor="test")
@@ -228,11 +232,13 @@ def test_a_bounce_for_a_delivery_no_longer_held_is_dropped(bounce_server, person
     assert reasons("jo@example.com") == {SuppressionReason.ERASED}
 
 
-def test_a_report_naming_two_of_our_deliveries_bounces_both(bounce_server, make, news, sent_issue):
+def test_a_report_naming_two_of_our_deliveries_bounces_both(
+    bounce_server, make, news, delivered_to
+):
     """One message to two return paths (a relay batching its reports) acts on each."""
     first = make.subscriber("a@example.com", lists=[news])
     second = make.subscriber("b@example.com", lists=[news])
-    one, two = sent_issue([first, second], [news])
+    one, two = delivered_to([first, second], [news])
     with smtplib.SMTP(bounce_server.host, bounce_server.port, timeout=30) as smtp:
         smtp.sendmail(
             "", [return_path(one.id), return_path(two.id)], render("exim_plain_hard.eml", one)

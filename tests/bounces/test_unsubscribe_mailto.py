@@ -39,11 +39,13 @@ def test_each_newsletter_names_its_delivery_in_a_mailto(app, make, lists, smtp_s
     assert message.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
 
-def test_a_mail_to_the_mailto_leaves_the_issues_lists_only(bounce_server, make, lists, sent_issue):
+def test_a_mail_to_the_mailto_leaves_the_issues_lists_only(
+    bounce_server, make, lists, delivered_to
+):
     """Like the one-click link: the issue's lists are left, others kept, evidence written."""
     news, jobs = lists
     ann = make.subscriber(email="ann@example.com", lists=[news, jobs])
-    [delivery] = sent_issue([ann], [news])
+    [delivery] = delivered_to([ann], [news])
     send(bounce_server, REQUEST, signer().unsubscribe_address(delivery.id).upper())
     assert statuses(ann) == {
         "news": SubscriptionStatus.UNSUBSCRIBED,
@@ -58,11 +60,11 @@ def test_a_mail_to_the_mailto_leaves_the_issues_lists_only(bounce_server, make, 
     assert event.source == "List-Unsubscribe mailto"
 
 
-def test_a_forged_mailto_changes_nothing(bounce_server, make, lists, sent_issue, caplog):
+def test_a_forged_mailto_changes_nothing(bounce_server, make, lists, delivered_to, caplog):
     """A token that is not ours is accepted at SMTP (nothing to learn), logged, and dropped."""
     news, _ = lists
     ann = make.subscriber(email="ann@example.com", lists=[news])
-    sent_issue([ann], [news])
+    delivered_to([ann], [news])
     forged = f"unsubscribe+{'a' * 26}@{BOUNCE_DOMAIN}"
     send(bounce_server, REQUEST, forged)
     assert statuses(ann) == {"news": SubscriptionStatus.CONFIRMED}
