@@ -14,7 +14,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.brokers.stub import StubBroker
 
 from newsletter import create_app
-from newsletter.background.broker import use_broker
+from newsletter.background.broker import declare_actors, use_broker
 from newsletter.config import normalise_database_url
 from newsletter.extensions import db
 from newsletter.mail.sink import ensure_sink, stop_sink
@@ -177,7 +177,7 @@ def ascii_sink(app) -> Iterator[SmtpSink]:
 @pytest.fixture
 def stub_broker(app):
     """An in-process StubBroker wired to the app, with every actor declared."""
-    broker = use_broker(app, StubBroker())
+    broker = declare_actors(use_broker(app, StubBroker()))
     broker.emit_after("process_boot")
     yield broker
     broker.flush_all()
@@ -198,7 +198,7 @@ def redis_broker(app, redis_url):
     """A real RedisBroker on this test worker's Redis database, emptied before use."""
     redis.Redis.from_url(redis_url).flushdb()
     app.config["REDIS_URL"] = redis_url
-    broker = use_broker(app, RedisBroker(url=redis_url))
+    broker = declare_actors(use_broker(app, RedisBroker(url=redis_url)))
     broker.emit_after("process_boot")
     yield broker
     broker.flush_all()

@@ -36,9 +36,10 @@ def load_actor_modules() -> tuple[ModuleType, ...]:
     """The modules of workers/ that declare actors, imported on first call.
 
     This is the one stated exception to the layering rule "workers/ imports newsletter, never
-    the reverse": a broker must know every actor before a worker can consume its queues, so
-    setting one up (for `serve`, `newsletter worker`, or a first enqueue) loads the actors.
-    Imported here, not at the top, so that importing newsletter never imports workers/.
+    the reverse": a worker must know every actor before it can consume its queues, so the
+    commands that run workers (`serve`, `newsletter worker`) load the actors through
+    `declare_actors`. Imported here, not at the top, so that importing newsletter never
+    imports workers/; enqueueing needs only the queue (`ensure_queue`).
     """
     import workers.delivery
     import workers.imports
@@ -56,17 +57,31 @@ def declared_actors() -> list[dramatiq.Actor]:
 
 
 def use_broker(app: Flask, broker: dramatiq.Broker) -> dramatiq.Broker:
-    """Make `broker` the one this process and `app` use, with every actor declared on it."""
+    """Make `broker` the one this process and `app` use (for enqueueing; see declare_actors)."""
     with _lock:
         broker.add_middleware(AppContextMiddleware(app))
         dramatiq.set_broker(broker)
+        app.extensions["dramatiq_broker"] = broker
+    return broker
+
+
+def declare_actors(broker: dramatiq.Broker) -> dramatiq.Broker:
+    """Declare every actor of workers/ on `broker`, for a worker that consumes it."""
+    with _lock:
         # Actors bind to the global broker when first imported; tests and `serve` may set a
         # new broker later in the same process, so declare every actor on this one.
         for actor in declared_actors():
             actor.broker = broker
             broker.declare_actor(actor)
-        app.extensions["dramatiq_broker"] = broker
     return broker
+
+
+def ensure_queue(broker: dramatiq.Broker, queue_name: str) -> None:
+    """Declare `queue_name` on `broker` unless it is already (the in-process broker refuses a
+    message for an undeclared queue; the lock keeps two threads from declaring it twice)."""
+    if queue_name not in broker.get_declared_queues():
+        with _lock:
+            broker.declare_queue(queue_name)
 
 
 def get_broker(app: Flask) -> dramatiq.Broker:

@@ -12,7 +12,7 @@ from typing import Any
 
 import dramatiq
 
-from newsletter.background.broker import get_broker
+from newsletter.background.broker import ensure_queue, get_broker
 from newsletter.extensions import current_app_object
 
 # Queues.
@@ -33,6 +33,7 @@ def _enqueue(
     actor_name: str, queue_name: str, *args: object, delay_ms: int | None = None
 ) -> dramatiq.Message:
     broker = get_broker(current_app_object())
+    ensure_queue(broker, queue_name)
     message: dramatiq.Message[Any] = dramatiq.Message(
         queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={}
     )

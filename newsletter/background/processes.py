@@ -18,7 +18,13 @@ from werkzeug.serving import make_server
 
 from newsletter import create_app
 from newsletter.accounts import issue_setup_token
-from newsletter.background.broker import EMBEDDED_WORKER, is_in_process, make_broker, use_broker
+from newsletter.background.broker import (
+    EMBEDDED_WORKER,
+    declare_actors,
+    is_in_process,
+    make_broker,
+    use_broker,
+)
 from newsletter.background.periodic import PeriodicRunner
 from newsletter.mail.sink import SERVE_SINK_PORT, ensure_sink, stop_sink
 
@@ -118,6 +124,7 @@ def start_broker(app: Flask, stack: ExitStack) -> None:
     if not is_in_process(broker):
         stack.callback(broker.close)
         return
+    declare_actors(broker)
     start_worker(broker, int(app.config["WORKER_THREADS"]), stack)
     app.extensions[EMBEDDED_WORKER] = True
     # Registered last, so it runs first: /healthz stops saying ok before the worker stops.
@@ -170,7 +177,7 @@ def run_worker_process(threads: int) -> None:
         configure_logging()
         app = create_app()
         # `newsletter worker` refuses to start without REDIS_URL, so this is the Redis broker.
-        broker = use_broker(app, make_broker(app))
+        broker = declare_actors(use_broker(app, make_broker(app)))
         start_mail_sink(app, stack)
         start_worker(broker, threads, stack)
         start_periodic_runner(app, stack)

@@ -31,7 +31,7 @@ class Issue(Model):
     body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
     # The line mail clients show after the subject; never shown in the message itself.
     preheader: Mapped[str] = mapped_column(sa.String(255), default="", server_default="")
-    # Which house layout of templates/email/ wraps the body (newsletter/compose/layouts.py).
+    # Which house layout of templates/email/ wraps the body (LAYOUTS in compose/render.py).
     layout: Mapped[str] = mapped_column(sa.String(32), default="default", server_default="default")
     # When a scheduled issue starts (UTC); the scheduler job starts it once this has passed.
     scheduled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -5,9 +5,10 @@
 - preferences.py: changing lists and name from a preferences link
 - unsubscribe.py: leaving by the unsubscribe link, one-click included, and leaving all
 - people.py: finding a person and the lists they are on
-- consent.py: the consent evidence every step writes; links.py: the signed links in mails;
-  mail.py: the system mail sent to subscribers; retention.py: purging stale sign-ups and
-  blanking old request details; audience.py: the secretariat's view of its audience
+- links.py: the signed links in mails; mail.py: the system mail sent to subscribers;
+  retention.py: purging stale sign-ups and blanking old request details; audience.py: the
+  secretariat's view of its audience (the consent evidence every step writes is
+  newsletter/consent.py)
 
 Commits: the functions a view, the CLI or a worker calls (request_subscription,
 confirm_subscription, confirm_link, update_preferences, unsubscribe, and the retention jobs)
