@@ -1,6 +1,6 @@
 """An issue's message, built once, and the per-recipient bytes cut from it.
 
-Building an `EmailMessage` per recipient costs about thirty times rendering the issue. So the
+Building an `EmailMessage` per recipient costs far more than rendering the issue, so the
 issue is rendered once per batch (`newsletter/compose/`) into the one MIME skeleton
 (`mail/message.py`), and each recipient costs a join of its pieces with their own values (the
 unsubscribe and preferences links, name, address), plus the To header, a Message-ID and

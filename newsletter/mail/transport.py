@@ -214,7 +214,7 @@ class SmtpTransport:
         self.settings = settings
         # Verification stays on: the default context checks the certificate and host name
         # (SSL_CERT_FILE points it at a private CA). Made only for TLS: loading the CA store
-        # takes about 20 ms, a lot for a plain connection to a local relay.
+        # is slow next to a plain connection to a local relay.
         if ssl_context is None and settings.security != "plain":
             ssl_context = ssl.create_default_context()
         self.ssl_context = ssl_context

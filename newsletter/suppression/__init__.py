@@ -81,9 +81,8 @@ def hasher(secret: bytes | None = None) -> Callable[[str], str]:
 
 @lru_cache(maxsize=8)
 def _keyed_hash(secret: bytes) -> Callable[[str], str]:
-    # The padded key's inner and outer hash states are made once per key, so each address
-    # costs two copies and two updates: under half of what hmac.new costs, which sets the
-    # key up again on every call.
+    # HMAC-SHA256 with the padded key's inner and outer hash states made once per key, so each
+    # address costs two copies and two updates; hmac.new would set the key up on every call.
     key = hashlib.sha256(secret).digest() if len(secret) > _BLOCK else secret
     key = key.ljust(_BLOCK, b"\0")
     inner = hashlib.sha256(bytes(b ^ 0x36 for b in key))
