@@ -8,6 +8,10 @@ from flask_login import current_user
 from newsletter.extensions import db
 from newsletter.models import Account, AuditEvent
 
+# Who does something: an account, a label such as "cli" or "scheduler", or None for the
+# signed-in account.
+Actor = Account | str | None
+
 
 def _current_account() -> Account | None:
     if has_request_context() and current_user and current_user.is_authenticated:
@@ -19,7 +23,7 @@ def record(
     action: str,
     target: str = "",
     detail: dict | None = None,
-    actor: Account | str | None = None,
+    actor: Actor = None,
 ) -> AuditEvent:
     """Add an audit event to the session (the caller commits with its own change).
 

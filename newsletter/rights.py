@@ -19,12 +19,11 @@ import sqlalchemy as sa
 
 from newsletter import suppression
 from newsletter.addresses import Address, canonical_key, parse_address
-from newsletter.audit import record
+from newsletter.audit import Actor, record
 from newsletter.delivery.counts import fold_and_delete
 from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.models import (
-    Account,
     Bounce,
     ConsentEvent,
     ConsentWording,
@@ -38,8 +37,6 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 from newsletter.subscriptions.people import find_subscriber
-
-Actor = Account | str | None
 
 
 def lookup_address(raw: str) -> Address:

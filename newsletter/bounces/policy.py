@@ -38,7 +38,7 @@ from newsletter.models import (
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
-from newsletter.subscriptions.unsubscribe import unsubscribe
+from newsletter.subscriptions.unsubscribe import leave_lists, unsubscribe
 
 logger = logging.getLogger(__name__)
 
@@ -180,8 +180,8 @@ def _complaint(subscriber: Subscriber, delivery: Delivery, detail: dict) -> None
     )
     note = f"complaint about issue {delivery.issue_id}"
     suppression.suppress(subscriber.email_key, SuppressionReason.COMPLAINT, note)
-    # Leaves every list, with an `unsubscribed` event per list; commits.
-    unsubscribe(subscriber, ConsentMethod.COMPLAINT, ORIGIN)
+    # Leaves every list, with an `unsubscribed` event per list; apply_report commits.
+    leave_lists(subscriber, ConsentMethod.COMPLAINT, ORIGIN)
 
 
 def unsubscribe_by_mail(delivery_id: int | None) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from newsletter.audit import record
+from newsletter.audit import Actor, record
 from newsletter.compose.placeholders import check_template
 from newsletter.compose.render import LAYOUTS
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
@@ -23,7 +23,6 @@ from newsletter.models.base import changed_rows
 
 MAX_SUBJECT_LENGTH = 255
 MAX_PREHEADER_LENGTH = 255
-Actor = Account | str | None
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
 # app_setting key: "1" lets editors send, schedule, pause and cancel as admins do.
 EDITORS_MAY_SEND = "editors_may_send"

@@ -14,9 +14,9 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.audit import record
+from newsletter.audit import Actor, record
 from newsletter.background.broker import EMBEDDED_WORKER
-from newsletter.compose.issues import EDITABLE, Actor, IssueStateError, check_content, move
+from newsletter.compose.issues import EDITABLE, IssueStateError, check_content, move
 from newsletter.delivery import ledger
 from newsletter.delivery.sender import send_batch
 from newsletter.delivery.types import DELIVERY, BatchResult, Progress

@@ -131,7 +131,11 @@ def due_ranges(issue_id: int, batch_size: int) -> list[tuple[int, int]]:
 
 
 def enqueue_batches(issue: Issue) -> int:
-    """Put a batch message on the queue for each due range; returns how many. Caller commits."""
+    """Put a batch message on the queue for each due range; returns how many.
+
+    Commits (the caller's changes with it) before enqueueing, so that no worker takes a
+    message before the rows and the `enqueued_at` it reads are visible.
+    """
     ranges = due_ranges(issue.id, int(current_app.config["SEND_BATCH_SIZE"]))
     issue.enqueued_at = utcnow()
     db.session.commit()

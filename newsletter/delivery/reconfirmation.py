@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from flask import current_app, render_template
 from sqlalchemy.exc import IntegrityError
 
-from newsletter.audit import record
-from newsletter.compose.issues import Actor, IssueStateError
+from newsletter.audit import Actor, record
+from newsletter.compose.issues import IssueStateError
 from newsletter.delivery import ledger
 from newsletter.delivery.message import TOKEN_PLACEHOLDER, URL_PLACEHOLDER
 from newsletter.delivery.types import DELIVERY

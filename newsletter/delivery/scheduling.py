@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
-from newsletter.audit import record
-from newsletter.compose.issues import EDITABLE, Actor, IssueStateError, move
+from newsletter.audit import Actor, record
+from newsletter.compose.issues import EDITABLE, IssueStateError, move
 from newsletter.delivery.control import can_dispatch, send_issue
 from newsletter.errors import ValidationError
 from newsletter.extensions import db

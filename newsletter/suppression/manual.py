@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from newsletter import suppression
 from newsletter.addresses import Address, parse_address
-from newsletter.audit import record
+from newsletter.audit import Actor, record
 from newsletter.consent import Origin, record_consent
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
@@ -31,7 +31,6 @@ from newsletter.models import (
     SuppressionReason,
 )
 
-Actor = Account | str | None
 PAGE_SIZE = 50
 MAX_NOTE = 500
 MAX_ADDRESSES = 100_000

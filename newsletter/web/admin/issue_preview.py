@@ -9,12 +9,11 @@ import sqlalchemy as sa
 from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from newsletter.addresses import parse_address
 from newsletter.audit import record
-from newsletter.background import enqueue
 from newsletter.compose.issues import EDITABLE, may_send
 from newsletter.compose.render import render_issue
 from newsletter.delivery.message import TEST_TOKEN, IssueMessage
+from newsletter.delivery.trial_send import request_test_send
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
 from newsletter.models import Subscriber, Subscription, SubscriptionStatus
@@ -28,7 +27,6 @@ from newsletter.web.headers import message_html_view
 # The person a preview shows when the issue's lists have no confirmed subscriber yet.
 SAMPLE_NAME, SAMPLE_EMAIL = "Sam Sample", "sam.sample@example.org"
 PREVIEW_CHOICES = 200
-MAX_TEST_ADDRESSES = 10
 
 
 def preview_people(issue) -> list[Subscriber]:
@@ -107,24 +105,6 @@ def issues_preview_html(issue_id: int):
     return Response(html, mimetype="text/html")
 
 
-def parse_test_addresses(text: str) -> list[str]:
-    """The addresses typed (commas, spaces or lines between), each checked, at most ten."""
-    pieces = [p for p in (text or "").replace(",", " ").replace(";", " ").split() if p]
-    if not pieces:
-        raise ValidationError("Enter at least one email address")
-    if len(pieces) > MAX_TEST_ADDRESSES:
-        raise ValidationError(f"Enter at most {MAX_TEST_ADDRESSES} email addresses")
-    addresses = []
-    for piece in pieces:
-        try:
-            addresses.append(parse_address(piece).email)
-        except ValidationError as error:
-            raise ValidationError(
-                f"“{piece}” is not an email address in the correct format, like name@example.com"
-            ) from error
-    return list(dict.fromkeys(addresses))
-
-
 @bp.post("/issues/<int:issue_id>/test")
 def issues_test_send(issue_id: int):
     """Send the issue, marked [TEST], to the addresses typed, through a worker."""
@@ -132,16 +112,12 @@ def issues_test_send(issue_id: int):
     form = TestSendForm()
     if form.validate_on_submit():
         try:
-            addresses = parse_test_addresses(form.addresses.data)
+            count = request_test_send(issue, form.addresses.data, current_user)
         except ValidationError as error:
             show_error(form.addresses, str(error))
         else:
-            enqueue.send_issue_test(issue.id, addresses)
-            detail = {"addresses": len(addresses)}
-            record("issue.test_sent", target=f"issue:{issue.id}", detail=detail)
-            db.session.commit()
-            noun = "address" if len(addresses) == 1 else "addresses"
-            flash(f"A test message is on its way to {len(addresses)} {noun}.", "success")
+            noun = "address" if count == 1 else "addresses"
+            flash(f"A test message is on its way to {count} {noun}.", "success")
             return redirect(url_for("admin.issues_show", issue_id=issue.id))
     return render_template(
         "admin/issue_show.html",
