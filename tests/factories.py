@@ -17,7 +17,7 @@ from newsletter.addresses import parse_address
 from newsletter.cli import main
 from newsletter.compose.issues import create_issue
 from newsletter.delivery.control import send_issue
-from newsletter.delivery.local import send_in_process
+from newsletter.delivery.in_process import send_in_process
 from newsletter.extensions import db
 from newsletter.lists import create_list
 from newsletter.models import (

@@ -16,7 +16,7 @@ from newsletter.cli.context import needs_schema
 from newsletter.compose.issues import create_issue, get_issue
 from newsletter.delivery import control
 from newsletter.delivery.control import progress, send_issue
-from newsletter.delivery.local import send_in_process
+from newsletter.delivery.in_process import send_in_process
 from newsletter.delivery.reconfirmation import start_reconfirmation
 from newsletter.errors import NotFoundError
 from newsletter.extensions import current_app_object, db

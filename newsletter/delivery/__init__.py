@@ -14,7 +14,7 @@ Read the modules in this order, the order a send runs through them:
                 (`reconfirmation` builds its request the same way); `pacing` spaces messages.
 8. `sweep`      the periodic pass that frees a dead worker's rows and re-enqueues stalled issues.
 
-Around them: `scheduling` (start at a time), `local` (send in this process, `--wait`),
+Around them: `scheduling` (start at a time), `in_process` (send in this process, `--wait`),
 `trial_send` (test sends to typed addresses), `reconfirmation` (asking an import's pending
 people to confirm, as an issue), `failures` and `counts` (what the admin sees afterwards).
 """

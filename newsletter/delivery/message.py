@@ -15,7 +15,7 @@ from email.utils import format_datetime
 from flask import current_app
 
 from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
-from newsletter.compose.render import RenderedIssue, markdown_to_html, render_issue
+from newsletter.compose.render import RenderedIssue
 from newsletter.mail import return_path
 from newsletter.mail.addresses import (
     header_text,
@@ -29,8 +29,6 @@ from newsletter.mail.message import Skeleton, fold
 from newsletter.models import Issue
 from newsletter.subscriptions.links import PreferencesLinkSigner
 from newsletter.urls import external_url
-
-__all__ = ["IssueMessage", "RenderedIssue", "markdown_to_html", "render_issue"]
 
 # Letters and digits only: quoted-printable and URLs leave them as they are.
 URL_PLACEHOLDER = BY_PATH[("unsubscribe_url",)].marker

@@ -25,9 +25,10 @@ from flask import Flask
 from redis.exceptions import RedisError
 
 from newsletter.bounces.policy import is_mailbox_refusal, refused_at_rcpt
+from newsletter.compose.render import render_issue
 from newsletter.delivery.heartbeat import ClaimHeartbeat
 from newsletter.delivery.ledger import finish_if_done
-from newsletter.delivery.message import IssueMessage, render_issue
+from newsletter.delivery.message import IssueMessage
 from newsletter.delivery.pacing import pacer_for
 from newsletter.delivery.reconfirmation import ReconfirmationMessage
 from newsletter.delivery.store import BatchStore, store_for

@@ -15,7 +15,8 @@ from flask import current_app
 from newsletter.addresses import parse_address
 from newsletter.audit import Actor, record
 from newsletter.background import enqueue
-from newsletter.delivery.message import TEST_TOKEN, IssueMessage, render_issue
+from newsletter.compose.render import render_issue
+from newsletter.delivery.message import TEST_TOKEN, IssueMessage
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
 from newsletter.mail.relay import transport_for

@@ -70,7 +70,8 @@ def test_placeholders_inside_long_lines_survive_quoted_printable(app, make):
     import email
     from email import policy
 
-    from newsletter.delivery.message import IssueMessage, render_issue
+    from newsletter.compose.render import render_issue
+    from newsletter.delivery.message import IssueMessage
     from newsletter.models.base import utcnow
 
     news = make.list(slug="news")

@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from newsletter.delivery.message import IssueMessage, markdown_to_html, render_issue
+from newsletter.compose.render import markdown_to_html, render_issue
+from newsletter.delivery.message import IssueMessage
 from newsletter.mail import return_path
 from newsletter.models.base import utcnow
 from tests.factories import make_issue, send_here, start

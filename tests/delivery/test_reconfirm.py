@@ -200,7 +200,7 @@ def test_the_admin_asks_from_the_import_page(admin_client, imported, smtp_sink):
     assert response.status_code == 302
     assert "/admin/issues/" in response.headers["Location"]
     # No Redis in the tests: the ledger is recorded and this process sends it (as the sweep would).
-    from newsletter.delivery.local import send_in_process
+    from newsletter.delivery.in_process import send_in_process
 
     send_in_process(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
     assert sorted(smtp_sink.recipients()) == [

@@ -13,7 +13,7 @@ from newsletter.errors import NewsletterError, NotFoundError
 from newsletter.extensions import limiter
 from newsletter.web.auth.blueprint import bp
 from newsletter.web.auth.forms import ChangePasswordForm, LoginForm, SetupForm
-from newsletter.web.auth.ratelimits import account_key, per_account_limit, per_ip_limit
+from newsletter.web.auth.limits import account_key, per_account_limit, per_ip_limit
 from newsletter.web.auth.session import safe_next
 from newsletter.web.forms import show_error
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-
 from flask import current_app, request
 
+from newsletter import suppression
 from newsletter.addresses import parse_address
 from newsletter.errors import ValidationError
 
@@ -22,13 +20,13 @@ def per_account_limit() -> str:
 def account_key() -> str:
     """The limiter key of the account being tried: its canonical address, keyed-hashed.
 
-    Hashed so that neither the limiter's store nor its log lines hold an address.
+    Hashed (with the one address HMAC, as the sign-up limits are) so that neither the
+    limiter's store nor its log lines hold an address; text that is no address is hashed as
+    typed, casefolded.
     """
     raw = request.form.get("email", "")
     try:
         key = parse_address(raw).key
     except ValidationError:
         key = raw.strip().casefold()
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    digest = hmac.new(secret, key.encode(), hashlib.sha256).hexdigest()
-    return f"login-account:{digest[:32]}"
+    return f"login-account:{suppression.address_hash(key)[:32]}"
