@@ -50,8 +50,10 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 from newsletter.subscriptions.confirmation import (
-    CONFIRMATION_INTERVAL,
-    CONFIRMATION_MAILS_PER_DAY,
+    confirmation_subject,
+    counted_mail_sql,
+    list_may_be_named_sql,
+    under_address_cap_sql,
 )
 from newsletter.subscriptions.links import ConfirmLinkSigner
 from newsletter.suppression import hasher
@@ -59,10 +61,6 @@ from newsletter.urls import external_url
 
 # The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).
 CONFIRM_MARKER = URL_PLACEHOLDER
-
-
-def confirmation_subject() -> str:
-    return f"Confirm your subscription to {current_app.config['ORG_NAME']}"
 
 
 def reconfirmation_of(job: ImportJob) -> Issue | None:
@@ -92,14 +90,11 @@ def awaiting_reconfirmation(job: ImportJob) -> sa.Select:
     """
     subscription, subscriber = Subscription.__table__, Subscriber.__table__
     event = ConsentEvent.__table__
-    recently = utcnow() - CONFIRMATION_INTERVAL
+    now = utcnow()
     return sa.select(subscription.c.subscriber_id).where(
         subscription.c.list_id == job.list_id,
         subscription.c.status == SubscriptionStatus.PENDING,
-        sa.or_(
-            subscription.c.confirmation_sent_at.is_(None),
-            subscription.c.confirmation_sent_at < recently,
-        ),
+        list_may_be_named_sql(subscription, now),
         sa.exists().where(
             event.c.subscriber_id == subscription.c.subscriber_id,
             event.c.list_id == job.list_id,
@@ -107,12 +102,7 @@ def awaiting_reconfirmation(job: ImportJob) -> sa.Select:
             event.c.import_job_id == job.id,
         ),
         sa.exists().where(
-            subscriber.c.id == subscription.c.subscriber_id,
-            sa.or_(
-                subscriber.c.confirmation_sent_at.is_(None),
-                subscriber.c.confirmation_sent_at < recently,
-                subscriber.c.confirmation_mails < CONFIRMATION_MAILS_PER_DAY,
-            ),
+            subscriber.c.id == subscription.c.subscriber_id, under_address_cap_sql(subscriber, now)
         ),
     )
 
@@ -145,7 +135,7 @@ def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
     issue = Issue(
         kind=IssueKind.RECONFIRMATION,
         import_job_id=job.id,
-        subject=confirmation_subject(),
+        subject=confirmation_subject(current_app.config["ORG_NAME"]),
         body_markdown="",
         status=IssueStatus.SENDING,
         started_at=utcnow(),
@@ -249,12 +239,8 @@ def mark_confirmation_sent(connection: sa.Connection, delivery_ids: list[int]) -
         .where(subscription.c.subscriber_id.in_(sent), subscription.c.list_id.in_(issue_lists))
         .values(confirmation_sent_at=now)
     )
-    same_day = subscriber.c.confirmation_sent_at >= now - CONFIRMATION_INTERVAL
     connection.execute(
         sa.update(subscriber)
         .where(subscriber.c.id.in_(sent))
-        .values(
-            confirmation_mails=sa.case((same_day, subscriber.c.confirmation_mails + 1), else_=1),
-            confirmation_sent_at=now,
-        )
+        .values(counted_mail_sql(subscriber, now))
     )

@@ -44,8 +44,42 @@ CONFIRMATION_MAILS_PER_DAY = 3
 _SIGNING_RESOLUTION = timedelta(seconds=1)
 
 
+def confirmation_subject(org_name: str) -> str:
+    """The subject of every confirmation mail, a sign-up's or an import's request alike."""
+    return f"Confirm your subscription to {org_name}"
+
+
 def _within_interval(moment: datetime | None, now: datetime) -> bool:
     return moment is not None and now - moment < CONFIRMATION_INTERVAL
+
+
+# The same two rules as SQL, for asking many people at once (an import's reconfirmation).
+
+
+def _sql_outside_interval(sent_at: sa.ColumnElement, now: datetime) -> sa.ColumnElement[bool]:
+    return sa.or_(sent_at.is_(None), sent_at <= now - CONFIRMATION_INTERVAL)
+
+
+def list_may_be_named_sql(subscription: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    """The subscription's list was not named in a confirmation mail within the interval."""
+    return _sql_outside_interval(subscription.c.confirmation_sent_at, now)
+
+
+def under_address_cap_sql(subscriber: sa.Table, now: datetime) -> sa.ColumnElement[bool]:
+    """`under_address_cap`, as a condition on the subscriber table."""
+    return sa.or_(
+        _sql_outside_interval(subscriber.c.confirmation_sent_at, now),
+        subscriber.c.confirmation_mails < CONFIRMATION_MAILS_PER_DAY,
+    )
+
+
+def counted_mail_sql(subscriber: sa.Table, now: datetime) -> dict[str, object]:
+    """`note_confirmation_mail`'s counting, as the values of an UPDATE of the subscriber table."""
+    within = subscriber.c.confirmation_sent_at > now - CONFIRMATION_INTERVAL
+    return {
+        "confirmation_mails": sa.case((within, subscriber.c.confirmation_mails + 1), else_=1),
+        "confirmation_sent_at": now,
+    }
 
 
 def _pending(subscriber: Subscriber) -> list[Subscription]:

@@ -11,7 +11,7 @@ from newsletter.extensions import db
 from newsletter.mail.system import failures_recorded, send_system_message, system_message
 from newsletter.models import Subscriber
 from newsletter.models.base import utcnow
-from newsletter.subscriptions.confirmation import name_pending_lists
+from newsletter.subscriptions.confirmation import confirmation_subject, name_pending_lists
 from newsletter.subscriptions.links import confirmation_token, preferences_token
 from newsletter.urls import external_url
 
@@ -68,7 +68,7 @@ def send_confirmation(subscriber_id: int) -> bool:
         "lists": [s.mailing_list for s in named],
         "confirm_url": external_url("public.confirm", token=token),
     }
-    subject = f"Confirm your subscription to {context['org_name']}"
+    subject = confirmation_subject(current_app.config["ORG_NAME"])
     _send(subscriber, subject, "confirmation", context)
     return True
 
