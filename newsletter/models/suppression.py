@@ -25,7 +25,7 @@ class SuppressionEntry(Model):
 
     @property
     def active_reasons(self) -> list[SuppressionReason]:
-        return [r.reason for r in self.reasons if r.lifted_at is None]
+        return [r.reason for r in self.reasons if r.standing]
 
 
 class SuppressionEntryReason(Model):
@@ -43,3 +43,8 @@ class SuppressionEntryReason(Model):
     lifted_by: Mapped[str | None] = mapped_column(sa.String(100))
 
     entry: Mapped[SuppressionEntry] = relationship(back_populates="reasons")
+
+    @property
+    def standing(self) -> bool:
+        """A reason stands until it is lifted (as SQL: suppression.STANDING)."""
+        return self.lifted_at is None

@@ -174,7 +174,7 @@ def lift_from_entry(
     """Lift the given reasons that stand on `entry`; return those lifted. The caller commits."""
     lifted = []
     for row in entry.reasons:
-        if row.lifted_at is None and row.reason in reasons:
+        if row.standing and row.reason in reasons:
             row.lifted_at = utcnow()
             row.lifted_by = by[:100]
             lifted.append(row.reason)
