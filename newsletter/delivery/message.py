@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from email.utils import format_datetime
 
-from flask import current_app
+from flask import current_app, render_template
 
 from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, PLACEHOLDERS
 from newsletter.compose.render import RenderedIssue
@@ -27,7 +27,7 @@ from newsletter.mail.addresses import (
 )
 from newsletter.mail.message import Skeleton, fold
 from newsletter.models import Issue
-from newsletter.subscriptions.links import PreferencesLinkSigner
+from newsletter.subscriptions.links import ConfirmLinkSigner, PreferencesLinkSigner
 from newsletter.urls import external_url
 
 # Letters and digits only: quoted-printable and URLs leave them as they are.
@@ -37,6 +37,8 @@ NAME_PLACEHOLDER = BY_PATH["subscriber", "name"].marker
 EMAIL_PLACEHOLDER = BY_PATH["subscriber", "email"].marker
 RECIPIENT_MARKERS = tuple(p.marker for p in PLACEHOLDERS if p.per_recipient)
 TOKEN_PLACEHOLDER = "NLtokenQ4z"
+# The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).
+CONFIRM_MARKER = URL_PLACEHOLDER
 # A test message names nobody: its links carry this instead of a token, and lead nowhere.
 TEST_TOKEN = "test-message"
 
@@ -135,3 +137,62 @@ class IssueMessage:
                 subject = subject.replace(marker.decode(), value)
             pieces.append(text_header("Subject", subject))
         return self.skeleton.fill(pieces, values)
+
+
+class ReconfirmationMessage:
+    """The confirmation request for many people: `for_recipient` returns CRLF bytes to send.
+
+    The same signature as `IssueMessage.for_recipient`; `token` is the person's unsubscribe
+    token, whose fingerprint the confirm token signs (`subscriptions.link_payload`).
+    """
+
+    def __init__(self, issue: Issue, date: datetime) -> None:
+        config = current_app.config
+        sender = config["MAIL_FROM_SYSTEM"]
+        domain = sender_domain(sender)
+        context = {
+            "org_name": config["ORG_NAME"],
+            "org_address": config["ORG_ADDRESS"],
+            "lists": issue.lists,
+            "confirm_url": CONFIRM_MARKER,
+            "reconfirmation": True,
+        }
+        self.confirm_url = external_url("public.confirm", token=TOKEN_PLACEHOLDER)
+        # The link names the issue's list: it confirms that and nothing asked for later.
+        self.confirm_links = ConfirmLinkSigner((link.list_id for link in issue.issue_lists), date)
+        self.message_id_suffix = f".r{issue.id}.{int(date.timestamp())}@{domain}>\r\n"
+        headers = b"".join(
+            (
+                sender_header("From", sender),
+                text_header("Subject", issue.subject),
+                fold("Date", format_datetime(date)),
+            )
+        )
+        self.skeleton = Skeleton(
+            headers,
+            render_template("email/confirmation.txt", **context),
+            render_template("email/confirmation.html", **context),
+            markers=(CONFIRM_MARKER,),
+            # RFC 3834: auto-responders must not answer.
+            after_mime=b"Auto-Submitted: auto-generated\r\n",
+            tag=f"r{issue.id}",
+        )
+
+    def for_recipient(
+        self,
+        delivery_id: int,
+        email: str,
+        name: str,
+        token: str,
+        subscriber_id: int | None = None,
+        smtputf8: bool = False,
+    ) -> bytes:
+        if subscriber_id is None:
+            raise ValueError("a reconfirmation request needs the person it asks")
+        confirm_token = self.confirm_links.token(subscriber_id, token)
+        url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
+        leading = [
+            recipient_header(name, email, smtputf8),
+            f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
+        ]
+        return self.skeleton.fill(leading, {CONFIRM_MARKER.encode(): url})

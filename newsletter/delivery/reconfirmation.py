@@ -3,40 +3,33 @@
 An import run with `--consent reconfirm` leaves its people pending. The admin's deliberate
 action (`start_reconfirmation`) makes an issue of kind `reconfirmation` whose ledger holds
 those people (`awaiting_reconfirmation`), and the delivery engine sends it like any issue:
-paced, pausable, crash-safe. Its message is the system confirmation mail
-(templates/email/confirmation.*) in the one MIME skeleton: from MAIL_FROM_SYSTEM,
+paced, pausable, crash-safe. Its message (`message.ReconfirmationMessage`) is the system
+confirmation mail (templates/email/confirmation.*) in the one MIME skeleton: from MAIL_FROM_SYSTEM,
 `Auto-Submitted: auto-generated`, no List-Unsubscribe (confirming is the only thing the link
 does; ignoring the mail leaves the person unsubscribed). Each request sent is noted on the
-person as a confirmation mail is (`mark_confirmation_sent`), so the sign-up rules on how often
+person as a confirmation mail is (`store.mark_confirmation_sent`), so the sign-up rules on how often
 a person is asked hold for both.
 
 It lives with the delivery engine rather than with imports because everything it does after
-the admin's click is the engine's: its ledger, its batches, its message and its writes.
+the admin's click is the engine's: its ledger, its batches, its message and its writes
+(`store.mark_confirmation_sent`).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from email.utils import format_datetime
-
 import sqlalchemy as sa
-from flask import current_app, render_template
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.audit import Actor, record
 from newsletter.compose.issues import IssueStateError
 from newsletter.delivery import ledger
-from newsletter.delivery.message import TOKEN_PLACEHOLDER, URL_PLACEHOLDER
-from newsletter.delivery.types import DELIVERY
 from newsletter.extensions import db
-from newsletter.mail.addresses import recipient_header, sender_domain, sender_header, text_header
-from newsletter.mail.message import Skeleton, fold
 from newsletter.models import (
     Account,
     ConsentAction,
     ConsentEvent,
     ConsentMode,
-    DeliveryStatus,
     ImportJob,
     ImportStatus,
     Issue,
@@ -51,16 +44,10 @@ from newsletter.models import (
 from newsletter.models.base import utcnow
 from newsletter.subscriptions.confirmation import (
     confirmation_subject,
-    counted_mail_sql,
     list_may_be_named_sql,
     under_address_cap_sql,
 )
-from newsletter.subscriptions.links import ConfirmLinkSigner
 from newsletter.suppression import hasher
-from newsletter.urls import external_url
-
-# The confirm link fills the slot the unsubscribe link has in an issue (letters and digits).
-CONFIRM_MARKER = URL_PLACEHOLDER
 
 
 def reconfirmation_of(job: ImportJob) -> Issue | None:
@@ -158,89 +145,3 @@ def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
     db.session.commit()
     ledger.dispatch_written(issue, recipients, dispatch)
     return issue
-
-
-class ReconfirmationMessage:
-    """The confirmation request for many people: `for_recipient` returns CRLF bytes to send.
-
-    The same signature as `IssueMessage.for_recipient`; `token` is the person's unsubscribe
-    token, whose fingerprint the confirm token signs (`subscriptions.link_payload`).
-    """
-
-    def __init__(self, issue: Issue, date: datetime) -> None:
-        config = current_app.config
-        sender = config["MAIL_FROM_SYSTEM"]
-        domain = sender_domain(sender)
-        context = {
-            "org_name": config["ORG_NAME"],
-            "org_address": config["ORG_ADDRESS"],
-            "lists": issue.lists,
-            "confirm_url": CONFIRM_MARKER,
-            "reconfirmation": True,
-        }
-        self.confirm_url = external_url("public.confirm", token=TOKEN_PLACEHOLDER)
-        # The link names the issue's list: it confirms that and nothing asked for later.
-        self.confirm_links = ConfirmLinkSigner((link.list_id for link in issue.issue_lists), date)
-        self.message_id_suffix = f".r{issue.id}.{int(date.timestamp())}@{domain}>\r\n"
-        headers = b"".join(
-            (
-                sender_header("From", sender),
-                text_header("Subject", issue.subject),
-                fold("Date", format_datetime(date)),
-            )
-        )
-        self.skeleton = Skeleton(
-            headers,
-            render_template("email/confirmation.txt", **context),
-            render_template("email/confirmation.html", **context),
-            markers=(CONFIRM_MARKER,),
-            # RFC 3834: auto-responders must not answer.
-            after_mime=b"Auto-Submitted: auto-generated\r\n",
-            tag=f"r{issue.id}",
-        )
-
-    def for_recipient(
-        self,
-        delivery_id: int,
-        email: str,
-        name: str,
-        token: str,
-        subscriber_id: int | None = None,
-        smtputf8: bool = False,
-    ) -> bytes:
-        if subscriber_id is None:
-            raise ValueError("a reconfirmation request needs the person it asks")
-        confirm_token = self.confirm_links.token(subscriber_id, token)
-        url = self.confirm_url.replace(TOKEN_PLACEHOLDER, confirm_token)
-        leading = [
-            recipient_header(name, email, smtputf8),
-            f"Message-ID: <{delivery_id}{self.message_id_suffix}".encode(),
-        ]
-        return self.skeleton.fill(leading, {CONFIRM_MARKER.encode(): url})
-
-
-def mark_confirmation_sent(connection: sa.Connection, delivery_ids: list[int]) -> None:
-    """Note on each person whose request was recorded sent that a confirmation mail named the
-    issue's list, and count it against the address (newsletter/subscriptions/confirmation.py)."""
-    if not delivery_ids:
-        return
-    subscriber, subscription = Subscriber.__table__, Subscription.__table__
-    now = utcnow()
-    sent = sa.select(DELIVERY.c.subscriber_id).where(
-        DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENT
-    )
-    issue_lists = sa.select(IssueList.list_id).where(
-        IssueList.issue_id.in_(
-            sa.select(DELIVERY.c.issue_id).where(DELIVERY.c.id.in_(delivery_ids))
-        )
-    )
-    connection.execute(
-        sa.update(subscription)
-        .where(subscription.c.subscriber_id.in_(sent), subscription.c.list_id.in_(issue_lists))
-        .values(confirmation_sent_at=now)
-    )
-    connection.execute(
-        sa.update(subscriber)
-        .where(subscriber.c.id.in_(sent))
-        .values(counted_mail_sql(subscriber, now))
-    )

@@ -28,9 +28,8 @@ from newsletter.bounces.policy import is_mailbox_refusal, refused_at_rcpt
 from newsletter.compose.render import render_issue
 from newsletter.delivery.heartbeat import ClaimHeartbeat
 from newsletter.delivery.ledger import finish_if_done
-from newsletter.delivery.message import IssueMessage
+from newsletter.delivery.message import IssueMessage, ReconfirmationMessage
 from newsletter.delivery.pacing import pacer_for
-from newsletter.delivery.reconfirmation import ReconfirmationMessage
 from newsletter.delivery.store import BatchStore, store_for
 from newsletter.delivery.types import BatchResult, BatchScope, Outcome, Recipient
 from newsletter.extensions import current_app_object, db

@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from newsletter.delivery.reconfirmation import mark_confirmation_sent
 from newsletter.delivery.types import (
     DELIVERY,
     ISSUE,
@@ -47,9 +46,10 @@ from newsletter.delivery.types import (
     Person,
     Recipient,
 )
-from newsletter.models import DeliveryStatus, IssueStatus, Subscriber, Subscription
+from newsletter.models import DeliveryStatus, IssueList, IssueStatus, Subscriber, Subscription
 from newsletter.models import SubscriptionStatus as Wanted
 from newsletter.models.base import utcnow
+from newsletter.subscriptions.confirmation import counted_mail_sql
 from newsletter.suppression import standing_hashes
 
 if TYPE_CHECKING:
@@ -418,3 +418,30 @@ class PostgresBatchStore(_Store):
         if broken:
             pooled.invalidate()
         pooled.close()
+
+
+def mark_confirmation_sent(connection: sa.Connection, delivery_ids: list[int]) -> None:
+    """Note on each person whose request was recorded sent that a confirmation mail named the
+    issue's list, and count it against the address (newsletter/subscriptions/confirmation.py)."""
+    if not delivery_ids:
+        return
+    subscriber, subscription = Subscriber.__table__, Subscription.__table__
+    now = utcnow()
+    sent = sa.select(DELIVERY.c.subscriber_id).where(
+        DELIVERY.c.id.in_(delivery_ids), DELIVERY.c.status == DeliveryStatus.SENT
+    )
+    issue_lists = sa.select(IssueList.list_id).where(
+        IssueList.issue_id.in_(
+            sa.select(DELIVERY.c.issue_id).where(DELIVERY.c.id.in_(delivery_ids))
+        )
+    )
+    connection.execute(
+        sa.update(subscription)
+        .where(subscription.c.subscriber_id.in_(sent), subscription.c.list_id.in_(issue_lists))
+        .values(confirmation_sent_at=now)
+    )
+    connection.execute(
+        sa.update(subscriber)
+        .where(subscriber.c.id.in_(sent))
+        .values(counted_mail_sql(subscriber, now))
+    )
