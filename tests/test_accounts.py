@@ -17,10 +17,7 @@ from newsletter.errors import ConflictError, ValidationError
 from newsletter.extensions import db
 from newsletter.models import AccountRole, AuditEvent
 from tests.factories import PASSWORD
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+from tests.support.queries import audit_actions
 
 
 def test_create_account_stores_normalised_address_and_casefolded_key(app):

@@ -1,17 +1,10 @@
 """Signing in and out of the admin."""
 
-from sqlalchemy import select
-
-from newsletter.extensions import db
-from newsletter.models import AuditEvent
 from tests.factories import PASSWORD
+from tests.support.queries import audit_actions
 from tests.support.signin import sign_in
 
 LOGIN_FAILED = "Enter a correct email address and password"
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def test_login_page_has_email_and_password_fields(client):
