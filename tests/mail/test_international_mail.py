@@ -2,14 +2,12 @@
 
 import sqlalchemy as sa
 
-from newsletter.addresses import parse_address
 from newsletter.background import enqueue
-from newsletter.consent import Origin
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.mail.transport import PermanentSmtpError
 from newsletter.models import AuditEvent, Subscriber
-from newsletter.subscriptions.signup import request_subscription
+from tests.factories import pending_person
 from tests.support.subscribing import sign_up
 
 REFUSED = str(InternationalAddressRefused())
@@ -18,13 +16,6 @@ REFUSED = str(InternationalAddressRefused())
 def failures() -> list[AuditEvent]:
     db.session.expire_all()
     return list(db.session.scalars(sa.select(AuditEvent).filter_by(action="mail.failed")))
-
-
-def pending(email: str, *lists) -> int:
-    result = request_subscription(
-        parse_address(email), "", list(lists), Origin(source="test"), "wording"
-    )
-    return result.subscriber_id
 
 
 def run_system_queue(broker, worker) -> Exception | None:
@@ -53,7 +44,7 @@ def test_confirmation_the_relay_cannot_take_is_recorded_once_and_not_retried(
     app, news, stub_broker, stub_worker, ascii_sink
 ):
     """zoë@… with a relay without SMTPUTF8: one audit entry with the reason, no retry, no mail."""
-    subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
+    subscriber_id = pending_person("zoë.ahmed@hackney.gov.uk", news)
     enqueue.send_confirmation(subscriber_id)
     assert isinstance(run_system_queue(stub_broker, stub_worker), PermanentSmtpError)
     assert ascii_sink.messages == []
@@ -66,7 +57,7 @@ def test_confirmation_that_cannot_be_built_is_recorded_once_and_not_retried(
     app, news, stub_broker, stub_worker, ascii_sink
 ):
     """A stored address IDNA refuses: recorded as failed once, with no address in the record."""
-    subscriber_id = pending("ann@example.com", news)
+    subscriber_id = pending_person("ann@example.com", news)
     db.session.execute(
         sa.update(Subscriber)
         .where(Subscriber.id == subscriber_id)
@@ -135,7 +126,7 @@ def test_the_outbox_shows_a_message_to_an_accented_address(app, admin_client, ma
     from newsletter.subscriptions.mail import send_confirmation
 
     news = make.list(slug="news", name="News")
-    subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
+    subscriber_id = pending_person("zoë.ahmed@hackney.gov.uk", news)
     db.session.execute(
         sa.update(Subscriber).where(Subscriber.id == subscriber_id).values(name="Zoë Ahmed")
     )

@@ -6,9 +6,7 @@ import time
 import dramatiq
 import pytest
 
-from newsletter.addresses import parse_address
 from newsletter.background import enqueue
-from newsletter.consent import Origin
 from newsletter.mail.relay import transport_for
 from newsletter.mail.transport import (
     PermanentSmtpError,
@@ -18,7 +16,7 @@ from newsletter.mail.transport import (
     parse_smtp_url,
 )
 from newsletter.models import SubscriptionStatus
-from newsletter.subscriptions.signup import request_subscription
+from tests.factories import pending_person
 from tests.support.servers import free_port
 from tests.support.smtp import SmtpSink
 from tests.support.smtp_servers import RecordingHandler, start_server
@@ -60,14 +58,6 @@ def relay(app):
     yield start
     for controller in controllers:
         controller.stop()
-
-
-def pending_person(email: str, *lists) -> int:
-    """A person pending on `lists`, made by the domain without enqueueing anything."""
-    result = request_subscription(
-        parse_address(email), "", list(lists), Origin(source="test"), "wording"
-    )
-    return result.subscriber_id
 
 
 # retry_when: the decision the Retries middleware asks of these actors.
