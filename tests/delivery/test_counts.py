@@ -89,6 +89,7 @@ def test_a_bounce_outlives_its_folded_delivery(make, news):
 
 
 def test_the_periodic_runner_has_the_folding_job():
+    # Imported here: importing the module is what registers its periodic jobs.
     import newsletter.background.housekeeping  # noqa: F401
 
     assert REGISTRY["fold_old_deliveries"].every == timedelta(hours=6)

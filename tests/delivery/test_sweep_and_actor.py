@@ -1,11 +1,13 @@
 """The batch actor on a broker, concurrent batches, and the sweep that revives stalled work."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from newsletter.delivery.control import send_issue
 from newsletter.delivery.sender import send_batch
 from newsletter.delivery.sweep import sweep
 from newsletter.extensions import db
@@ -32,8 +34,6 @@ def test_send_with_dispatch_enqueues_batches_the_worker_sends(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
     """Batches by id range on the delivery queue; the worker sends them all."""
-    from newsletter.delivery.control import send_issue
-
     people(make, news, 12)
     issue = make_issue(make, [news])
     send_issue(issue, "test", dispatch=True)
@@ -157,10 +157,6 @@ def test_retried_rows_come_back_through_a_delayed_batch(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
     """A 4xx reply: the actor enqueues the batch again, delayed until the row is due."""
-    import time
-
-    from newsletter.delivery.control import send_issue
-
     app.config["SEND_RETRY_DELAY"] = 1.5
     people(make, news, 1)
     smtp_sink.refuse["p0@example.com"] = "451 4.3.0 Later"

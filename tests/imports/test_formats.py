@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from newsletter.imports.errors import ImportFileError
@@ -87,8 +89,6 @@ def test_listmonk_export_blocklisted_is_a_leaver_and_disabled_is_refused():
 
 def test_a_listmonk_export_inside_a_zip(tmp_path):
     """A ZIP holding one listmonk CSV is read like the CSV itself."""
-    import zipfile
-
     path = tmp_path / "subscribers.zip"
     with zipfile.ZipFile(path, "w") as archive:
         archive.write(fixture("listmonk_export.csv"), arcname="export/subscribers.csv")

@@ -3,11 +3,14 @@
 import sqlalchemy as sa
 
 from newsletter.background import enqueue
+from newsletter.delivery.trial_send import send_test_issue
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
+from newsletter.mail.system import send_test_message
 from newsletter.mail.transport import PermanentSmtpError
-from newsletter.models import AuditEvent, Subscriber
-from tests.factories import pending_person
+from newsletter.models import AuditEvent, OutboxMessage, Subscriber
+from newsletter.subscriptions.mail import send_confirmation
+from tests.factories import make_issue, pending_person
 from tests.support.subscribing import sign_up
 
 REFUSED = str(InternationalAddressRefused())
@@ -86,8 +89,6 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
     app, make, news, stub_broker, stub_worker, ascii_sink
 ):
     """A test send to three addresses: the one the relay cannot take is recorded, the rest go."""
-    from tests.factories import make_issue
-
     issue = make_issue(make, [news])
     addresses = ["first@example.org", "zoë@hackney.gov.uk", "anna@bücher.example"]
     enqueue.send_issue_test(issue.id, addresses)
@@ -99,9 +100,6 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
 
 def test_test_send_over_smtputf8_carries_the_utf8_address(app, make, news, smtp_sink):
     """With SMTPUTF8 the test message's envelope and To header carry zoë@… as typed."""
-    from newsletter.delivery.trial_send import send_test_issue
-    from tests.factories import make_issue
-
     issue = make_issue(make, [news])
     assert send_test_issue(issue.id, ["zoë@hackney.gov.uk"]) == 1
     [message] = smtp_sink.messages
@@ -111,8 +109,6 @@ def test_test_send_over_smtputf8_carries_the_utf8_address(app, make, news, smtp_
 
 def test_admin_test_message_reaches_an_international_account(app, make, smtp_sink):
     """The outbox's test message goes to an account whose address has an accent."""
-    from newsletter.mail.system import send_test_message
-
     account = make.account(email="zoë.admin@hackney.gov.uk")
     send_test_message(account.id)
     [message] = smtp_sink.messages
@@ -122,9 +118,6 @@ def test_admin_test_message_reaches_an_international_account(app, make, smtp_sin
 
 def test_the_outbox_shows_a_message_to_an_accented_address(app, admin_client, make, outbox_sink):
     """The built-in sink offers SMTPUTF8; the outbox page reads the UTF-8 header as written."""
-    from newsletter.models import OutboxMessage
-    from newsletter.subscriptions.mail import send_confirmation
-
     news = make.list(slug="news", name="News")
     subscriber_id = pending_person("zoë.ahmed@hackney.gov.uk", news)
     db.session.execute(
