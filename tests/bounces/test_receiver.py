@@ -41,11 +41,6 @@ HARD_BOUNCES = [
 
 
 @pytest.fixture
-def news(make):
-    return make.list("news")
-
-
-@pytest.fixture
 def person(make, news):
     return make.subscriber("jo@example.com", lists=[news])
 

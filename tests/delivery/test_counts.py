@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from newsletter.background.periodic import REGISTRY
@@ -13,11 +12,6 @@ from newsletter.delivery.counts import fold_old_deliveries
 from newsletter.extensions import db
 from newsletter.models import Bounce, BounceKind, Delivery, DeliveryStatus, Issue
 from tests.factories import sent_issue
-
-
-@pytest.fixture
-def news(make):
-    return make.list("news")
 
 
 def row_count(issue_id: int) -> int:

@@ -17,11 +17,6 @@ from tests.support.smtp import SmtpSink
 REFUSED = str(InternationalAddressRefused())
 
 
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
 def by_recipient(sink) -> dict:
     return {message.rcpt_tos[0]: message for message in sink.messages}
 

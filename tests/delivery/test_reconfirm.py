@@ -34,11 +34,6 @@ from tests.support.subscribing import statuses as lists_of
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
-@pytest.fixture
 def imported(runner, make, news, tmp_path):
     """An import with --consent reconfirm of five addresses, two of them known here already."""
     make.subscriber(email="stays@example.com", lists=[news], status="confirmed")

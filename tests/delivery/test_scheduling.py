@@ -17,11 +17,6 @@ from tests.factories import make_issue, send_here
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
-
-
 def test_uk_time_is_stored_as_utc_in_winter_and_summer():
     """09:30 in December is 09:30 UTC (GMT); in July it is 08:30 UTC (BST)."""
     assert uk_to_utc("2026-12-01", "09:30") == datetime(2026, 12, 1, 9, 30, tzinfo=UTC)

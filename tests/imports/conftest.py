@@ -49,11 +49,6 @@ def statuses(slug_list) -> dict[str, str]:
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
-@pytest.fixture
 def run_import(runner, news):
     """Run `newsletter import FILE --list news ARGS`; returns the click result."""
 

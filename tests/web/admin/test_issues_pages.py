@@ -1,16 +1,9 @@
 """The issues pages: list, create, progress, and the send, pause, resume and cancel buttons."""
 
-import pytest
-
 from newsletter.delivery.control import pause_issue
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
 from tests.factories import PASSWORD, make_issue, start
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
 
 
 def test_issues_page_lists_issues_and_is_in_the_navigation(admin_client, make, news):
