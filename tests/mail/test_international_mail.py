@@ -24,7 +24,7 @@ def failures() -> list[AuditEvent]:
 def run_system_queue(broker, worker) -> Exception | None:
     """Run the system queue to the end; the error a dead message ended with, if any."""
     try:
-        broker.join("system")
+        broker.join(enqueue.QUEUE_SYSTEM)
     except Exception as error:  # a message that failed for good
         worker.join()
         return error

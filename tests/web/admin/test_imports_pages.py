@@ -7,6 +7,7 @@ import io
 from dramatiq import Worker
 from sqlalchemy import select
 
+from newsletter.background.enqueue import QUEUE_IMPORTS
 from newsletter.extensions import db
 from newsletter.models import ImportFile, ImportJob, Subscription
 from tests.factories import export_file
@@ -21,7 +22,7 @@ def upload(client, name: str, content: bytes, **fields):
 
 def run_jobs(stub_broker, stub_worker) -> None:
     db.session.remove()  # let the worker's session write
-    stub_broker.join("imports")
+    stub_broker.join(QUEUE_IMPORTS)
     stub_worker.join()
 
 
