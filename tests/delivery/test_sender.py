@@ -11,17 +11,12 @@ from newsletter.delivery.sender import send_batch
 from newsletter.extensions import db
 from newsletter.models import Bounce, ConsentMethod, Delivery, IssueStatus, SuppressionReason
 from newsletter.subscriptions.unsubscribe import unsubscribe
-from tests.factories import make_issue, send_here, start, statuses
+from tests.factories import mailed_issue, make_issue, send_here, start, statuses
 
 
 @pytest.fixture
 def config_overrides():
     return {"SEND_RETRY_DELAY": 0.0, "SEND_MAX_ATTEMPTS": 3, "SEND_PAUSE_AFTER_FAILURES": 4}
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
 
 
 def test_every_recipient_gets_the_issue_once(app, make, news, smtp_sink):
@@ -81,9 +76,7 @@ def test_a_refusal_at_rcpt_is_on_the_persons_bounces(app, make, news, smtp_sink)
     """The subscriber page's bounces include the synchronous 5.1.1 of the relay."""
     gone = make.subscriber(email="gone@example.com", lists=[news])
     smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user"
-    issue = make_issue(make, [news])
-    start(issue)
-    send_here(issue)
+    issue = mailed_issue(make, [news])
     bounce = db.session.scalars(select(Bounce)).one()
     assert (bounce.subscriber_id, bounce.issue_id, bounce.kind.value) == (gone.id, issue.id, "hard")
 
