@@ -1,7 +1,8 @@
 """Builders for the rows tests need, made through the domain code where it exists.
 
-`make` (the fixture) builds accounts, lists and subscribers; the functions below build issues at
-each stage of sending (draft, ledger written, marked sent, mailed) and finished imports.
+`make` (the fixture) builds accounts, lists and subscribers; the functions below build people
+pending confirmation, issues at each stage of sending (draft, ledger written, marked sent,
+mailed) and finished imports.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from newsletter.accounts import create_account, set_disabled
 from newsletter.addresses import parse_address
 from newsletter.cli import main
 from newsletter.compose.issues import create_issue
+from newsletter.consent import Origin
 from newsletter.delivery.control import send_issue
 from newsletter.delivery.in_process import send_in_process
 from newsletter.extensions import db
@@ -32,6 +34,7 @@ from newsletter.models import (
     SubscriptionStatus,
 )
 from newsletter.models.base import utcnow
+from newsletter.subscriptions.signup import request_subscription
 
 # The password of every account a test makes, unless the test says otherwise.
 PASSWORD = "correct horse battery"
@@ -79,6 +82,14 @@ class Factories:
             )
         db.session.commit()
         return subscriber
+
+
+def pending_person(email: str, *lists) -> int:
+    """A person pending on `lists`, made by the domain without enqueueing anything; their id."""
+    result = request_subscription(
+        parse_address(email), "", list(lists), Origin(source="test"), "wording"
+    )
+    return result.subscriber_id
 
 
 # Issues, from draft to mailed.

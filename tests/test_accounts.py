@@ -1,6 +1,7 @@
 """Secretariat accounts: creation, authentication, passwords and disabling."""
 
 import pytest
+from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from newsletter.accounts import (
@@ -17,10 +18,7 @@ from newsletter.errors import ConflictError, ValidationError
 from newsletter.extensions import db
 from newsletter.models import AccountRole, AuditEvent
 from tests.factories import PASSWORD
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
+from tests.support.queries import audit_actions
 
 
 def test_create_account_stores_normalised_address_and_casefolded_key(app):
@@ -128,8 +126,6 @@ def test_failed_authentication_of_an_unknown_address_has_no_target(app):
 
 def test_authenticate_rehashes_an_outdated_hash(make):
     """A hash made with weaker parameters is replaced on the next sign-in."""
-    from argon2 import PasswordHasher
-
     account = make.account(email="jane@example.org")
     account.password_hash = PasswordHasher(time_cost=1, memory_cost=8192).hash(PASSWORD)
     db.session.commit()

@@ -9,6 +9,7 @@ from newsletter import create_app
 from newsletter.config import load_config, mask_url, normalise_database_url
 from newsletter.errors import ConfigError
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError, make_token, read_token
+from tests.support.configuration import base_config
 
 
 @pytest.fixture
@@ -96,8 +97,6 @@ def test_masked_url_hides_only_the_password():
 
 def test_https_base_url_makes_cookies_secure(migrated_database):
     """The session cookie is Secure exactly when BASE_URL is https."""
-    from tests.support.configuration import base_config
-
     secure = create_app(base_config(migrated_database, BASE_URL="https://news.example.org"))
     plain = create_app(base_config(migrated_database, BASE_URL="http://127.0.0.1:5000"))
     assert secure.config["SESSION_COOKIE_SECURE"] is True
@@ -128,8 +127,6 @@ def test_tokens_are_bound_to_their_purpose_and_age(app):
 
 def test_sessions_signed_with_a_retired_key_still_load(migrated_database):
     """Flask's session cookie honours SECRET_KEY_FALLBACKS too."""
-    from tests.support.configuration import base_config
-
     old = create_app(base_config(migrated_database, SECRET_KEY="old-key"))
     cookie = old.session_interface.get_signing_serializer(old).dumps({"x": 1})
     new = create_app(
@@ -141,6 +138,7 @@ def test_sessions_signed_with_a_retired_key_still_load(migrated_database):
 def test_app_factory_builds_nothing_at_import_time():
     """Importing the package creates no app and touches no folder."""
     before = set(os.listdir("."))
+    # Imported here, not at the top: the test is about what importing them does.
     import newsletter  # noqa: F401
     import workers  # noqa: F401
 

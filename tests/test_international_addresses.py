@@ -28,11 +28,6 @@ INTERNATIONAL = [
 ]
 
 
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
 @pytest.mark.parametrize("raw", INTERNATIONAL)
 def test_import_fast_path_and_forms_give_email_validators_form(raw):
     """The import's cached validator, the forms' parse_address and email-validator agree."""

@@ -27,6 +27,7 @@ from newsletter.models import (
     SuppressionReason,
 )
 from tests.factories import make_issue, start
+from tests.support.queries import audit_actions
 from tests.support.signin import sign_in
 from tests.support.subscribing import link_path, sign_up
 
@@ -57,10 +58,6 @@ def person(make, news):
     )  # fmt: skip
     db.session.commit()
     return subscriber
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(sa.select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def test_export_prints_everything_held_as_json(runner, person):

@@ -17,11 +17,6 @@ from newsletter.models.base import utcnow
 from tests.support.subscribing import events, person, sign_up
 
 
-@pytest.fixture
-def news(make):
-    return make.list("news", name="News")
-
-
 def age_sign_up(email: str, days: int) -> None:
     """Make a person's sign-up `days` old, as if it had been made then."""
     subscriber = person(email)

@@ -8,6 +8,8 @@ from string import Template
 
 import pytest
 
+from newsletter.bounces.receiver import BounceServer
+from newsletter.mail.return_path import signer
 from newsletter.models import Delivery
 from tests import factories
 from tests.support.servers import free_port
@@ -24,8 +26,6 @@ def config_overrides():
 @pytest.fixture
 def bounce_server(app):
     """`newsletter bounces serve`'s server, started on a free port."""
-    from newsletter.bounces.receiver import BounceServer
-
     server = BounceServer(app, "127.0.0.1", free_port())
     server.start()
     yield server
@@ -33,8 +33,6 @@ def bounce_server(app):
 
 
 def return_path(delivery_id: int) -> str:
-    from newsletter.mail.return_path import signer
-
     return signer().address(delivery_id)
 
 

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter import suppression
+from newsletter.bounces.receiver import Mailboxes
 from newsletter.extensions import db
 from newsletter.models import (
     Bounce,
@@ -21,6 +22,7 @@ from newsletter.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.rights import erase_person
 from tests.bounces.conftest import (
     BOUNCE_DOMAIN,
     render,
@@ -36,11 +38,6 @@ HARD_BOUNCES = [
     "exchange_hard.eml",
     "yahoo_hard.eml",
 ]
-
-
-@pytest.fixture
-def news(make):
-    return make.list("news")
 
 
 @pytest.fixture
@@ -222,8 +219,6 @@ def test_a_bounce_for_a_delivery_no_longer_held_is_dropped(
     bounce_server, person, news, delivered_to
 ):
     """After the person was erased their old return path leads nowhere."""
-    from newsletter.rights import erase_person
-
     (delivery,) = delivered_to([person], [news])
     address = return_path(delivery.id)
     report = render("postfix_hard.eml", delivery)
@@ -248,8 +243,6 @@ def test_a_report_naming_two_of_our_deliveries_bounces_both(
 
 def test_an_international_bounce_domain_is_matched_in_either_form(app):
     """complaints@ on an IDN bounce domain is ours whether the sender writes it in ASCII or not."""
-    from newsletter.bounces.receiver import Mailboxes
-
     app.config["BOUNCE_DOMAIN"] = "bücher.example"
     app.config["BOUNCE_COMPLAINTS_ADDRESS"] = "complaints@bücher.example"
     mailboxes = Mailboxes(app)

@@ -10,7 +10,7 @@ from newsletter.extensions import db
 from newsletter.mail.return_path import signer
 from newsletter.models import ConsentEvent, ConsentMethod, SubscriptionStatus
 from tests.bounces.conftest import BOUNCE_DOMAIN, send
-from tests.factories import make_issue, send_here, start
+from tests.factories import mailed_issue
 
 REQUEST = b"From: ann@example.com\r\nSubject: unsubscribe\r\n\r\nunsubscribe\r\n"
 
@@ -29,9 +29,7 @@ def test_each_newsletter_names_its_delivery_in_a_mailto(app, make, lists, smtp_s
     """List-Unsubscribe carries the https link and a mailto on BOUNCE_DOMAIN, one per delivery."""
     news, _ = lists
     make.subscriber(email="ann@example.com", lists=[news])
-    issue = make_issue(make, [news])
-    start(issue)
-    send_here(issue)
+    mailed_issue(make, [news])
     [message] = smtp_sink.wait_for(1)
     header = message.message["List-Unsubscribe"]
     match = re.fullmatch(r"<https?://[^>]+>, <mailto:(unsubscribe\+[a-z2-7]+@[^>]+)>", header)

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import expect
 
+from newsletter.background.enqueue import QUEUE_SYSTEM
 from newsletter.extensions import db
 from tests.browser.conftest import TIMEOUT_MS
 from tests.browser.pages import ADMIN, heading, link_in, sign_in
@@ -80,7 +81,7 @@ def test_laptop_journey_confirm_from_the_outbox(
         expect(heading(form)).to_have_text("Check your email")
     finally:
         visitor.close()
-    stub_broker.join("system")
+    stub_broker.join(QUEUE_SYSTEM)
     stub_worker.join()
 
     sign_in(page, live_server, ADMIN)

@@ -2,6 +2,7 @@
 
 from sqlalchemy import select
 
+from newsletter.accounts import authenticate
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import Account, AccountRole, AuditEvent
@@ -15,8 +16,6 @@ def run(runner, *args, password=PASSWORD):
 
 def test_admin_create_makes_an_admin_from_a_password_on_stdin(runner):
     """Exit 0, one confirmation line, an admin account that can authenticate."""
-    from newsletter.accounts import authenticate
-
     result = run(runner, "Boss@Example.org")
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "created admin account for Boss@example.org"
@@ -32,8 +31,6 @@ def test_admin_create_with_editor_role(runner):
 
 def test_admin_create_reads_only_the_first_line_of_stdin(runner):
     """A trailing second line is not part of the password."""
-    from newsletter.accounts import authenticate
-
     result = runner.invoke(
         main, ["admin", "create", "a@example.org"], input=f"{PASSWORD}\nsomething else\n"
     )

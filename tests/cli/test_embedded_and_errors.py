@@ -2,6 +2,9 @@
 
 import sqlite3
 
+import pytest
+import sqlalchemy as sa
+
 from tests.support.process import clean_env, run_newsletter
 
 
@@ -55,9 +58,6 @@ def test_usage_errors_exit_2(tmp_path):
 
 def test_db_upgrade_builds_an_empty_postgresql_database(tmp_path, database_url):
     """`newsletter db upgrade` against an empty PostgreSQL database (run when CI gives one)."""
-    import pytest
-    import sqlalchemy as sa
-
     if not database_url.startswith("postgresql"):
         pytest.skip("TEST_DATABASE_URL names no PostgreSQL server")
     url = sa.make_url(database_url)

@@ -9,6 +9,7 @@ from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
 from tests.support.process import clean_env, run_newsletter
 from tests.support.serve_process import RunningCommand
+from tests.support.servers import free_port
 
 STATUS_KEYS = {
     "id", "status", "recipients", "queued", "sending", "sent", "failed", "bounced", "skipped",
@@ -170,8 +171,6 @@ def test_a_running_serve_sends_what_the_cli_recorded(
     tmp_path, app, make, migrated_database, smtp_sink
 ):
     """No Redis: `issues send` records the ledger and serve's sweep sends it; `--wait` watches."""
-    from tests.support.servers import free_port
-
     news = make.list(slug="news")
     for n in range(4):
         make.subscriber(email=f"p{n}@example.com", lists=[news])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import urllib.request
 
 import pytest
@@ -83,8 +84,6 @@ def test_serve_warns_when_base_url_is_http_on_a_public_host(serve):
 
 def test_serve_on_a_taken_port_exits_1(serve):
     """A port in use stops serve at once with a short message."""
-    import socket
-
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

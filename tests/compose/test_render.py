@@ -19,15 +19,16 @@ def config_overrides():
 
 
 @pytest.fixture
-def news(make):
+def monthly_news(make):
+    """The list as "Monthly news": the footer names it."""
     return make.list(slug="news", name="Monthly news")
 
 
-def test_markdown_becomes_html_in_the_house_layout(app, news, make):
+def test_markdown_becomes_html_in_the_house_layout(app, monthly_news, make):
     """Headings, emphasis, lists and links become HTML inside the default layout."""
     issue = make_issue(
         make,
-        [news],
+        [monthly_news],
         subject="June",
         body="## Hello\n\n*Hi* [site](https://example.org)\n\n- one\n- two",
     )
@@ -37,9 +38,9 @@ def test_markdown_becomes_html_in_the_house_layout(app, news, make):
     assert "<h1" in html and "June</h1>" in html
 
 
-def test_css_is_inlined_after_sanitising(app, news, make):
+def test_css_is_inlined_after_sanitising(app, monthly_news, make):
     """The layout's stylesheet ends up in style attributes; the mobile media query stays."""
-    issue = make_issue(make, [news], body="A [link](https://example.org)")
+    issue = make_issue(make, [monthly_news], body="A [link](https://example.org)")
     html = render_issue(issue).html
     assert 'style="' in html and "color: #1d70b8" in html
     assert "@media" in html
@@ -76,10 +77,10 @@ def test_sanitising_keeps_what_the_allowlist_names():
     assert 'src="https://example.org/a.png"' in clean and 'href="mailto:a@example.org"' in clean
 
 
-def test_raw_html_in_the_body_is_sanitised_in_the_message(app, news, make):
+def test_raw_html_in_the_body_is_sanitised_in_the_message(app, monthly_news, make):
     """Whatever the editor pastes, the rendered message carries no script."""
     issue = make_issue(
-        make, [news], body='Hi\n\n<script>alert(1)</script><b onclick="x()">bold</b>'
+        make, [monthly_news], body='Hi\n\n<script>alert(1)</script><b onclick="x()">bold</b>'
     )
     html = render_issue(issue).html
     assert "<script>alert" not in html and "onclick" not in html and "<b>bold</b>" in html
@@ -99,9 +100,9 @@ def test_text_part_is_made_from_the_same_markdown():
     assert "raw html" in text and "<b>" not in text
 
 
-def test_footer_has_identity_reason_and_every_link(app, news, make):
+def test_footer_has_identity_reason_and_every_link(app, monthly_news, make):
     """ORG_NAME, ORG_ADDRESS, why, unsubscribe, preferences, privacy and web version, both parts."""
-    issue = make_issue(make, [news])
+    issue = make_issue(make, [monthly_news])
     rendered = render_issue(issue)
     for part in (rendered.html, rendered.text):
         assert "Local Digital Coalition" in part and "1 High Street, Leeds LS1 1AA" in part
@@ -130,38 +131,38 @@ def test_list_name_is_filled_once_and_escaped_in_html(app, make):
     assert "On Tom & Jerry" in rendered.text
 
 
-def test_plain_layout_has_no_heading(app, news, make):
+def test_plain_layout_has_no_heading(app, monthly_news, make):
     """The plain layout leaves the subject out of the body."""
-    issue = make_issue(make, [news], subject="Letter", body="Dear all")
+    issue = make_issue(make, [monthly_news], subject="Letter", body="Dear all")
     update_issue(issue, "Letter", "Dear all", ["news"], actor="test", layout="plain")
     html = render_issue(issue).html
     assert "<h1" not in html and "Dear all" in html
 
 
-def test_preheader_is_hidden_at_the_top(app, news, make):
+def test_preheader_is_hidden_at_the_top(app, monthly_news, make):
     """The preheader is the first text of the body, hidden from view."""
-    issue = make_issue(make, [news])
+    issue = make_issue(make, [monthly_news])
     update_issue(issue, issue.subject, "Body", ["news"], actor="test", preheader="In short: cake")
     html = render_issue(issue).html
     assert html.index("In short: cake") < html.index("Body")
     assert "display: none" in html[: html.index("In short: cake")][-200:]
 
 
-def test_size_over_100_kb_is_flagged(app, news, make):
+def test_size_over_100_kb_is_flagged(app, monthly_news, make):
     """A long issue is flagged as too big for Gmail; a short one is not."""
-    short = make_issue(make, [news], body="Short")
+    short = make_issue(make, [monthly_news], body="Short")
     assert not render_issue(short).too_big
     long = make_issue(
-        make, [news], body="\n\n".join(f"Paragraph {n} " + "word " * 40 for n in range(600))
+        make, [monthly_news], body="\n\n".join(f"Paragraph {n} " + "word " * 40 for n in range(600))
     )
     rendered = render_issue(long)
     assert rendered.html_bytes > SIZE_WARNING_BYTES and rendered.too_big
 
 
-def test_web_version_names_nobody_and_carries_no_token(app, news, make):
+def test_web_version_names_nobody_and_carries_no_token(app, monthly_news, make):
     """Placeholders become neutral text and the footer has no personal links."""
     issue = make_issue(
-        make, [news], subject="Hi {{ subscriber.name }}",
+        make, [monthly_news], subject="Hi {{ subscriber.name }}",
         body="Dear {{ subscriber.name }} ({{ subscriber.email }}), [leave]({{ unsubscribe_url }})",
     )  # fmt: skip
     web = render_issue(issue, web=True)
@@ -171,10 +172,10 @@ def test_web_version_names_nobody_and_carries_no_token(app, news, make):
     assert "/unsubscribe/" not in web.html and "/preferences/" not in web.html
 
 
-def test_html_lines_are_packed_but_preformatted_text_keeps_its_breaks(app, news, make):
+def test_html_lines_are_packed_but_preformatted_text_keeps_its_breaks(app, monthly_news, make):
     """Line breaks outside <pre> become spaces (fewer lines to send); code blocks stay as typed."""
     issue = make_issue(
-        make, [news], body="Intro\nparagraph\n\n```\nline one\n  line two\n```\n\n- a\n- b"
+        make, [monthly_news], body="Intro\nparagraph\n\n```\nline one\n  line two\n```\n\n- a\n- b"
     )
     html = render_issue(issue).html
     assert "<pre" in html and "line one\n  line two\n" in html

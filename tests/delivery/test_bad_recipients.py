@@ -14,11 +14,6 @@ REFUSED = str(InternationalAddressRefused())
 COUNT = 9
 
 
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
 def rows(issue) -> dict[str, Delivery]:
     found = {
         row.email: row

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 import sqlalchemy as sa
 
 from newsletter.background.periodic import REGISTRY
@@ -13,11 +12,6 @@ from newsletter.delivery.counts import fold_old_deliveries
 from newsletter.extensions import db
 from newsletter.models import Bounce, BounceKind, Delivery, DeliveryStatus, Issue
 from tests.factories import sent_issue
-
-
-@pytest.fixture
-def news(make):
-    return make.list("news")
 
 
 def row_count(issue_id: int) -> int:
@@ -89,6 +83,7 @@ def test_a_bounce_outlives_its_folded_delivery(make, news):
 
 
 def test_the_periodic_runner_has_the_folding_job():
+    # Imported here: importing the module is what registers its periodic jobs.
     import newsletter.background.housekeeping  # noqa: F401
 
     assert REGISTRY["fold_old_deliveries"].every == timedelta(hours=6)

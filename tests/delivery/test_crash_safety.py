@@ -17,7 +17,10 @@ from collections import Counter
 
 import pytest
 import sqlalchemy as sa
+from dramatiq.brokers.redis import RedisBroker
 
+from newsletter.background.broker import use_broker
+from newsletter.delivery.control import send_issue
 from newsletter.delivery.sender import RECORD_EVERY
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueStatus
@@ -47,11 +50,6 @@ def private_redis():
 @pytest.fixture
 def send_to(app, make, private_redis):
     """send_to(count, batch_size): an issue of `count` people, its batches on the private Redis."""
-    from dramatiq.brokers.redis import RedisBroker
-
-    from newsletter.background.broker import use_broker
-    from newsletter.delivery.control import send_issue
-
     _, url = private_redis
     app.config["REDIS_URL"] = url
     broker = use_broker(app, RedisBroker(url=url))

@@ -19,11 +19,6 @@ from tests.factories import make_issue, send_here, start, statuses
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news")
-
-
-@pytest.fixture
 def issue(make, news):
     """A sending issue of three people, its ledger written, nothing enqueued."""
     for n in range(3):

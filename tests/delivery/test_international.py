@@ -6,6 +6,7 @@ from email import policy
 import pytest
 import sqlalchemy as sa
 
+from newsletter.delivery.reconfirmation import start_reconfirmation
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
 from newsletter.models import Delivery, IssueStatus
@@ -14,11 +15,6 @@ from tests.support.servers import free_port
 from tests.support.smtp import SmtpSink
 
 REFUSED = str(InternationalAddressRefused())
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
 
 
 def by_recipient(sink) -> dict:
@@ -139,8 +135,6 @@ def test_a_list_name_and_sender_name_in_any_script_are_encoded(app, make, smtp_s
 @pytest.mark.parametrize("offered", [True, False], ids=["smtputf8", "ascii"])
 def test_reconfirmation_requests_follow_the_same_rule(app, runner, news, tmp_path, offered):
     """An import's reconfirmation request reaches zoë@… by SMTPUTF8, or fails her alone."""
-    from newsletter.delivery.reconfirmation import start_reconfirmation
-
     sink = SmtpSink(port=free_port(), smtputf8=offered)
     sink.start()
     app.config["SMTP_URL"] = f"smtp://127.0.0.1:{sink.port}"

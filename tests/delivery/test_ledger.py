@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from newsletter import suppression
 from newsletter.compose.issues import IssueStateError
 from newsletter.delivery.control import send_issue
+from newsletter.delivery.ledger import due_ranges
 from newsletter.extensions import db
 from newsletter.models import Delivery, IssueStatus, SuppressionReason
 from tests.factories import make_issue, start, statuses
@@ -76,8 +77,6 @@ def test_an_issue_with_no_recipients_is_sent_at_once(make):
 
 def test_due_ranges_cut_the_ledger_into_batches_by_id(app, make):
     """Batches are consecutive id ranges of at most SEND_BATCH_SIZE queued rows."""
-    from newsletter.delivery.ledger import due_ranges
-
     news = make.list(slug="news")
     for _ in range(5):
         make.subscriber(lists=[news])

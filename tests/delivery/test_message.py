@@ -1,14 +1,18 @@
 """The newsletter message: headers, parts and per-recipient substitution."""
 
+import email
 import re
+from email import policy
 
 import pytest
 
 from newsletter.compose.render import markdown_to_html, render_issue
 from newsletter.delivery.message import IssueMessage
+from newsletter.extensions import db
 from newsletter.mail import return_path
+from newsletter.models import Delivery, SubscriptionStatus
 from newsletter.models.base import utcnow
-from tests.factories import make_issue, send_here, start
+from tests.factories import mailed_issue, make_issue
 
 
 @pytest.fixture
@@ -22,9 +26,7 @@ def sent(app, make, smtp_sink):
     news = make.list(slug="news", name="Monthly news", list_id_label="news.example.org")
     events = make.list(slug="events", name="Events")
     person = make.subscriber(email="zoe@example.com", name="Zoë Ünal", lists=[news, events])
-    issue = make_issue(make, [news, events], subject="Spring — news", body="# Hi\n\n*Welcome*")
-    start(issue)
-    send_here(issue)
+    issue = mailed_issue(make, [news, events], subject="Spring — news", body="# Hi\n\n*Welcome*")
     [message] = smtp_sink.wait_for(1)
     return issue, person, message
 
@@ -72,9 +74,6 @@ def test_both_parts_carry_the_recipients_unsubscribe_link(sent):
 
 def test_envelope_sender_is_a_signed_lowercase_return_path(sent):
     """bounces+TOKEN@BOUNCE_DOMAIN, lowercase, local part within 64, naming the delivery."""
-    from newsletter.extensions import db
-    from newsletter.models import Delivery
-
     issue, person, message = sent
     local, _, domain = message.mail_from.partition("@")
     assert domain == "bounce.example.org"
@@ -101,9 +100,6 @@ def test_raw_html_in_markdown_is_escaped():
 
 def test_long_lines_still_get_the_link_intact(app, make):
     """A placeholder cut by quoted-printable wrapping falls back to encoding per recipient."""
-    import email
-    from email import policy
-
     news = make.list(slug="news")
     issue = make_issue(make, [news], body="word " * 400)
     built = IssueMessage(issue, render_issue(issue), utcnow())
@@ -114,8 +110,6 @@ def test_long_lines_still_get_the_link_intact(app, make):
 
 def test_one_click_post_to_the_link_leaves_every_list_of_the_issue(sent, client):
     """RFC 8058 POST to the List-Unsubscribe URL leaves both lists of the issue, with 200."""
-    from newsletter.models import SubscriptionStatus
-
     issue, person, message = sent
     url = message["List-Unsubscribe"].split(",")[0].strip("<>").removeprefix("http://localhost")
     response = client.post(url, data={"List-Unsubscribe": "One-Click"})
@@ -125,8 +119,6 @@ def test_one_click_post_to_the_link_leaves_every_list_of_the_issue(sent, client)
 
 def test_the_link_leaves_only_the_issues_lists(app, make, client):
     """Someone on a third list stays on it."""
-    from newsletter.models import SubscriptionStatus
-
     news, other = make.list(slug="news"), make.list(slug="other")
     person = make.subscriber(lists=[news, other])
     issue = make_issue(make, [news])

@@ -6,27 +6,31 @@ import pytest
 import sqlalchemy as sa
 
 from newsletter import suppression
+from newsletter.addresses import parse_address
 from newsletter.cli import main
 from newsletter.compose.issues import IssueStateError
+from newsletter.consent import Origin
 from newsletter.delivery.control import pause_issue, resume
+from newsletter.delivery.in_process import send_in_process
 from newsletter.delivery.reconfirmation import start_reconfirmation
+from newsletter.delivery.sender import send_batch
 from newsletter.extensions import db
 from newsletter.models import (
     AuditEvent,
     ConsentAction,
     ConsentEvent,
+    Issue,
     IssueStatus,
     SuppressionReason,
 )
+from newsletter.models.base import utcnow
+from newsletter.subscriptions.confirmation import confirm_subscription
+from newsletter.subscriptions.links import confirmation_token
+from newsletter.subscriptions.signup import request_subscription
 from tests.factories import finished_import, send_here, statuses
 from tests.support.signin import sign_in
 from tests.support.subscribing import link_path, person
 from tests.support.subscribing import statuses as lists_of
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
 
 
 @pytest.fixture
@@ -91,10 +95,6 @@ def test_the_link_opens_the_button_and_the_button_confirms(app, client, imported
 
 def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, imported, smtp_sink):
     """Checked at claim time: a person no longer pending gets nothing."""
-    from newsletter.consent import Origin
-    from newsletter.subscriptions.confirmation import confirm_subscription
-    from newsletter.subscriptions.links import confirmation_token
-
     issue = start_reconfirmation(imported, "test", dispatch=False)
     ann = person("ann@example.com")
     token = confirmation_token(ann, [s.list_id for s in ann.subscriptions])
@@ -106,10 +106,6 @@ def test_someone_who_confirmed_before_their_turn_is_skipped(app, client, importe
 
 def test_the_link_names_the_imports_list_only(app, client, make, imported, news, smtp_sink):
     """A list asked for on Bob's behalf after the request went is not confirmed by its link."""
-    from newsletter.addresses import parse_address
-    from newsletter.consent import Origin
-    from newsletter.subscriptions.signup import request_subscription
-
     jobs = make.list(slug="jobs", name="Jobs")
     issue = start_reconfirmation(imported, "test", dispatch=False)
     send_here(issue)
@@ -125,8 +121,6 @@ def test_the_link_names_the_imports_list_only(app, client, make, imported, news,
 
 def test_people_asked_about_the_list_within_the_day_are_not_asked_again(app, imported, news):
     """The per-list rule of sign-ups: named in a mail today, left out; the cap, likewise."""
-    from newsletter.models.base import utcnow
-
     ann, bob = person("ann@example.com"), person("bob@example.com")
     ann.subscriptions[0].confirmation_sent_at = utcnow()
     bob.confirmation_sent_at, bob.confirmation_mails = utcnow(), 3
@@ -137,8 +131,6 @@ def test_people_asked_about_the_list_within_the_day_are_not_asked_again(app, imp
 
 def test_pause_stops_the_requests_and_resume_finishes_them(app, imported, smtp_sink):
     """Paused: a batch sends nothing; resumed: everyone is asked, once."""
-    from newsletter.delivery.sender import send_batch
-
     issue = start_reconfirmation(imported, "test", dispatch=False)
     assert pause_issue(issue.id, "test")
     result = send_batch(issue.id, 0, 10**9)
@@ -153,8 +145,6 @@ def test_running_a_batch_again_sends_no_duplicates_and_a_second_start_is_refused
     app, imported, smtp_sink
 ):
     """Each person has one ledger row; a batch replayed finds nothing left to send."""
-    from newsletter.delivery.sender import send_batch
-
     issue = start_reconfirmation(imported, "test", dispatch=False)
     send_here(issue)
     send_batch(issue.id, 0, 10**9)
@@ -200,8 +190,6 @@ def test_the_admin_asks_from_the_import_page(admin_client, imported, smtp_sink):
     assert response.status_code == 302
     assert "/admin/issues/" in response.headers["Location"]
     # No Redis in the tests: the ledger is recorded and this process sends it (as the sweep would).
-    from newsletter.delivery.in_process import send_in_process
-
     send_in_process(int(response.headers["Location"].rstrip("/").rsplit("/", 1)[1]))
     assert sorted(smtp_sink.recipients()) == [
         "ann@example.com",
@@ -222,8 +210,6 @@ def test_the_admin_asks_from_the_import_page(admin_client, imported, smtp_sink):
 
 def test_editors_may_not_ask(client, make, imported, smtp_sink):
     """An editor is refused both the step and the send; nothing is made or mailed."""
-    from newsletter.models import Issue
-
     editor = make.account(email="editor@example.org", role="editor")
     sign_in(client, editor.email)
     assert client.get(f"/admin/imports/{imported.id}/reconfirm").status_code == 403
@@ -234,8 +220,6 @@ def test_editors_may_not_ask(client, make, imported, smtp_sink):
 
 def test_the_command_asks_once_and_waits(runner, imported, smtp_sink):
     """`issues reconfirm JOB --wait` prints the id and sends; a second run is a one-line error."""
-    from newsletter.models import Issue
-
     result = runner.invoke(main, ["issues", "reconfirm", str(imported.id), "--wait"])
     assert result.exit_code == 0, (result.output, result.exception)
     issue = db.session.get(Issue, int(result.stdout.strip()))

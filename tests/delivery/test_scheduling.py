@@ -10,16 +10,11 @@ from newsletter.compose.times import uk_time, uk_to_utc
 from newsletter.delivery.scheduling import schedule_issue, start_due_issues, unschedule_issue
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.models import Delivery, IssueStatus
+from newsletter.models import Delivery, Issue, IssueStatus
 from tests.factories import make_issue, send_here
 
 # A frozen clock: every call below is told the time instead of reading it.
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
 
 
 def test_uk_time_is_stored_as_utc_in_winter_and_summer():
@@ -96,8 +91,6 @@ def test_a_new_runner_after_a_restart_starts_the_due_issue(app, news, make, smtp
 
 def test_a_scheduled_issue_with_a_broken_placeholder_goes_back_to_draft(app, news, make):
     """Text stored before placeholders were checked is not sent; the issue waits as a draft."""
-    from newsletter.models import Issue
-
     issue = make_issue(make, [news])
     schedule_issue(issue, NOW + timedelta(hours=1), actor="test", now=NOW)
     db.session.execute(

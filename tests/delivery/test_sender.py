@@ -1,23 +1,22 @@
 """Sending batches: every recipient mailed once, failures sorted, control honoured."""
 
 import pytest
+from sqlalchemy import select
 
 from newsletter import suppression
 from newsletter.consent import Origin
+from newsletter.delivery import sender
+from newsletter.delivery.control import cancel, pause, pause_issue, resume
+from newsletter.delivery.sender import send_batch
 from newsletter.extensions import db
-from newsletter.models import ConsentMethod, IssueStatus, SuppressionReason
+from newsletter.models import Bounce, ConsentMethod, Delivery, IssueStatus, SuppressionReason
 from newsletter.subscriptions.unsubscribe import unsubscribe
-from tests.factories import make_issue, send_here, start, statuses
+from tests.factories import mailed_issue, make_issue, send_here, start, statuses
 
 
 @pytest.fixture
 def config_overrides():
     return {"SEND_RETRY_DELAY": 0.0, "SEND_MAX_ATTEMPTS": 3, "SEND_PAUSE_AFTER_FAILURES": 4}
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
 
 
 def test_every_recipient_gets_the_issue_once(app, make, news, smtp_sink):
@@ -38,11 +37,9 @@ def test_a_4xx_reply_is_retried_and_then_succeeds(app, make, news, smtp_sink):
     smtp_sink.refuse["later@example.com"] = "451 4.3.0 Try again later"
     issue = make_issue(make, [news])
     start(issue)
-    from newsletter.delivery.sender import send_batch
-    from tests.factories import statuses as rows
 
     send_batch(issue.id, 0, 10**9)
-    assert rows(issue) == {"later@example.com": "queued"}
+    assert statuses(issue) == {"later@example.com": "queued"}
     del smtp_sink.refuse["later@example.com"]
     assert send_here(issue) == IssueStatus.SENT
     assert smtp_sink.recipients() == ["later@example.com"]
@@ -50,8 +47,6 @@ def test_a_4xx_reply_is_retried_and_then_succeeds(app, make, news, smtp_sink):
 
 def test_a_row_fails_after_the_configured_attempts(app, make, news, smtp_sink):
     """Three 4xx replies in a row and the row is failed with the reply kept."""
-    from newsletter.models import Delivery
-
     make.subscriber(email="busy@example.com", lists=[news])
     make.subscriber(email="fine@example.com", lists=[news])
     smtp_sink.refuse["busy@example.com"] = "452 4.2.2 Mailbox full"
@@ -79,15 +74,9 @@ def test_a_5xx_on_rcpt_fails_at_once_and_5_1_x_suppresses(app, make, news, smtp_
 
 def test_a_refusal_at_rcpt_is_on_the_persons_bounces(app, make, news, smtp_sink):
     """The subscriber page's bounces include the synchronous 5.1.1 of the relay."""
-    from sqlalchemy import select
-
-    from newsletter.models import Bounce
-
     gone = make.subscriber(email="gone@example.com", lists=[news])
     smtp_sink.refuse["gone@example.com"] = "550 5.1.1 No such user"
-    issue = make_issue(make, [news])
-    start(issue)
-    send_here(issue)
+    issue = mailed_issue(make, [news])
     bounce = db.session.scalars(select(Bounce)).one()
     assert (bounce.subscriber_id, bounce.issue_id, bounce.kind.value) == (gone.id, issue.id, "hard")
 
@@ -143,9 +132,6 @@ def test_someone_suppressed_since_is_skipped(app, make, news, smtp_sink):
 
 def test_a_paused_issue_sends_nothing_until_resumed(app, make, news, smtp_sink):
     """Pause stops batches; resume carries on with what is left."""
-    from newsletter.delivery.control import pause, resume
-    from newsletter.delivery.sender import send_batch
-
     make.subscriber(email="a@example.com", lists=[news])
     issue = make_issue(make, [news])
     start(issue)
@@ -159,8 +145,6 @@ def test_a_paused_issue_sends_nothing_until_resumed(app, make, news, smtp_sink):
 
 def test_cancel_marks_what_is_left_cancelled(app, make, news, smtp_sink):
     """A cancelled issue's queued rows are cancelled and never sent."""
-    from newsletter.delivery.control import cancel
-
     for _ in range(3):
         make.subscriber(lists=[news])
     issue = make_issue(make, [news])
@@ -173,9 +157,6 @@ def test_cancel_marks_what_is_left_cancelled(app, make, news, smtp_sink):
 
 def test_pause_takes_effect_within_a_batch(app, make, news, smtp_sink, monkeypatch):
     """Pausing while a batch runs stops it within a few messages; the rest stay queued."""
-    from newsletter.delivery import sender
-    from newsletter.delivery.control import pause_issue
-
     for _ in range(40):
         make.subscriber(lists=[news])
     issue = make_issue(make, [news])

@@ -1,11 +1,14 @@
 """The batch actor on a broker, concurrent batches, and the sweep that revives stalled work."""
 
 import threading
+import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from newsletter.background.enqueue import QUEUE_DELIVERY
+from newsletter.delivery.control import send_issue
 from newsletter.delivery.sender import send_batch
 from newsletter.delivery.sweep import sweep
 from newsletter.extensions import db
@@ -19,11 +22,6 @@ def config_overrides():
     return {"SEND_RETRY_DELAY": 0.0, "SEND_BATCH_SIZE": 5, "SEND_STALL_SECONDS": 60.0}
 
 
-@pytest.fixture
-def news(make):
-    return make.list(slug="news")
-
-
 def people(make, news, count):
     return [make.subscriber(email=f"p{n}@example.com", lists=[news]) for n in range(count)]
 
@@ -32,12 +30,10 @@ def test_send_with_dispatch_enqueues_batches_the_worker_sends(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
     """Batches by id range on the delivery queue; the worker sends them all."""
-    from newsletter.delivery.control import send_issue
-
     people(make, news, 12)
     issue = make_issue(make, [news])
     send_issue(issue, "test", dispatch=True)
-    stub_broker.join("delivery")
+    stub_broker.join(QUEUE_DELIVERY)
     stub_worker.join()
     assert sorted(smtp_sink.recipients()) == sorted(f"p{n}@example.com" for n in range(12))
     db.session.refresh(issue)
@@ -74,7 +70,7 @@ def test_sweep_enqueues_work_that_was_only_recorded(
     issue = make_issue(make, [news])
     start(issue)
     assert sweep() == 1
-    stub_broker.join("delivery")
+    stub_broker.join(QUEUE_DELIVERY)
     stub_worker.join()
     assert len(smtp_sink.recipients()) == 7
     sweep()
@@ -157,10 +153,6 @@ def test_retried_rows_come_back_through_a_delayed_batch(
     app, make, news, smtp_sink, stub_broker, stub_worker
 ):
     """A 4xx reply: the actor enqueues the batch again, delayed until the row is due."""
-    import time
-
-    from newsletter.delivery.control import send_issue
-
     app.config["SEND_RETRY_DELAY"] = 1.5
     people(make, news, 1)
     smtp_sink.refuse["p0@example.com"] = "451 4.3.0 Later"
@@ -173,7 +165,7 @@ def test_retried_rows_come_back_through_a_delayed_batch(
             break
         time.sleep(0.05)
     del smtp_sink.refuse["p0@example.com"]
-    stub_broker.join("delivery")
+    stub_broker.join(QUEUE_DELIVERY)
     stub_worker.join()
     smtp_sink.wait_for(1)
     assert statuses(issue) == {"p0@example.com": "sent"}

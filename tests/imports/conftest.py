@@ -12,8 +12,8 @@ from sqlalchemy import select
 from newsletter.cli import main
 from newsletter.extensions import db
 from newsletter.models import Subscriber, Subscription
+from tests.factories import export_file
 
-FIXTURES = Path(__file__).parent / "fixtures"
 SUMMARY = re.compile(
     r"imported (\d+), updated (\d+), unchanged (\d+), suppressed (\d+), rejected (\d+), "
     r"duplicates (\d+)"
@@ -23,10 +23,6 @@ MAILCHIMP_FILES = (
     "unsubscribed_members_export.csv",
     "cleaned_members_export.csv",
 )
-
-
-def fixture(name: str) -> Path:
-    return FIXTURES / name
 
 
 def summary(output: str) -> dict[str, int]:
@@ -49,11 +45,6 @@ def statuses(slug_list) -> dict[str, str]:
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="News")
-
-
-@pytest.fixture
 def run_import(runner, news):
     """Run `newsletter import FILE --list news ARGS`; returns the click result."""
 
@@ -72,6 +63,6 @@ def mailchimp_zip(tmp_path) -> Path:
     path = tmp_path / "members_export_3f9a.zip"
     with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
         for name in MAILCHIMP_FILES:
-            archive.write(fixture(name), arcname=name)
+            archive.write(export_file(name), arcname=name)
         archive.writestr("__MACOSX/._subscribed_members_export.csv", b"\x00\x05junk")
     return path

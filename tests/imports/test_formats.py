@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import zipfile
+
 import pytest
 
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.records import RowKind, parse_time
 from newsletter.imports.sources import CP1252, open_bytes, open_path
-from tests.imports.conftest import fixture
+from tests.factories import export_file
 
 
 def read(name: str, wanted: str = "auto", column_map=None):
-    stream = RecordStream(open_path(fixture(name)), wanted, column_map)
+    stream = RecordStream(open_path(export_file(name)), wanted, column_map)
     return stream, list(stream)
 
 
@@ -87,11 +89,9 @@ def test_listmonk_export_blocklisted_is_a_leaver_and_disabled_is_refused():
 
 def test_a_listmonk_export_inside_a_zip(tmp_path):
     """A ZIP holding one listmonk CSV is read like the CSV itself."""
-    import zipfile
-
     path = tmp_path / "subscribers.zip"
     with zipfile.ZipFile(path, "w") as archive:
-        archive.write(fixture("listmonk_export.csv"), arcname="export/subscribers.csv")
+        archive.write(export_file("listmonk_export.csv"), arcname="export/subscribers.csv")
     stream = RecordStream(open_path(path))
     assert stream.format == "listmonk" and len(list(stream)) == 3
 

@@ -16,12 +16,13 @@ from newsletter.models import (
     SuppressionEntryReason,
 )
 from newsletter.suppression import active_reasons
-from tests.imports.conftest import fixture, statuses, summary
+from tests.factories import export_file
+from tests.imports.conftest import statuses, summary
 
 
 def test_mailchimp_subscribed_export_is_imported_with_counts(run_import, news):
     """New people are imported, the bad row rejected, the repeated address a duplicate."""
-    result = run_import(fixture("subscribed_members_export.csv"))
+    result = run_import(export_file("subscribed_members_export.csv"))
     assert summary(result.stdout) == {
         "imported": 4, "updated": 0, "unchanged": 0, "suppressed": 0, "rejected": 1,
         "duplicates": 1,
@@ -31,7 +32,7 @@ def test_mailchimp_subscribed_export_is_imported_with_counts(run_import, news):
 
 def test_each_imported_person_gets_an_import_consent_event_with_the_old_evidence(run_import, news):
     """Source system, file name and SHA-256, job, and OPTIN/CONFIRM columns as given."""
-    run_import(fixture("subscribed_members_export.csv"))
+    run_import(export_file("subscribed_members_export.csv"))
     ada = db.session.scalar(select(Subscriber).where(Subscriber.email_key == "ada@example.org"))
     event = db.session.scalars(select(ConsentEvent).where(ConsentEvent.subscriber == ada)).one()
     job = db.session.scalars(select(ImportJob)).one()
@@ -47,7 +48,7 @@ def test_each_imported_person_gets_an_import_consent_event_with_the_old_evidence
 
 def test_without_a_confirmation_time_the_opt_in_level_is_unknown(run_import, news):
     """Grace has OPTIN_TIME but no CONFIRM_TIME."""
-    run_import(fixture("subscribed_members_export.csv"))
+    run_import(export_file("subscribed_members_export.csv"))
     levels = dict(
         db.session.execute(
             select(Subscriber.email_key, ConsentEvent.opt_in_level).join(ConsentEvent.subscriber)
@@ -58,9 +59,9 @@ def test_without_a_confirmation_time_the_opt_in_level_is_unknown(run_import, new
 
 def test_the_same_file_twice_changes_nothing_the_second_time(run_import, news):
     """Second run: all unchanged, rejected and duplicates; no new events or people."""
-    run_import(fixture("subscribed_members_export.csv"))
+    run_import(export_file("subscribed_members_export.csv"))
     events = db.session.scalar(select(func.count(ConsentEvent.id)))
-    second = summary(run_import(fixture("subscribed_members_export.csv")).stdout)
+    second = summary(run_import(export_file("subscribed_members_export.csv")).stdout)
     assert second == {
         "imported": 0, "updated": 0, "unchanged": 4, "suppressed": 0, "rejected": 1,
         "duplicates": 1,
@@ -92,7 +93,7 @@ def test_the_mailchimp_zip_suppresses_leavers_and_never_subscribes_them(
 
 def test_listmonk_blocklisted_is_suppressed_and_disabled_rejected(run_import, news):
     """A listmonk export: enabled imported, blocklisted suppressed, disabled refused."""
-    counts = summary(run_import(fixture("listmonk_export.csv")).stdout)
+    counts = summary(run_import(export_file("listmonk_export.csv")).stdout)
     assert (counts["imported"], counts["suppressed"], counts["rejected"]) == (1, 1, 1)
     assert active_reasons("spam@example.org") == {"imported_blocklisted"}
 
@@ -102,7 +103,7 @@ def test_an_invalid_row_is_rejected_with_its_line_and_reason_and_the_rest_go_on(
 ):
     """--rejects writes line, raw value, reason (and the file it came from)."""
     out = tmp_path / "rejects.csv"
-    run_import(fixture("mailman_plain.txt"), "--rejects", str(out))
+    run_import(export_file("mailman_plain.txt"), "--rejects", str(out))
     rows = list(csv.DictReader(out.read_text().splitlines()))
     assert [(r["line"], r["value"]) for r in rows] == [("5", "not an address")]
     assert "@-sign" in rows[0]["reason"] and rows[0]["file"] == "mailman_plain.txt"
@@ -112,18 +113,20 @@ def test_an_invalid_row_is_rejected_with_its_line_and_reason_and_the_rest_go_on(
 def test_dry_run_prints_the_same_summary_and_writes_nothing(run_import, news, tmp_path):
     """--dry-run: same counts, same rejects, no people, no job, no audit entry."""
     out = tmp_path / "rejects.csv"
-    dry = run_import(fixture("subscribed_members_export.csv"), "--dry-run", "--rejects", str(out))
+    dry = run_import(
+        export_file("subscribed_members_export.csv"), "--dry-run", "--rejects", str(out)
+    )
     assert summary(dry.stdout)["imported"] == 4
     assert len(list(csv.DictReader(out.read_text().splitlines()))) == 1
     assert db.session.scalar(select(func.count(Subscriber.id))) == 0
     assert db.session.scalar(select(func.count(ImportJob.id))) == 0
-    real = run_import(fixture("subscribed_members_export.csv"))
+    real = run_import(export_file("subscribed_members_export.csv"))
     assert summary(real.stdout) == summary(dry.stdout)
 
 
 def test_every_import_is_written_to_the_audit_log(run_import, news):
     """import.started and import.completed, with the file, its hash and the counts."""
-    run_import(fixture("govdelivery.csv"))
+    run_import(export_file("govdelivery.csv"))
     completed = db.session.scalars(
         select(AuditEvent).where(AuditEvent.action == "import.completed")
     ).one()
@@ -133,7 +136,7 @@ def test_every_import_is_written_to_the_audit_log(run_import, news):
 
 def test_reconfirm_imports_people_as_pending_and_sends_nothing(run_import, news):
     """--consent reconfirm: pending subscriptions, counted as imported; no mail queued."""
-    counts = summary(run_import(fixture("mailman_names.txt"), "--consent", "reconfirm").stdout)
+    counts = summary(run_import(export_file("mailman_names.txt"), "--consent", "reconfirm").stdout)
     assert counts["imported"] == 3
     assert set(statuses(news).values()) == {"pending"}
     people = db.session.scalars(select(Subscriber)).all()
@@ -149,13 +152,13 @@ def test_a_missing_file_is_a_one_line_error(runner, news, tmp_path):
 
 def test_an_unknown_list_is_a_one_line_error(runner):
     """Exit status 1 naming the slug."""
-    result = runner.invoke(main, ["import", str(fixture("govdelivery.csv")), "--list", "nope"])
+    result = runner.invoke(main, ["import", str(export_file("govdelivery.csv")), "--list", "nope"])
     assert result.exit_code == 1 and "no list with the slug 'nope'" in result.output
 
 
 def test_a_file_without_an_email_column_is_a_user_error(run_import):
     """Exit status 1 with the hint to use --map."""
-    result = run_import(fixture("no_email_column.csv"), expect=1)
+    result = run_import(export_file("no_email_column.csv"), expect=1)
     assert "--map email=COLUMN" in result.output
 
 
@@ -170,12 +173,12 @@ def test_map_picks_the_email_column(run_import, news, tmp_path):
 
 def test_a_malformed_map_is_a_usage_error(run_import):
     """--map without FIELD=COLUMN is exit status 2."""
-    run_import(fixture("govdelivery.csv"), "--map", "Contact", expect=2)
+    run_import(export_file("govdelivery.csv"), "--map", "Contact", expect=2)
 
 
 def test_a_windows_1252_file_warns_on_stderr(run_import, news):
     """The warning goes to stderr; the summary is still the last line of stdout."""
-    result = run_import(fixture("windows_1252.csv"))
+    result = run_import(export_file("windows_1252.csv"))
     assert "Windows-1252" in result.stderr and "Windows-1252" not in result.stdout
     assert db.session.scalars(select(Subscriber.name)).one() == "Zoë Café"
 

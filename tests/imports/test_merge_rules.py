@@ -9,7 +9,8 @@ from sqlalchemy import select
 from newsletter.extensions import db
 from newsletter.models import Subscriber, Subscription, SuppressionReason
 from newsletter.suppression import active_reasons, lift, suppress
-from tests.imports.conftest import fixture, statuses, summary
+from tests.factories import export_file
+from tests.imports.conftest import statuses, summary
 
 
 def write(tmp_path, text: str, name: str = "people.csv"):
@@ -83,7 +84,7 @@ def test_a_leaver_ends_an_older_subscription_to_the_list(run_import, make, news,
     person = make.subscriber(email="quit@example.org", lists=[news])
     person.subscriptions[0].confirmed_at = datetime(2019, 1, 1, tzinfo=UTC)
     db.session.commit()
-    counts = summary(run_import(fixture("unsubscribed_members_export.csv")).stdout)
+    counts = summary(run_import(export_file("unsubscribed_members_export.csv")).stdout)
     assert counts["suppressed"] == 2
     assert statuses(news) == {"quit@example.org": "unsubscribed"}
 
@@ -93,7 +94,7 @@ def test_an_older_leaving_does_not_override_a_newer_confirmation(run_import, mak
     person = make.subscriber(email="quit@example.org", lists=[news])
     person.subscriptions[0].confirmed_at = datetime(2024, 1, 1, tzinfo=UTC)
     db.session.commit()
-    counts = summary(run_import(fixture("unsubscribed_members_export.csv")).stdout)
+    counts = summary(run_import(export_file("unsubscribed_members_export.csv")).stdout)
     assert (counts["suppressed"], counts["unchanged"]) == (1, 1)
     assert statuses(news) == {"quit@example.org": "confirmed"}
     assert active_reasons("quit@example.org") == set()
@@ -101,10 +102,10 @@ def test_an_older_leaving_does_not_override_a_newer_confirmation(run_import, mak
 
 def test_a_lifted_imported_suppression_is_not_put_back_by_the_same_file(run_import, news):
     """Re-running the file after the person rejoined (lifting the reason) changes nothing."""
-    run_import(fixture("unsubscribed_members_export.csv"))
+    run_import(export_file("unsubscribed_members_export.csv"))
     lift("quit@example.org", {SuppressionReason.IMPORTED_UNSUBSCRIBED}, by="confirm_link")
     db.session.commit()
-    counts = summary(run_import(fixture("unsubscribed_members_export.csv")).stdout)
+    counts = summary(run_import(export_file("unsubscribed_members_export.csv")).stdout)
     assert counts["suppressed"] == 0 and active_reasons("quit@example.org") == set()
 
 

@@ -10,12 +10,12 @@ from newsletter.extensions import db
 from newsletter.imports.retention import blank_old_import_evidence
 from newsletter.models import ConsentEvent
 from newsletter.models.base import utcnow
-from tests.imports.conftest import fixture
+from tests.factories import export_file
 
 
 def test_old_import_events_lose_their_evidence_ip_addresses_only(run_import, news):
     """OPTIN_IP and CONFIRM_IP go; the times and everything else stay; new events untouched."""
-    run_import(fixture("subscribed_members_export.csv"))
+    run_import(export_file("subscribed_members_export.csv"))
     old = utcnow() - timedelta(days=800)
     db.session.execute(
         update(ConsentEvent).where(ConsentEvent.id.in_(select(ConsentEvent.id).limit(2)))

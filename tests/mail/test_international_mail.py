@@ -2,14 +2,15 @@
 
 import sqlalchemy as sa
 
-from newsletter.addresses import parse_address
 from newsletter.background import enqueue
-from newsletter.consent import Origin
+from newsletter.delivery.trial_send import send_test_issue
 from newsletter.extensions import db
 from newsletter.mail.errors import InternationalAddressRefused
+from newsletter.mail.system import send_test_message
 from newsletter.mail.transport import PermanentSmtpError
-from newsletter.models import AuditEvent, Subscriber
-from newsletter.subscriptions.signup import request_subscription
+from newsletter.models import AuditEvent, OutboxMessage, Subscriber
+from newsletter.subscriptions.mail import send_confirmation
+from tests.factories import make_issue, pending_person
 from tests.support.subscribing import sign_up
 
 REFUSED = str(InternationalAddressRefused())
@@ -20,17 +21,10 @@ def failures() -> list[AuditEvent]:
     return list(db.session.scalars(sa.select(AuditEvent).filter_by(action="mail.failed")))
 
 
-def pending(email: str, *lists) -> int:
-    result = request_subscription(
-        parse_address(email), "", list(lists), Origin(source="test"), "wording"
-    )
-    return result.subscriber_id
-
-
 def run_system_queue(broker, worker) -> Exception | None:
     """Run the system queue to the end; the error a dead message ended with, if any."""
     try:
-        broker.join("system")
+        broker.join(enqueue.QUEUE_SYSTEM)
     except Exception as error:  # a message that failed for good
         worker.join()
         return error
@@ -53,7 +47,7 @@ def test_confirmation_the_relay_cannot_take_is_recorded_once_and_not_retried(
     app, news, stub_broker, stub_worker, ascii_sink
 ):
     """zoë@… with a relay without SMTPUTF8: one audit entry with the reason, no retry, no mail."""
-    subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
+    subscriber_id = pending_person("zoë.ahmed@hackney.gov.uk", news)
     enqueue.send_confirmation(subscriber_id)
     assert isinstance(run_system_queue(stub_broker, stub_worker), PermanentSmtpError)
     assert ascii_sink.messages == []
@@ -66,7 +60,7 @@ def test_confirmation_that_cannot_be_built_is_recorded_once_and_not_retried(
     app, news, stub_broker, stub_worker, ascii_sink
 ):
     """A stored address IDNA refuses: recorded as failed once, with no address in the record."""
-    subscriber_id = pending("ann@example.com", news)
+    subscriber_id = pending_person("ann@example.com", news)
     db.session.execute(
         sa.update(Subscriber)
         .where(Subscriber.id == subscriber_id)
@@ -95,8 +89,6 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
     app, make, news, stub_broker, stub_worker, ascii_sink
 ):
     """A test send to three addresses: the one the relay cannot take is recorded, the rest go."""
-    from tests.factories import make_issue
-
     issue = make_issue(make, [news])
     addresses = ["first@example.org", "zoë@hackney.gov.uk", "anna@bücher.example"]
     enqueue.send_issue_test(issue.id, addresses)
@@ -108,9 +100,6 @@ def test_test_send_reaches_international_addresses_and_fails_alone(
 
 def test_test_send_over_smtputf8_carries_the_utf8_address(app, make, news, smtp_sink):
     """With SMTPUTF8 the test message's envelope and To header carry zoë@… as typed."""
-    from newsletter.delivery.trial_send import send_test_issue
-    from tests.factories import make_issue
-
     issue = make_issue(make, [news])
     assert send_test_issue(issue.id, ["zoë@hackney.gov.uk"]) == 1
     [message] = smtp_sink.messages
@@ -120,8 +109,6 @@ def test_test_send_over_smtputf8_carries_the_utf8_address(app, make, news, smtp_
 
 def test_admin_test_message_reaches_an_international_account(app, make, smtp_sink):
     """The outbox's test message goes to an account whose address has an accent."""
-    from newsletter.mail.system import send_test_message
-
     account = make.account(email="zoë.admin@hackney.gov.uk")
     send_test_message(account.id)
     [message] = smtp_sink.messages
@@ -131,11 +118,8 @@ def test_admin_test_message_reaches_an_international_account(app, make, smtp_sin
 
 def test_the_outbox_shows_a_message_to_an_accented_address(app, admin_client, make, outbox_sink):
     """The built-in sink offers SMTPUTF8; the outbox page reads the UTF-8 header as written."""
-    from newsletter.models import OutboxMessage
-    from newsletter.subscriptions.mail import send_confirmation
-
     news = make.list(slug="news", name="News")
-    subscriber_id = pending("zoë.ahmed@hackney.gov.uk", news)
+    subscriber_id = pending_person("zoë.ahmed@hackney.gov.uk", news)
     db.session.execute(
         sa.update(Subscriber).where(Subscriber.id == subscriber_id).values(name="Zoë Ahmed")
     )

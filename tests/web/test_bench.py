@@ -3,14 +3,14 @@
 import pytest
 import sqlalchemy as sa
 
+from newsletter.config import load_config
 from newsletter.extensions import db
+from newsletter.web.bench import bench_insert
 
 
 @pytest.fixture
 def bench_table(app):
     """The bench_insert table that bench/signup.py creates, dropped again afterwards."""
-    from newsletter.web.bench import bench_insert
-
     bench_insert.create(db.engine)
     yield bench_insert
     # End the test's transaction first: on PostgreSQL it holds a lock that DROP waits for.
@@ -34,8 +34,6 @@ def test_bench_routes_answer_a_constant_and_insert_one_row(client, bench_table):
 
 def test_newsletter_bench_environment_turns_the_routes_on():
     """NEWSLETTER_BENCH=1 is what sets BENCH_ROUTES; it is off by default."""
-    from newsletter.config import load_config
-
     base = {"DATABASE_URL": "sqlite://", "SECRET_KEY": "k"}
     assert load_config(base)["BENCH_ROUTES"] is False
     assert load_config({**base, "NEWSLETTER_BENCH": "1"})["BENCH_ROUTES"] is True

@@ -5,10 +5,9 @@ import time
 
 import dramatiq
 import pytest
+from dramatiq.common import dq_name
 
-from newsletter.addresses import parse_address
 from newsletter.background import enqueue
-from newsletter.consent import Origin
 from newsletter.mail.relay import transport_for
 from newsletter.mail.transport import (
     PermanentSmtpError,
@@ -18,7 +17,7 @@ from newsletter.mail.transport import (
     parse_smtp_url,
 )
 from newsletter.models import SubscriptionStatus
-from newsletter.subscriptions.signup import request_subscription
+from tests.factories import pending_person
 from tests.support.servers import free_port
 from tests.support.smtp import SmtpSink
 from tests.support.smtp_servers import RecordingHandler, start_server
@@ -60,14 +59,6 @@ def relay(app):
     yield start
     for controller in controllers:
         controller.stop()
-
-
-def pending_person(email: str, *lists) -> int:
-    """A person pending on `lists`, made by the domain without enqueueing anything."""
-    result = request_subscription(
-        parse_address(email), "", list(lists), Origin(source="test"), "wording"
-    )
-    return result.subscriber_id
 
 
 # retry_when: the decision the Retries middleware asks of these actors.
@@ -126,10 +117,10 @@ def test_real_relay_replies_are_sorted_for_retry_when(code, retried):
 
 
 def test_actors_are_named_and_queued_explicitly():
-    """Names and queue cross the process boundary, so they are fixed, not derived."""
+    """The actor takes the names enqueue spells (test_enqueue pins them) and sorts its errors."""
     assert (send_confirmation.actor_name, send_confirmation.queue_name) == (
-        "send_confirmation",
-        "system",
+        enqueue.SEND_CONFIRMATION,
+        enqueue.QUEUE_SYSTEM,
     )
     assert send_confirmation.options["retry_when"] is retry_when
     assert send_confirmation.options["throws"] == (PermanentSmtpError,)
@@ -141,11 +132,11 @@ def test_actors_are_named_and_queued_explicitly():
 def test_sign_up_enqueues_the_subscriber_id_only(client, news, stub_broker):
     """The message holds the person's id, not their address or any object."""
     sign_up(client, "ann@example.com", "news")
-    queue = stub_broker.queues["system"]
+    queue = stub_broker.queues[enqueue.QUEUE_SYSTEM]
     assert queue.qsize() == 1
     message = dramatiq.Message.decode(queue.get_nowait())
     assert (message.actor_name, message.args) == (
-        "send_confirmation",
+        enqueue.SEND_CONFIRMATION,
         (person("ann@example.com").id,),
     )
     assert "ann" not in message.encode().decode()
@@ -171,7 +162,7 @@ def test_throttled_relay_is_tried_again_after_a_backoff(app, news, stub_broker, 
     handler = relay("451 4.7.1 Try again later")
     subscriber_id = pending_person("ann@example.com", news)
     send_confirmation.send_with_options(args=(subscriber_id,), **QUICK)
-    stub_broker.join("system")
+    stub_broker.join(enqueue.QUEUE_SYSTEM)
     stub_worker.join()
     assert len(handler.attempts) == 2
     assert len(handler.accepted) == 1
@@ -186,7 +177,7 @@ def test_relay_that_keeps_throttling_is_given_up_after_max_retries(
     handler = relay(*["451 4.7.1 Try again later"] * (MAX_RETRIES + 5))
     send_confirmation.send_with_options(args=(pending_person("ann@example.com", news),), **QUICK)
     with pytest.raises(ThrottledSmtpError):
-        stub_broker.join("system")
+        stub_broker.join(enqueue.QUEUE_SYSTEM)
     stub_worker.join()
     assert len(handler.attempts) == 1 + MAX_RETRIES
     assert len(stub_broker.dead_letters) == 1
@@ -206,7 +197,7 @@ def test_relay_down_then_up_is_retried_until_delivered(app, news, stub_broker, s
     sink = SmtpSink(port=port)
     sink.start()
     try:
-        stub_broker.join("system")
+        stub_broker.join(enqueue.QUEUE_SYSTEM)
         stub_worker.join()
         [message] = sink.wait_for(1)
     finally:
@@ -219,15 +210,15 @@ def test_permanent_refusal_is_not_retried(client, news, stub_broker, stub_worker
     handler = relay(*["554 5.7.1 Message refused"] * 5)
     sign_up(client, "ann@example.com", "news")
     with pytest.raises(PermanentSmtpError):
-        stub_broker.join("system")
+        stub_broker.join(enqueue.QUEUE_SYSTEM)
     stub_worker.join()
     [dead] = stub_broker.dead_letters
-    assert dead.actor_name == "send_confirmation"
+    assert dead.actor_name == enqueue.SEND_CONFIRMATION
     assert "retries" not in dead.options
     time.sleep(0.3)  # Long enough for any quick retry to have come back.
     assert len(handler.attempts) == 1
-    assert stub_broker.queues["system"].qsize() == 0
-    assert stub_broker.queues["system.DQ"].qsize() == 0
+    assert stub_broker.queues[enqueue.QUEUE_SYSTEM].qsize() == 0
+    assert stub_broker.queues[dq_name(enqueue.QUEUE_SYSTEM)].qsize() == 0
 
 
 def test_refused_recipient_is_not_retried(client, news, stub_broker, stub_worker, app):
@@ -238,7 +229,7 @@ def test_refused_recipient_is_not_retried(client, news, stub_broker, stub_worker
     try:
         sign_up(client, "reply-550@example.org", "news")
         with pytest.raises(PermanentSmtpError):
-            stub_broker.join("system")
+            stub_broker.join(enqueue.QUEUE_SYSTEM)
         stub_worker.join()
     finally:
         controller.stop()
@@ -263,7 +254,7 @@ def test_sign_up_to_confirmed_through_the_stub_broker(client, news, mail):
 def test_sign_up_to_confirmed_through_redis(client, news, redis_broker, redis_worker, smtp_sink):
     """The same journey with a real Redis broker and worker."""
     assert sign_up(client, "ann@example.com", "news").status_code == 200
-    redis_broker.join("system", timeout=10_000)
+    redis_broker.join(enqueue.QUEUE_SYSTEM, timeout=10_000)
     redis_worker.join()
     [message] = smtp_sink.wait_for(1)
     assert message.rcpt_tos == ["ann@example.com"]
@@ -276,7 +267,7 @@ def test_preferences_renewal_through_redis(client, news, redis_broker, redis_wor
     """The renewal button's mail goes through Redis too."""
     subscriber_id = pending_person("ann@example.com", news)
     enqueue.send_preferences_link(subscriber_id)
-    redis_broker.join("system", timeout=10_000)
+    redis_broker.join(enqueue.QUEUE_SYSTEM, timeout=10_000)
     redis_worker.join()
     [message] = smtp_sink.wait_for(1)
     assert client.get(link_path(message, "preferences")).status_code == 200

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 
+from dramatiq import Worker
 from sqlalchemy import select
 
+from newsletter.background.enqueue import QUEUE_IMPORTS
 from newsletter.extensions import db
 from newsletter.models import ImportFile, ImportJob, Subscription
 from tests.factories import export_file
+from tests.support.signin import sign_in
 
 
 def upload(client, name: str, content: bytes, **fields):
@@ -19,7 +22,7 @@ def upload(client, name: str, content: bytes, **fields):
 
 def run_jobs(stub_broker, stub_worker) -> None:
     db.session.remove()  # let the worker's session write
-    stub_broker.join("imports")
+    stub_broker.join(QUEUE_IMPORTS)
     stub_worker.join()
 
 
@@ -45,8 +48,6 @@ def test_upload_runs_the_import_in_the_background_and_shows_the_report(
 
 def test_status_json_reports_progress_and_counts(admin_client, make, stub_broker):
     """The endpoint the progress bar polls."""
-    from dramatiq import Worker
-
     make.list(slug="news")
     upload(admin_client, "list.txt", export_file("mailman_plain.txt").read_bytes())
     job = db.session.scalars(select(ImportJob)).one()
@@ -108,8 +109,6 @@ def test_the_imports_list_shows_each_job(admin_client, make):
 
 def test_editors_cannot_import(client, make):
     """Imports carry personal data: admins only."""
-    from tests.support.signin import sign_in
-
     make.account(email="editor@example.org", role="editor")
     sign_in(client, "editor@example.org")
     assert client.get("/admin/imports/new").status_code == 403

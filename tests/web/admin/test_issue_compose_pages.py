@@ -11,11 +11,6 @@ from tests.support.signin import sign_in
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
-
-
-@pytest.fixture
 def editor_client(client, make):
     editor = make.account(email="editor@example.org", password=PASSWORD, role="editor")
     assert sign_in(client, editor.email).status_code == 302

@@ -22,11 +22,6 @@ def text_of(page: str) -> str:
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
-
-
-@pytest.fixture
 def sent_with_failures(make, news, ascii_sink):
     """An issue sent to two people the relay cannot take and one it can."""
     make.subscriber(email="zoë.ahmed@hackney.gov.uk", lists=[news])

@@ -1,15 +1,9 @@
 """The issues pages: list, create, progress, and the send, pause, resume and cancel buttons."""
 
-import pytest
-
+from newsletter.delivery.control import pause_issue
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Issue, IssueStatus
-from tests.factories import make_issue, start
-
-
-@pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
+from tests.factories import PASSWORD, make_issue, start
 
 
 def test_issues_page_lists_issues_and_is_in_the_navigation(admin_client, make, news):
@@ -86,8 +80,6 @@ def test_buttons_send_pause_resume_and_cancel(admin_client, make, news):
 
 def test_a_paused_issue_shows_why(admin_client, make, news):
     """The reason the issue paused itself is on its page."""
-    from newsletter.delivery.control import pause_issue
-
     make.subscriber(lists=[news])
     issue = make_issue(make, [news])
     start(issue)
@@ -106,8 +98,6 @@ def test_a_wrong_action_is_a_message_not_an_error(admin_client, make, news):
 
 def test_buttons_need_a_csrf_token(client, app, make, news, admin_account):
     """With CSRF on, a POST without the token is refused."""
-    from tests.factories import PASSWORD
-
     client.post("/admin/login", data={"email": admin_account.email, "password": PASSWORD})
     app.config["WTF_CSRF_ENABLED"] = True
     issue = make_issue(make, [news])

@@ -8,6 +8,7 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
+from newsletter.background.enqueue import QUEUE_SYSTEM
 from newsletter.extensions import db
 from newsletter.mail import SMTP_POLICY
 from newsletter.mail.sink import store_message
@@ -163,7 +164,7 @@ def test_test_message_button_sends_through_the_worker(
     """Clicking the button enqueues the job; the worker mails the admin; the outbox shows it."""
     response = admin_client.post("/admin/outbox/test", follow_redirects=True)
     assert "A test message is on its way" in response.get_data(as_text=True)
-    stub_broker.join("system")
+    stub_broker.join(QUEUE_SYSTEM)
     stub_worker.join()
     assert_test_message_for(admin_account, outbox_rows(), app)
     page = admin_client.get("/admin/outbox").get_data(as_text=True)
@@ -176,6 +177,6 @@ def test_test_message_button_through_redis(
 ):
     """The same path with a real Redis broker and worker."""
     admin_client.post("/admin/outbox/test")
-    redis_broker.join("system", timeout=10_000)
+    redis_broker.join(QUEUE_SYSTEM, timeout=10_000)
     redis_worker.join()
     assert_test_message_for(admin_account, outbox_rows(), app)

@@ -16,6 +16,7 @@ from newsletter.models import (
     SubscriptionStatus,
     SuppressionReason,
 )
+from newsletter.subscriptions import audience
 from tests.support.signin import sign_in
 
 
@@ -46,8 +47,6 @@ def test_a_too_short_search_says_so(admin_client):
 
 def test_results_are_paged_by_id(admin_client, make, news, monkeypatch):
     """A next-page link continues after the last id shown, and the next page holds the rest."""
-    from newsletter.subscriptions import audience
-
     monkeypatch.setattr(audience, "PAGE_SIZE", 2)
     monkeypatch.setattr(audience.search_subscribers, "__defaults__", (None, 2))
     people = [make.subscriber(f"p{n}@example.com", lists=[news]) for n in range(3)]

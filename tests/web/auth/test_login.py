@@ -1,17 +1,11 @@
 """Signing in and out of the admin."""
 
-from sqlalchemy import select
-
-from newsletter.extensions import db
-from newsletter.models import AuditEvent
+from newsletter.accounts import set_disabled
 from tests.factories import PASSWORD
+from tests.support.queries import audit_actions
 from tests.support.signin import sign_in
 
 LOGIN_FAILED = "Enter a correct email address and password"
-
-
-def audit_actions() -> list[str]:
-    return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.id)))
 
 
 def test_login_page_has_email_and_password_fields(client):
@@ -91,8 +85,6 @@ def test_disabled_account_cannot_sign_in(client, make, admin_account):
 
 def test_disabling_an_account_ends_its_session(client, make, admin_account):
     """A signed-in account that is disabled is signed out on its next request."""
-    from newsletter.accounts import set_disabled
-
     editor = make.account(email="editor@example.org", role="editor")
     sign_in(client, editor.email)
     set_disabled(editor, True, actor=admin_account)

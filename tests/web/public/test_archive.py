@@ -11,11 +11,6 @@ ATOM = "{http://www.w3.org/2005/Atom}"
 
 
 @pytest.fixture
-def news(make):
-    return make.list(slug="news", name="Monthly news")
-
-
-@pytest.fixture
 def board(make):
     return make.list(slug="board", name="Board papers", is_public=False)
 

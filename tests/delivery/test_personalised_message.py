@@ -1,10 +1,17 @@
 """The delivery engine fills each person's placeholders into the message rendered once."""
 
+import email
 import re
+from email import policy
 
 import pytest
 
-from tests.factories import make_issue, send_here, start
+from newsletter.compose.render import render_issue
+from newsletter.delivery.message import IssueMessage
+from newsletter.models.base import utcnow
+from newsletter.subscriptions.links import PreferencesLinkSigner, link_payload
+from newsletter.tokens import read_token
+from tests.factories import mailed_issue, make_issue
 
 
 @pytest.fixture
@@ -19,9 +26,7 @@ def sent(app, make, smtp_sink):
         "Dear {{ subscriber.name }},\n\nWe write to {{ subscriber.email }} about "
         "{{ list.name }}.\n\n[Leave]({{ unsubscribe_url }}) or [choose]({{ preferences_url }})."
     )
-    issue = make_issue(make, [news], subject="For {{ subscriber.name }}", body=body)
-    start(issue)
-    send_here(issue)
+    issue = mailed_issue(make, [news], subject="For {{ subscriber.name }}", body=body)
     messages = {m.rcpt_tos[0]: m for m in smtp_sink.wait_for(2)}
     return issue, people, messages
 
@@ -67,13 +72,6 @@ def test_no_marker_is_left_anywhere(sent):
 
 def test_placeholders_inside_long_lines_survive_quoted_printable(app, make):
     """Markers in lines longer than 76 characters are filled whole; encoded lines stay short."""
-    import email
-    from email import policy
-
-    from newsletter.compose.render import render_issue
-    from newsletter.delivery.message import IssueMessage
-    from newsletter.models.base import utcnow
-
     news = make.list(slug="news")
     body = ("é" * 37 + " {{ subscriber.name }} ") * 30 + "[x]({{ unsubscribe_url }})"
     issue = make_issue(make, [news], body=body)
@@ -91,8 +89,5 @@ def test_placeholders_inside_long_lines_survive_quoted_printable(app, make):
 
 def test_batch_signed_preferences_tokens_are_ordinary_tokens(app):
     """The delivery engine's fast preferences token reads back as the usual payload."""
-    from newsletter.subscriptions.links import PreferencesLinkSigner, link_payload
-    from newsletter.tokens import read_token
-
     token = PreferencesLinkSigner().token(42, "AbC-_xyz0123456789")
     assert read_token("preferences", token, 60) == link_payload(42, "AbC-_xyz0123456789")
