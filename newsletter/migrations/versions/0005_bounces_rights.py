@@ -45,7 +45,7 @@ def upgrade():
 
     if op.get_bind().dialect.name == "postgresql":
         # The admin's subscriber search, `… LIKE '%term%'` on the address and the name, at a
-        # million subscribers (newsletter/audience.py; SQLite scans instead). One index on an
+        # million subscribers (newsletter/subscriptions/audience.py; SQLite scans instead). One index on an
         # expression rather than one per column: half the upkeep on every imported person, and
         # the planner never takes it for the importer's `email_key = ANY(…)` lookups (pg_trgm
         # also serves `=`, and with stale statistics chose it over the unique b-tree).
