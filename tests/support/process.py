@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 # Variables a developer's shell may carry that would leak into a "fresh machine" run.
@@ -32,6 +33,10 @@ def clean_env(**extra: str) -> dict[str, str]:
 
 
 def newsletter_executable() -> str:
+    """The console script of the environment running the tests, even when it is not on PATH."""
+    beside = Path(sys.executable).with_name("newsletter")
+    if beside.exists():
+        return str(beside)
     return shutil.which("newsletter") or "newsletter"
 
 
