@@ -64,6 +64,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+    value = _float(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a number above 0, not {value:g}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -159,6 +166,9 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "BOUNCE_SOFT_DAYS": _int(env, "BOUNCE_SOFT_DAYS", 30),
         # Delivery rows older than this are folded into per-issue counts and deleted.
         "DELIVERY_RETENTION_DAYS": _int(env, "DELIVERY_RETENTION_DAYS", 730),
+        # An uploaded import file (it holds addresses and names) is deleted once its import
+        # finishes, and at the latest this many hours after the upload, imported or not.
+        "IMPORT_UPLOAD_RETENTION_HOURS": _positive(env, "IMPORT_UPLOAD_RETENTION_HOURS", 24),
         "ORG_NAME": env.get("ORG_NAME", "").strip() or "Newsletter",
         "ORG_ADDRESS": env.get("ORG_ADDRESS", "").strip(),
         "SEND_RATE": _int(env, "SEND_RATE", 0),

@@ -8,14 +8,27 @@ deliveries (the issues' counts keep them, folded), and leaves the suppression en
 sign-up confirmed by its link lifts `erased`: consent evidence is deleted only here, and the
 suppression entry outlives the person. `export_person` and `erase_person` commit, with their
 audit record.
+
+Erasure also reaches every other place the address may be stored (`_forget_elsewhere`):
+messages to it in the built-in sink's outbox are deleted, so is any stored import upload that
+holds it, delivery rows that lost their link to the person, and the address is blanked where it
+was written as text (import rejects, import jobs' errors and warnings, audit details,
+suppression notes), the person's name too wherever it stands beside the address. A name alone
+is left: it cannot be told from someone else's. `tests/test_erasure_everywhere.py` searches every
+table and the database file afterwards, so a new place that stores addresses fails there first.
 """
 
 from __future__ import annotations
 
+import contextlib
+import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import InstrumentedAttribute
 
 from newsletter import suppression
 from newsletter.addresses import Address, canonical_key, parse_address
@@ -23,16 +36,23 @@ from newsletter.audit import Actor, record
 from newsletter.delivery.counts import fold_and_delete
 from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
+from newsletter.imports.retention import discard_uploads_mentioning
+from newsletter.mail.addresses import ascii_domain
 from newsletter.models import (
+    AuditEvent,
     Bounce,
     ConsentEvent,
     ConsentWording,
     Delivery,
+    ImportJob,
+    ImportReject,
     Issue,
     MailingList,
+    OutboxMessage,
     Subscriber,
     Subscription,
     SuppressionEntry,
+    SuppressionEntryReason,
     SuppressionReason,
 )
 from newsletter.models.base import utcnow
@@ -216,8 +236,11 @@ def erase_person(raw_address: str, actor: Actor) -> Erasure:
         raise NotFoundError("nothing is held about that address")
     deliveries = 0
     subscriber_id = subscriber.id if subscriber else None
+    mentions = Mentions.of(address, subscriber.name if subscriber else "")
     if subscriber is not None:
         deliveries = _delete_person(subscriber)
+    forgotten = _forget_elsewhere(mentions)
+    deliveries += forgotten.pop("deliveries")
     suppression.suppress(address.key, SuppressionReason.ERASED)
     entry = suppression.find_entry(address.key)
     assert entry is not None  # suppressed just above
@@ -226,7 +249,12 @@ def erase_person(raw_address: str, actor: Actor) -> Erasure:
     record(
         "subscriber.erased",
         target=target,
-        detail={"suppression_entry": entry.id, "reasons": reasons, "deliveries": deliveries},
+        detail={
+            "suppression_entry": entry.id,
+            "reasons": reasons,
+            "deliveries": deliveries,
+            **forgotten,
+        },
         actor=actor,
     )
     db.session.commit()
@@ -247,3 +275,130 @@ def _delete_person(subscriber: Subscriber) -> int:
     db.session.execute(sa.delete(Subscriber).where(Subscriber.id == person))
     db.session.expunge(subscriber)
     return folded
+
+
+ERASED = "[erased]"  # what stands where an erased person's address or name was written
+
+
+@dataclass(frozen=True)
+class Mentions:
+    """An erased person's address, in every spelling the product may have stored it, and
+    their name: what to look for in text, and what to blank."""
+
+    forms: tuple[str, ...]
+    address: re.Pattern[str]
+    name: re.Pattern[str] | None
+    # The longest run of plain characters of the address: a LIKE on it finds the candidate
+    # rows in SQL (JSON text escapes other characters), and Python then checks each one.
+    probe: str
+
+    @classmethod
+    def of(cls, address: Address, name: str) -> Mentions:
+        forms = {address.email, address.key}
+        local, _, domain = address.email.rpartition("@")
+        # A stored address that no longer validates keeps its own spelling only.
+        with contextlib.suppress(Exception):
+            forms.add(f"{local}@{ascii_domain(domain)}")
+        ordered = tuple(sorted(forms, key=len, reverse=True))
+        name = (name or "").strip()
+        runs = re.findall(r"[A-Za-z0-9@._+-]+", address.email)
+        return cls(
+            forms=ordered,
+            address=_pattern(ordered),
+            # As a whole word: "Ann" is blanked, "Annual" is not.
+            name=re.compile(rf"(?<!\w){re.escape(name)}(?!\w)", re.IGNORECASE) if name else None,
+            probe=max(runs, key=len, default=""),
+        )
+
+    def found_in(self, value: Any) -> bool:
+        if isinstance(value, str):
+            return bool(self.address.search(value))
+        if isinstance(value, bytes):
+            return self.found_in(value.decode("utf-8", "replace"))
+        if isinstance(value, dict):
+            return any(self.found_in(k) or self.found_in(v) for k, v in value.items())
+        if isinstance(value, list):
+            return any(self.found_in(v) for v in value)
+        return False
+
+    def blanked(self, value: Any) -> Any:
+        """The value with the address, and the name, replaced by ERASED (JSON walked)."""
+        if isinstance(value, str):
+            value = self.address.sub(ERASED, value)
+            return self.name.sub(ERASED, value) if self.name else value
+        if isinstance(value, dict):
+            return {self.blanked(k): self.blanked(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.blanked(v) for v in value]
+        return value
+
+    def like(self, column: sa.ColumnElement | InstrumentedAttribute) -> sa.ColumnElement[bool]:
+        """A SQL condition true at least for every row whose column mentions the address."""
+        if len(self.probe) < 3:
+            return sa.true()
+        escaped = re.sub(r"([\\%_])", r"\\\1", self.probe)
+        return sa.cast(column, sa.Text).ilike(f"%{escaped}%", escape="\\")
+
+
+def _pattern(texts: Sequence[str]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(t) for t in texts), re.IGNORECASE)
+
+
+def _forget_elsewhere(mentions: Mentions) -> dict[str, int]:
+    """Remove the address (and the name beside it) from every place but the person's own rows;
+    returns how many of each were deleted or blanked, for the erasure's audit record."""
+    return {
+        "deliveries": fold_and_delete(_unlinked_deliveries(mentions)),
+        "outbox_messages": _delete_outbox_messages(mentions),
+        "uploads": discard_uploads_mentioning(mentions.forms),
+        "blanked": sum(
+            _blank_mentions(table, columns, mentions)
+            for table, columns in (
+                (ImportReject.__table__, ("value",)),
+                (ImportJob.__table__, ("file_name", "error", "warnings")),
+                (AuditEvent.__table__, ("target", "detail")),
+                (SuppressionEntryReason.__table__, ("note",)),
+            )
+        ),
+    }
+
+
+def _unlinked_deliveries(mentions: Mentions) -> list[int]:
+    """Delivery rows of the address whose link to a person was cut (ON DELETE SET NULL)."""
+    rows = db.session.execute(
+        sa.select(Delivery.id, Delivery.email).where(
+            Delivery.subscriber_id.is_(None), mentions.like(Delivery.email)
+        )
+    )
+    return [row.id for row in rows if mentions.found_in(row.email)]
+
+
+def _delete_outbox_messages(mentions: Mentions) -> int:
+    """Messages the built-in sink captured for the address: deleted whole."""
+    table = OutboxMessage.__table__
+    rows = db.session.execute(
+        sa.select(table.c.id, table.c.recipients).where(mentions.like(table.c.recipients))
+    )
+    ids = [row.id for row in rows if mentions.found_in(row.recipients)]
+    if ids:
+        db.session.execute(table.delete().where(table.c.id.in_(ids)))
+    return len(ids)
+
+
+def _blank_mentions(table: sa.Table, columns: Sequence[str], mentions: Mentions) -> int:
+    """Blank the address, and the name, in the rows of `table` whose `columns` mention the
+    address; Core, so append-only rules of the ORM do not apply. Returns the rows changed."""
+    cols = [table.c[name] for name in columns]
+    key = next(iter(table.primary_key.columns))
+    rows = db.session.execute(
+        sa.select(key, *cols).where(sa.or_(*(mentions.like(col) for col in cols)))
+    ).all()
+    changed = 0
+    for row in rows:
+        values = {name: getattr(row, name) for name in columns}
+        if not any(mentions.found_in(value) for value in values.values()):
+            continue
+        blanked = {name: mentions.blanked(value) for name, value in values.items()}
+        db.session.execute(table.update().where(key == row[0]).values(**blanked))
+        changed += 1
+    return changed

@@ -83,6 +83,17 @@ def test_the_claim_timeout_must_be_a_positive_number_of_seconds(empty_cwd):
         load_config({"SEND_CLAIM_TIMEOUT": "0"})
 
 
+def test_uploads_are_kept_24_hours_unless_the_setting_says_otherwise(empty_cwd):
+    """IMPORT_UPLOAD_RETENTION_HOURS: 24 by default, any positive number, else a clear error."""
+    assert load_config({})["IMPORT_UPLOAD_RETENTION_HOURS"] == 24
+    assert (
+        load_config({"IMPORT_UPLOAD_RETENTION_HOURS": "1.5"})["IMPORT_UPLOAD_RETENTION_HOURS"]
+        == 1.5
+    )
+    with pytest.raises(ConfigError, match="IMPORT_UPLOAD_RETENTION_HOURS must be a number"):
+        load_config({"IMPORT_UPLOAD_RETENTION_HOURS": "0"})
+
+
 def test_postgresql_urls_mean_psycopg3():
     """postgresql:// and postgresql+psycopg:// are the same driver."""
     assert normalise_database_url("postgresql://u@h/db") == "postgresql+psycopg://u@h/db"

@@ -10,7 +10,7 @@ from newsletter.background.periodic import periodic_job
 from newsletter.delivery.counts import fold_old_deliveries
 from newsletter.delivery.scheduling import start_due_issues
 from newsletter.delivery.sweep import sweep
-from newsletter.imports.retention import blank_old_import_evidence
+from newsletter.imports.retention import blank_old_import_evidence, delete_old_uploads
 from newsletter.subscriptions.retention import blank_old_request_details, purge_stale_signups
 
 logger = logging.getLogger(__name__)
@@ -35,6 +35,15 @@ def blank_old_import_evidence_job() -> None:
     blanked = blank_old_import_evidence()
     if blanked:
         logger.info("removed evidence IP addresses from %d old import events", blanked)
+
+
+@periodic_job("delete_old_uploads", every=timedelta(minutes=10))
+def delete_old_uploads_job() -> None:
+    """Uploaded import files (every address and name of a list) go once their import is done,
+    and IMPORT_UPLOAD_RETENTION_HOURS after the upload at the latest."""
+    deleted = delete_old_uploads()
+    if deleted:
+        logger.info("deleted %d stored import uploads", deleted)
 
 
 @periodic_job("delivery_sweep", every=timedelta(seconds=0))

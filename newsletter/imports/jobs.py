@@ -22,6 +22,7 @@ from newsletter.imports.errors import ImportBusyError, ImportFileError
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
 from newsletter.imports.reading import RecordStream
+from newsletter.imports.retention import discard_upload
 from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
 from newsletter.imports.sources import Source, open_bytes
 from newsletter.models import (
@@ -238,6 +239,7 @@ def _finish(
     job.holder = None
     if status is ImportStatus.DONE:
         job.bytes_done = job.bytes_total
+        discard_upload(job)  # it holds every address and name of the file: not kept past use
     job.error = error or None
     actor = db.session.get(Account, job.created_by_id) if job.created_by_id else job.actor
     audit.record(
@@ -288,6 +290,10 @@ def uploaded_source(job: ImportJob) -> Source:
     """The source of a job whose file was uploaded (its bytes are in the database)."""
     stored = db.session.get(ImportFile, job.id)
     if stored is None:
+        if job.file_deleted_at is not None:
+            raise ImportFileError(
+                f"the uploaded file of import job {job.id} has been deleted; upload it again"
+            )
         raise ImportFileError(f"import job {job.id} has no stored file")
     return open_bytes(job.file_name, stored.content)
 

@@ -34,6 +34,7 @@ from newsletter.models import (
     ConsentMode,
     OptInLevel,
     SubscriptionStatus,
+    SuppressionReason,
 )
 
 # Enum values read once: `.value` on an enum member is a property call, several per row.
@@ -41,6 +42,7 @@ IMPORT = ConsentMethod.IMPORT.value
 CONFIRMED = SubscriptionStatus.CONFIRMED.value
 PENDING = SubscriptionStatus.PENDING.value
 UNSUBSCRIBED = SubscriptionStatus.UNSUBSCRIBED.value
+ERASED_VALUE = "[erased]"  # what a reject keeps in place of an erased person's address
 TOKEN_BYTES = 24  # as newsletter.models.subscribers.new_unsubscribe_token
 
 
@@ -191,6 +193,9 @@ class BatchPlanner:
         state = self.suppressions.get(row.key_hash)
         if state is not None and state.active:
             reasons = ", ".join(sorted(r.value for r in state.active))
+            if SuppressionReason.ERASED in state.active:
+                # An old export must not write an erased person's address back into the rejects.
+                row = row._replace(raw=ERASED_VALUE)
             plan.rejects.append((row, f"address is suppressed ({reasons})"))
             plan.counts.rejected += 1
             return

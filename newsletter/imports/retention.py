@@ -1,23 +1,152 @@
-"""Privacy by default for carried-over evidence: the IP addresses inside old import events.
+"""Privacy by default for what imports keep: uploaded files, and carried-over evidence.
 
-The retention job blanks each event's `ip_address` after CONSENT_RETENTION_DAYS; an import
-event also keeps the old provider's OPTIN_IP and CONFIRM_IP, as given, in its detail. This
-removes those too, after the same period, leaving the times and the rest of the evidence.
+An uploaded file holds every address and name of an old list, so its bytes (`import_file`)
+are kept only while an import may still need them: `discard_upload` deletes them when the
+import finishes, and `delete_old_uploads` (a periodic job) deletes any still kept
+IMPORT_UPLOAD_RETENTION_HOURS after the upload, imported or not; the job notes when
+(`import_job.file_deleted_at`) so the admin can say the file is gone. An erasure deletes at once
+any stored upload that mentions the person (`discard_uploads_mentioning`).
+
+The retention job blanks each consent event's `ip_address` after CONSENT_RETENTION_DAYS; an
+import event also keeps the old provider's OPTIN_IP and CONFIRM_IP, as given, in its detail.
+`blank_old_import_evidence` removes those too, after the same period, leaving the times and the
+rest of the evidence.
 """
 
 from __future__ import annotations
 
+import io
+import zipfile
+import zlib
+from collections.abc import Iterable
 from datetime import datetime, timedelta
+from typing import IO
 
 import sqlalchemy as sa
 from flask import current_app
 
 from newsletter.extensions import db
-from newsletter.models import ConsentEvent, ConsentMethod
-from newsletter.models.base import utcnow
+from newsletter.models import ConsentEvent, ConsentMethod, ImportFile, ImportJob, ImportStatus
+from newsletter.models.base import changed_rows, utcnow
 
 EVIDENCE_IPS = ("OPTIN_IP", "CONFIRM_IP")
 PAGE = 1000
+CHUNK = 1 << 16  # bytes read at a time when searching a stored upload
+EXPIRED = "its uploaded file was deleted after {hours:g} hours without being imported"
+ERASED = "its uploaded file was deleted because it held a person who has since been erased"
+
+
+def discard_upload(job: ImportJob, now: datetime | None = None) -> bool:
+    """Delete the job's stored upload, if it has one, noting when; the caller commits."""
+    result = db.session.execute(sa.delete(ImportFile).where(ImportFile.job_id == job.id))
+    if not changed_rows(result):
+        return False
+    job.file_deleted_at = now or utcnow()
+    return True
+
+
+def _give_up(job: ImportJob, why: str, now: datetime) -> None:
+    """A job that never ran cannot run without its file: it fails, saying why."""
+    if job.status is ImportStatus.QUEUED:
+        job.status = ImportStatus.FAILED
+        job.finished_at = now
+        job.error = why
+
+
+def delete_old_uploads(now: datetime | None = None) -> int:
+    """Delete the stored uploads of finished imports, and any kept past the retention period;
+    returns how many. A queued job whose file goes fails with a sentence saying so."""
+    now = now or utcnow()
+    hours = float(current_app.config.get("IMPORT_UPLOAD_RETENTION_HOURS", 24))
+    cutoff = now - timedelta(hours=hours)
+    jobs = db.session.scalars(
+        sa.select(ImportJob)
+        .join(ImportFile, ImportFile.job_id == ImportJob.id)
+        .where(sa.or_(ImportJob.status == ImportStatus.DONE, ImportJob.created_at < cutoff))
+        .order_by(ImportJob.id)
+    ).all()
+    deleted = 0
+    for job in jobs:
+        if discard_upload(job, now):
+            deleted += 1
+            _give_up(job, EXPIRED.format(hours=hours), now)
+    db.session.commit()
+    return deleted
+
+
+def discard_uploads_mentioning(forms: Iterable[str], now: datetime | None = None) -> int:
+    """Delete every stored upload whose bytes hold one of `forms` (an address's spellings),
+    inside a ZIP too; returns how many. The caller commits (an erasure, with its record)."""
+    now = now or utcnow()
+    needles = _needles(forms)
+    if not needles:
+        return 0
+    deleted = 0
+    job_ids = db.session.scalars(sa.select(ImportFile.job_id).order_by(ImportFile.job_id)).all()
+    for job_id in job_ids:
+        content = db.session.scalar(
+            sa.select(ImportFile.content).where(ImportFile.job_id == job_id)
+        )
+        if content is None or not _mentions(content, needles):
+            continue
+        job = db.session.get(ImportJob, job_id)
+        if job is not None and discard_upload(job, now):
+            deleted += 1
+            _give_up(job, ERASED, now)
+    return deleted
+
+
+def _needles(forms: Iterable[str]) -> set[bytes]:
+    """The forms as bytes a file may hold them in (UTF-8, or Windows-1252), lowercased."""
+    needles = set()
+    for form in forms:
+        for encoding in ("utf-8", "cp1252"):
+            try:
+                needles.add(form.lower().encode(encoding))
+            except UnicodeEncodeError:
+                continue
+    return {needle for needle in needles if needle}
+
+
+def _mentions(content: bytes, needles: set[bytes]) -> bool:
+    """Whether the stored bytes, or any member of them as a ZIP, hold one of the needles.
+
+    A member that cannot be read (damaged, encrypted, an unknown compression) counts as
+    mentioning them: what cannot be searched cannot be shown to be free of the person.
+    """
+    if _stream_mentions(io.BytesIO(content), needles):
+        return True
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(content))
+    except (zipfile.BadZipFile, *_UNREADABLE):
+        return False  # not a ZIP: searched whole above
+    with archive:
+        for member in archive.infolist():
+            if member.is_dir():
+                continue
+            try:
+                with archive.open(member) as stream:
+                    if _stream_mentions(stream, needles):
+                        return True
+            except (zipfile.BadZipFile, *_UNREADABLE):
+                return True
+    return False
+
+
+_UNREADABLE = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zlib.error)
+
+
+def _stream_mentions(stream: IO[bytes], needles: set[bytes]) -> bool:
+    """Search a stream chunk by chunk, keeping enough of each chunk's end for a needle
+    that runs across two chunks; letters are compared without case (ASCII)."""
+    keep = max(len(needle) for needle in needles) - 1
+    tail = b""
+    while chunk := stream.read(CHUNK):
+        text = tail + chunk.lower()
+        if any(needle in text for needle in needles):
+            return True
+        tail = text[-keep:] if keep else b""
+    return False
 
 
 def blank_old_import_evidence(now: datetime | None = None) -> int:

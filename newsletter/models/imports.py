@@ -70,6 +70,10 @@ class ImportJob(Model):
     duplicates: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     warnings: Mapped[list] = mapped_column(sa.JSON, default=list)
     error: Mapped[str | None] = mapped_column(sa.Text)
+    # When an upload's stored bytes (import_file) were deleted: once the import finished, or
+    # IMPORT_UPLOAD_RETENTION_HOURS after the upload, or by an erasure. None for a file never
+    # stored (the command line) or still kept.
+    file_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def counts(self) -> dict[str, int]:

@@ -7,26 +7,23 @@ from flask import abort, render_template, request
 from newsletter.background import enqueue
 from newsletter.consent import Origin
 from newsletter.extensions import limiter
-from newsletter.lists import public_lists
 from newsletter.models import SubscriptionStatus
 from newsletter.subscriptions.links import (
     subscriber_from_preferences_token,
     subscriber_of_expired_link,
 )
 from newsletter.subscriptions.people import active_lists
-from newsletter.subscriptions.preferences import update_preferences
+from newsletter.subscriptions.preferences import offered_lists, update_preferences
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 from newsletter.web.public.blueprint import bp
 from newsletter.web.public.forms import PreferencesForm
 
 
 def _preferences_form(subscriber) -> PreferencesForm:
-    offered = {ml.id: ml for ml in public_lists()}
-    for subscription in subscriber.subscriptions:
-        offered.setdefault(subscription.list_id, subscription.mailing_list)
+    offered = offered_lists(subscriber)
     form = PreferencesForm(obj=None if request.method == "POST" else subscriber)
-    form.lists.choices = [(ml.slug, ml.name) for ml in offered.values()]
-    form.offered = list(offered.values())
+    form.lists.choices = [(ml.slug, ml.name) for ml in offered]
+    form.offered = offered
     if request.method == "GET":
         form.lists.data = [
             s.mailing_list.slug

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from itsdangerous.timed import TimestampSigner
 
 from newsletter import suppression
+from newsletter.consent import Origin
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentAction,
@@ -26,6 +27,7 @@ from newsletter.models.base import utcnow
 from newsletter.subscriptions import links
 from newsletter.subscriptions.confirmation import CONFIRMATION_MAILS_PER_DAY
 from newsletter.subscriptions.links import link_payload, preferences_token
+from newsletter.subscriptions.unsubscribe import unsubscribe_by_admin
 from newsletter.tokens import make_token
 from tests.support.html import main_content
 from tests.support.subscribing import (
@@ -582,3 +584,16 @@ class TestWithoutRequestDetails:
         assert [e.action for e in recorded] == [ConsentAction.REQUESTED, ConsentAction.CONFIRMED]
         assert [(e.ip_address, e.user_agent) for e in recorded] == [(None, None)] * 2
         assert [e.source for e in recorded] == ["/subscribe", "/confirm/<token>"]
+
+
+def test_a_confirmation_request_for_a_private_list_dies_when_an_admin_removes_them(client, make):
+    """An import's request to confirm a private list confirms nothing once an admin has taken
+    the person off that list: their own link cannot put them back."""
+    board = make.list("board", name="Board papers", is_public=False)
+    cara = make.subscriber("cara@example.com", lists=[board], status="pending")
+    path = f"/confirm/{links.confirmation_token(cara, [board.id])}"
+    unsubscribe_by_admin(cara, Origin(source="test"), make.account(), {board.id})
+    before = row_counts()
+    assert press(client, path).status_code == 410
+    assert row_counts() == before
+    assert statuses("cara@example.com") == {"board": SubscriptionStatus.UNSUBSCRIBED}

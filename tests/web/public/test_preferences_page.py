@@ -9,6 +9,7 @@ import itsdangerous.timed
 import pytest
 
 from newsletter import suppression
+from newsletter.consent import Origin
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentAction,
@@ -18,6 +19,8 @@ from newsletter.models import (
 )
 from newsletter.subscriptions import links
 from newsletter.subscriptions.links import confirmation_token, preferences_token
+from newsletter.subscriptions.preferences import update_preferences
+from newsletter.subscriptions.unsubscribe import unsubscribe_by_admin
 from tests.support.html import element, elements, main_content
 from tests.support.subscribing import events, link_path, person, row_counts, statuses
 
@@ -158,6 +161,80 @@ def test_private_list_cannot_be_joined_by_its_slug(client, make, ann):
     response = save(client, page_of(ann), ["news", "board"])
     assert response.status_code == 400
     assert statuses("ann@example.com") == {"news": CONFIRMED}
+
+
+@pytest.fixture
+def board(make):
+    return make.list("board", name="Board papers", is_public=False)
+
+
+def remove_by_admin(make, subscriber, mailing_list) -> None:
+    """An admin takes the person off one list by hand, as the subscriber page does."""
+    unsubscribe_by_admin(subscriber, Origin(source="test"), make.account(), {mailing_list.id})
+
+
+def test_removed_from_a_private_list_it_is_no_longer_offered(client, make, news, board):
+    """Once an admin has taken someone off a private list, their own page does not show it."""
+    bob = make.subscriber("bob@example.com", lists=[news, board])
+    remove_by_admin(make, bob, board)
+    page = main_content(client.get(page_of(bob)).get_data(as_text=True))
+    assert "Board papers" not in page
+    assert {box["value"] for box in elements(page, "input", type="checkbox")} == {"news"}
+
+
+def test_removed_from_a_private_list_a_forged_form_cannot_rejoin_it(client, make, news, board):
+    """Posting the private list's slug is refused and changes nothing."""
+    bob = make.subscriber("bob@example.com", lists=[news, board])
+    remove_by_admin(make, bob, board)
+    before = row_counts()
+    response = save(client, page_of(bob), ["news", "board"], name="")
+    assert response.status_code == 400
+    assert "Select newsletters from the list shown" in response.get_data(as_text=True)
+    assert row_counts() == before
+    assert statuses("bob@example.com") == {"news": CONFIRMED, "board": UNSUBSCRIBED}
+
+
+def test_the_save_itself_ignores_a_private_list_not_offered(make, news, board):
+    """The rule holds below the form too: update_preferences never joins a list not offered."""
+    bob = make.subscriber("bob@example.com", lists=[news, board])
+    remove_by_admin(make, bob, board)
+    joined, left = update_preferences(bob, {news.id, board.id}, "", Origin(source="test"))
+    assert (joined, left) == ([], [])
+    assert statuses("bob@example.com") == {"news": CONFIRMED, "board": UNSUBSCRIBED}
+
+
+def test_leaving_a_private_list_by_the_link_is_for_good(client, make, news, board):
+    """Someone who clears a private list's box is off it, and the page then stops offering it."""
+    bob = make.subscriber("bob@example.com", lists=[news, board])
+    path = page_of(bob)
+    save(client, path, ["news"], name="")
+    assert statuses("bob@example.com") == {"news": CONFIRMED, "board": UNSUBSCRIBED}
+    assert "Board papers" not in client.get(path).get_data(as_text=True)
+    assert save(client, path, ["news", "board"], name="").status_code == 400
+    assert statuses("bob@example.com") == {"news": CONFIRMED, "board": UNSUBSCRIBED}
+
+
+def test_pending_on_a_private_list_it_is_offered_and_may_be_confirmed(client, make, board):
+    """Someone an import left pending on a private list sees it, and ticking it confirms it."""
+    cara = make.subscriber("cara@example.com", lists=[board], status="pending")
+    page = main_content(client.get(page_of(cara)).get_data(as_text=True))
+    assert "Board papers" in page
+    save(client, page_of(cara), ["board"], name="")
+    assert statuses("cara@example.com") == {"board": CONFIRMED}
+
+
+def test_the_unsubscribe_page_leads_back_only_to_what_may_be_joined(client, make, news, board):
+    """The "changed your mind" link after leaving a private list does not offer it again."""
+    bob = make.subscriber("bob@example.com", lists=[news, board])
+    left = client.post(f"/unsubscribe/{bob.unsubscribe_token}")
+    assert statuses("bob@example.com") == {"news": UNSUBSCRIBED, "board": UNSUBSCRIBED}
+    [again] = [
+        a["href"]
+        for a in elements(main_content(left.get_data(as_text=True)), "a")
+        if "/preferences/" in a.get("href", "")
+    ]
+    page = main_content(client.get(again).get_data(as_text=True))
+    assert {box["value"] for box in elements(page, "input", type="checkbox")} == {"news"}
 
 
 @pytest.mark.parametrize("token", ["x", "a.b.c", "A" * 3000, "eyJzIjoxfQ.aaa.bbb"])
