@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from newsletter.imports.errors import ImportFileError
+from newsletter.spreadsheet import unescape, unescape_row
 from newsletter.imports.records import ImportRecord, RowKind, join_name, parse_time
 
 FORMATS = ("auto", "csv", "mailchimp", "listmonk", "mailman")
@@ -170,12 +171,13 @@ def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[Im
         start, last = last + 1, reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        yield make(start, row)
+        # A cell our own exports marked with "'" (spreadsheet safety) reads back as it was.
+        yield make(start, unescape_row(row))
 
 
 def _mailman_records(file: str, lines: Iterator[str]) -> Iterator[ImportRecord]:
     for number, line in enumerate(lines, start=1):
-        text = line.strip().lstrip("\ufeff")
+        text = unescape(line.strip().lstrip("\ufeff"))
         if not text or text.startswith("#"):
             continue
         name, address = parseaddr(text)
@@ -327,11 +329,26 @@ def _listmonk_reader(layout: Layout, file: str) -> Callable[[int, list[str]], Im
 _ROW_READERS = {"csv": _csv_reader, "mailchimp": _mailchimp_reader, "listmonk": _listmonk_reader}
 
 
-def first_line(lines: Iterator[str]) -> tuple[str, Iterator[str]]:
-    """The first non-blank line, and an iterator that still yields every line from the start."""
+def first_line(
+    lines: Iterator[str], file: str = "", max_lines: int = 1000, max_chars: int = 64 * 1024
+) -> tuple[str, Iterator[str]]:
+    """The first non-blank line, and an iterator that still yields every line from the start.
+
+    The blank lines before it are kept to be yielded again, so at most `max_lines` of them
+    holding `max_chars` in all are read: a file of nothing but blank lines is refused after
+    those, not held in memory to its end."""
     seen: list[str] = []
+    skipped = 0
     for line in lines:
         seen.append(line)
         if line.strip().lstrip("\ufeff"):
             return line, itertools.chain(seen, lines)
+        skipped += len(line)
+        if len(seen) > max_lines or skipped > max_chars:
+            where = f"{file}: " if file else ""
+            raise ImportFileError(
+                f"{where}more than {max_lines:,} blank lines or {max_chars // 1024:,} KB before "
+                "the first row (IMPORT_MAX_SKIPPED_LINES, IMPORT_MAX_SKIPPED_KB); is this an "
+                "export?"
+            )
     return "", iter(seen)

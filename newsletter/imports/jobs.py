@@ -8,12 +8,14 @@ taken over, and the new holder carries on from the job's checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from newsletter import audit, suppression
 from newsletter.background import enqueue
@@ -21,9 +23,10 @@ from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
+from newsletter.imports.formats import FORMATS
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
-from newsletter.imports.sources import Source, open_bytes
+from newsletter.imports.sources import Limits, Source, open_bytes
 from newsletter.models import (
     Account,
     ConsentMode,
@@ -284,12 +287,17 @@ def dry_run(
     )
 
 
+def limits() -> Limits:
+    """What an import file may hold, from the app's settings (IMPORT_MAX_…)."""
+    return Limits.from_config(current_app.config)
+
+
 def uploaded_source(job: ImportJob) -> Source:
     """The source of a job whose file was uploaded (its bytes are in the database)."""
     stored = db.session.get(ImportFile, job.id)
     if stored is None:
         raise ImportFileError(f"import job {job.id} has no stored file")
-    return open_bytes(job.file_name, stored.content)
+    return open_bytes(job.file_name, stored.content, limits())
 
 
 def queue_upload(
@@ -300,21 +308,72 @@ def queue_upload(
     consent: ConsentMode,
     actor: Account,
 ) -> ImportJob:
-    """Keep an uploaded file with a new job and hand it to a worker; ImportFileError if the
-    file cannot be read as `wanted` (checked now, so the form can say so)."""
-    source = open_bytes(name, content)
-    stream = RecordStream(source, wanted)
-    job = create_job(source, stream, mailing_list, consent, actor=actor, content=content)
+    """Keep an uploaded file with a new job and hand it to a worker, which checks and reads it.
+
+    Nothing here opens the file: unpacking and parsing a hostile upload would cost the web
+    worker its memory and time, so the request only stores the bytes (Flask has already
+    capped their size, MAX_CONTENT_LENGTH). The job's format stays what was asked for
+    (maybe "auto") until the worker has recognised it; a file it cannot read fails the job
+    with the reason, and nothing is imported."""
+    if wanted not in FORMATS:
+        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
+    if not content:
+        raise ImportFileError(f"{name} is empty")
+    job = ImportJob(
+        list_id=mailing_list.id,
+        created_by_id=actor.id,
+        actor=actor.email,
+        file_name=name[:255],
+        file_sha256=hashlib.sha256(content).hexdigest(),
+        file_size=len(content),
+        format=wanted,
+        column_map={},
+        consent_mode=consent,
+        status=ImportStatus.QUEUED,
+        bytes_total=0,
+        warnings=[],
+    )
+    db.session.add(job)
+    db.session.flush()
+    db.session.add(ImportFile(job_id=job.id, content=content))
+    audit.record(
+        "import.queued",
+        target=f"list:{mailing_list.slug}",
+        detail=_audit_detail(job),
+        actor=actor,
+    )
+    db.session.commit()
     enqueue.run_import(job.id)
     return job
 
 
 def run_uploaded_job(job_id: int) -> None:
-    """What the background actor does: run (or resume) a job from its stored file."""
+    """What the background actor does: check the stored file, then run (or resume) the job.
+
+    A file that cannot be read, or breaks a limit, fails the job with the reason before any
+    row is read into the database."""
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status is ImportStatus.DONE:
         return
-    run_job(job, uploaded_source(job))
+    try:
+        source = uploaded_source(job)
+        stream = RecordStream(source, job.format, job.column_map)
+    except ImportFileError as error:
+        db.session.rollback()
+        mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
+        return
+    if (job.format, job.bytes_total) != (stream.format, stream.bytes_total):
+        job.format = stream.format
+        job.bytes_total = stream.bytes_total
+        job.warnings = list(source.warnings)
+        db.session.commit()
+    run_job(job, source)
+
+
+def checking(job: ImportJob) -> bool:
+    """True while a worker has yet to check an uploaded file (its format is not yet known)."""
+    return job.status is ImportStatus.QUEUED and job.bytes_total == 0
 
 
 def status(job: ImportJob) -> dict:
@@ -334,5 +393,6 @@ def status(job: ImportJob) -> dict:
         "bytes_total": total,
         "percent": min(percent, 100),
         "error": job.error,
+        "checking": checking(job),
         **job.counts,
     }

@@ -78,6 +78,7 @@ def imports_show(job_id: int):
         "admin/imports_show.html",
         job=job,
         mailing_list=mailing_list,
+        checking=jobs.checking(job),
         reconfirmation=reconfirmation.reconfirmation_of(job),
     )
 
