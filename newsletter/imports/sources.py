@@ -20,6 +20,7 @@ import io
 import re
 import struct
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -320,7 +321,10 @@ class LimitedReader(io.BufferedIOBase):
         if size is None or size < 0:
             return b"".join(iter(lambda: self.read(CHUNK), b""))
         # One byte past the limit is enough to know it was passed.
-        data = self._stream.read(min(size, self._limit - self._out + 1))
+        try:
+            data = self._stream.read(min(size, self._limit - self._out + 1))
+        except (zipfile.BadZipFile, zlib.error, EOFError) as error:
+            raise ImportFileError(f"the ZIP file is damaged and cannot be read: {error}") from error
         self._out += len(data)
         if self._out > self._limit:
             raise ImportFileError(self._too_big)
