@@ -154,3 +154,15 @@ def test_the_rejected_rows_download_marks_formula_cells(
     download = admin_client.get(f"/admin/imports/{job.id}/rejects.csv").get_data(as_text=True)
     rows = list(csv.reader(io.StringIO(download)))
     assert rows[1][1] == "'-cmd|' /C calc'!A0" and rows[1][3] == "'@evil.csv"
+
+
+def test_marks_are_looked_for_only_in_files_that_can_hold_them(tmp_path):
+    """An apostrophe inside a name does not make the reader look at every cell; a mark does."""
+    plain = tmp_path / "plain.csv"
+    plain.write_text("email,name\nob@example.org,O'Brien\n", encoding="utf-8")
+    marked = tmp_path / "marked.csv"
+    marked.write_text("email,name\n'-bob@example.org,'=x\n", encoding="utf-8")
+    assert open_path(plain).members[0].marked is False
+    source = open_path(marked)
+    assert source.members[0].marked is True
+    assert [(r.email, r.name) for r in RecordStream(source)] == [("-bob@example.org", "=x")]

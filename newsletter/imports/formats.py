@@ -144,8 +144,11 @@ def _columns(header: list[str], column_map: dict) -> dict[str, int]:
     return columns
 
 
-def records(layout: Layout, file: str, lines: Iterator[str]) -> Iterator[ImportRecord]:
-    """The file's rows as ImportRecords; `lines` starts at the file's first line."""
+def records(
+    layout: Layout, file: str, lines: Iterator[str], marked: bool = True
+) -> Iterator[ImportRecord]:
+    """The file's rows as ImportRecords; `lines` starts at the file's first line. `marked`
+    False says no cell carries a spreadsheet mark (sources.Member.marked): none is looked for."""
     if not layout.has_header:
         return _mailman_records(file, lines)
     reader = csv.reader(lines, delimiter=layout.delimiter)
@@ -153,10 +156,14 @@ def records(layout: Layout, file: str, lines: Iterator[str]) -> Iterator[ImportR
         if any(cell.strip() for cell in header):
             break
     make = _ROW_READERS[layout.format](layout, file)
-    return _rows(reader, make)
+    return _rows(reader, make, unescape_row if marked else None)
 
 
-def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[ImportRecord]:
+def _rows(
+    reader,
+    make: Callable[[int, list[str]], ImportRecord],
+    unmark: Callable[[list[str]], list[str]] | None,
+) -> Iterator[ImportRecord]:
     last = reader.line_num
     while True:
         try:
@@ -172,7 +179,7 @@ def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[Im
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
         # A cell our own exports marked with "'" (spreadsheet safety) reads back as it was.
-        yield make(start, unescape_row(row))
+        yield make(start, unmark(row) if unmark else row)
 
 
 def _mailman_records(file: str, lines: Iterator[str]) -> Iterator[ImportRecord]:

@@ -77,6 +77,7 @@ class RecordStream:
             with open_text(planned.member) as text:
                 self._current = cast("IO[bytes]", text.buffer)  # open_text wraps one
                 bounded = lines(text, planned.member, self.source.limits)
-                yield from records(planned.layout, planned.member.name, bounded)
+                member = planned.member
+                yield from records(planned.layout, member.name, bounded, member.marked)
             self._current = None
             self._done_bytes += planned.member.size

@@ -79,6 +79,9 @@ class Member:
     size: int
     open: Callable[[], IO[bytes]]
     encoding: str = UTF8
+    # Whether a `'` stands before a formula character anywhere in it: only then may a cell
+    # carry the mark of a spreadsheet-safe export (newsletter/spreadsheet.py) to take off.
+    marked: bool = False
 
 
 @dataclass
@@ -138,7 +141,7 @@ def _source(name: str, opener: Callable[[], IO[bytes]], limits: Limits) -> Sourc
         cap, too_big = _first_pass_cap(name, member_name, limits, used)
         ratio = _ratio_check(name, member_name, limits)
         meter = _LineMeter(member_name, limits.line_chars)
-        measured, utf8 = _measure(raw, cap, too_big, ratio, meter)
+        measured, utf8, marked = _measure(raw, cap, too_big, ratio, meter)
         used += measured
         encoding = UTF8 if utf8 else CP1252
         if encoding == CP1252:
@@ -148,7 +151,7 @@ def _source(name: str, opener: Callable[[], IO[bytes]], limits: Limits) -> Sourc
             )
         changed = f"{member_name} changed while it was being read; import it again"
         opener_after = _limited(raw, measured, changed, _ratio_check(name, member_name, limits))
-        source.members.append(Member(member_name, measured, opener_after, encoding))
+        source.members.append(Member(member_name, measured, opener_after, encoding, marked))
     return source
 
 
@@ -234,6 +237,7 @@ class _LineMeter:
 
 
 _LINE_ENDS = re.compile(rb"[\r\n]")
+_MARKED = re.compile(rb"'[=+\-@\t\r']")
 
 
 def _measure(
@@ -242,13 +246,20 @@ def _measure(
     too_big: str,
     ratio: Callable[[int, int], None],
     meter: _LineMeter,
-) -> tuple[int, bool]:
-    """Read a member once, to its end or its cap: its unpacked size, and whether it is UTF-8."""
+) -> tuple[int, bool, bool]:
+    """Read a member once, to its end or its cap: its unpacked size, whether it is UTF-8, and
+    whether any cell may carry a spreadsheet mark."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
+    marked = False
+    tail = b""
     with _limited(raw, cap, too_big, ratio)() as stream:
         while chunk := stream.read(CHUNK):
             meter.feed(chunk)
+            if not marked:
+                # A run of marks may straddle two chunks: a chunk ending in one counts.
+                marked = tail == b"'" or _MARKED.search(chunk) is not None
+                tail = chunk[-1:]
             if utf8:
                 try:
                     decoder.decode(chunk)
@@ -260,7 +271,7 @@ def _measure(
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
             utf8 = False
-    return size, utf8
+    return size, utf8, marked
 
 
 def _starts_with_zip(raw: RawOpener) -> bool:
