@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from email.utils import parseaddr
 
 from newsletter.imports.errors import ImportFileError
-from newsletter.spreadsheet import unescape, unescape_row
 from newsletter.imports.records import ImportRecord, RowKind, join_name, parse_time
+from newsletter.spreadsheet import unescape, unescape_row
 
 FORMATS = ("auto", "csv", "mailchimp", "listmonk", "mailman")
 DELIMITERS = (",", ";", "\t", "|")

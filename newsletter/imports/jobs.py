@@ -21,9 +21,9 @@ from newsletter import audit, suppression
 from newsletter.background import enqueue
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
+from newsletter.imports.formats import FORMATS
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
-from newsletter.imports.formats import FORMATS
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
 from newsletter.imports.sources import Limits, Source, open_bytes

@@ -432,7 +432,7 @@ def _is_text_member(info: zipfile.ZipInfo) -> bool:
 def _member_opener(opener: Callable[[], IO[bytes]], member: str) -> RawOpener:
     def open_member() -> tuple[IO[bytes], _Counter]:
         packed = _Counter(opener())
-        archive = zipfile.ZipFile(packed)  # type: ignore[arg-type]
+        archive = zipfile.ZipFile(packed)
         stream = archive.open(member)
         original_close = stream.close
 

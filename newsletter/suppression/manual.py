@@ -22,7 +22,6 @@ from newsletter.audit import Actor, record
 from newsletter.consent import Origin, record_consent
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.spreadsheet import unescape
 from newsletter.models import (
     Account,
     ConsentAction,
@@ -32,6 +31,7 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
+from newsletter.spreadsheet import unescape
 
 PAGE_SIZE = 50
 MAX_NOTE = 500
@@ -114,7 +114,9 @@ def addresses_from_csv(content: bytes) -> list[str]:
             if len(addresses) > MAX_ADDRESSES:
                 raise ValidationError(f"A file may hold at most {MAX_ADDRESSES:,} addresses")
     except csv.Error as error:
-        raise ValidationError(f"Line {reader.line_num} of the file cannot be read: {error}") from error
+        raise ValidationError(
+            f"Line {reader.line_num} of the file cannot be read: {error}"
+        ) from error
     if not addresses:
         raise ValidationError("The file has no addresses in it")
     return addresses
