@@ -55,20 +55,49 @@ def create_job(
     content: bytes | None = None,
 ) -> ImportJob:
     """A queued job for this file and list; `content` keeps an upload's bytes with it."""
+    return _add_job(
+        mailing_list,
+        consent,
+        actor,
+        file_name=source.name,
+        sha256=source.sha256,
+        size=source.size,
+        wanted=stream.format,
+        column_map=column_map,
+        bytes_total=stream.bytes_total,
+        warnings=list(source.warnings),
+        content=content,
+    )
+
+
+def _add_job(
+    mailing_list: MailingList,
+    consent: ConsentMode,
+    actor: Account | str,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    wanted: str,
+    column_map: dict | None,
+    bytes_total: int,
+    warnings: list[str],
+    content: bytes | None,
+) -> ImportJob:
     account = actor if isinstance(actor, Account) else None
     job = ImportJob(
         list_id=mailing_list.id,
         created_by_id=account.id if account else None,
         actor=account.email if account else str(actor),
-        file_name=source.name[:255],
-        file_sha256=source.sha256,
-        file_size=source.size,
-        format=stream.format,
+        file_name=file_name[:255],
+        file_sha256=sha256,
+        file_size=size,
+        format=wanted,
         column_map=column_map or {},
         consent_mode=consent,
         status=ImportStatus.QUEUED,
-        bytes_total=stream.bytes_total,
-        warnings=list(source.warnings),
+        bytes_total=bytes_total,
+        warnings=warnings,
     )
     db.session.add(job)
     db.session.flush()
@@ -319,30 +348,19 @@ def queue_upload(
         raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
     if not content:
         raise ImportFileError(f"{name} is empty")
-    job = ImportJob(
-        list_id=mailing_list.id,
-        created_by_id=actor.id,
-        actor=actor.email,
-        file_name=name[:255],
-        file_sha256=hashlib.sha256(content).hexdigest(),
-        file_size=len(content),
-        format=wanted,
-        column_map={},
-        consent_mode=consent,
-        status=ImportStatus.QUEUED,
-        bytes_total=0,
+    job = _add_job(
+        mailing_list,
+        consent,
+        actor,
+        file_name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        wanted=wanted,
+        column_map=None,
+        bytes_total=0,  # counted by the worker's check (`checking` until then)
         warnings=[],
+        content=content,
     )
-    db.session.add(job)
-    db.session.flush()
-    db.session.add(ImportFile(job_id=job.id, content=content))
-    audit.record(
-        "import.queued",
-        target=f"list:{mailing_list.slug}",
-        detail=_audit_detail(job),
-        actor=actor,
-    )
-    db.session.commit()
     enqueue.run_import(job.id)
     return job
 
