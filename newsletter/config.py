@@ -57,6 +57,13 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value}")
+    return value
+
+
 def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value <= 0:
@@ -194,6 +201,14 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "CONSENT_DETAILS_RETENTION_DAYS": _int(env, "CONSENT_RETENTION_DAYS", 730),
         "PRIVACY_NOTICE_FILE": env.get("PRIVACY_NOTICE_FILE", "").strip() or None,
         "ACCESSIBILITY_STATEMENT_FILE": env.get("ACCESSIBILITY_STATEMENT_FILE", "").strip() or None,
+        # What an import file may hold, counted as its bytes come out (imports/sources.py).
+        "IMPORT_MAX_FILE_MB": _positive(env, "IMPORT_MAX_FILE_MB", 2048),
+        "IMPORT_MAX_MEMBER_MB": _positive(env, "IMPORT_MAX_MEMBER_MB", 1024),
+        "IMPORT_MAX_RATIO": _positive(env, "IMPORT_MAX_RATIO", 100),
+        "IMPORT_MAX_ZIP_FILES": _positive(env, "IMPORT_MAX_ZIP_FILES", 50),
+        "IMPORT_MAX_LINE_KB": _positive(env, "IMPORT_MAX_LINE_KB", 1024),
+        "IMPORT_MAX_SKIPPED_LINES": _positive(env, "IMPORT_MAX_SKIPPED_LINES", 1000),
+        "IMPORT_MAX_SKIPPED_KB": _positive(env, "IMPORT_MAX_SKIPPED_KB", 64),
         # The reference routes of bench/signup.py; never on in a normal run.
         "BENCH_ROUTES": _bool(env, "NEWSLETTER_BENCH", False),
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.

@@ -164,3 +164,16 @@ def test_signup_rate_per_ip_may_come_from_the_environment(empty_cwd):
     assert config["SIGNUP_RATE_PER_IP"] == "100 per minute"
     with pytest.raises(ConfigError, match="SIGNUP_RATE_PER_IP"):
         load_config({**base, "SIGNUP_RATE_PER_IP": "plenty"})
+
+
+def test_the_import_limits_have_defaults_and_must_be_above_zero(empty_cwd):
+    """The limits a hostile upload meets; a real million-row export is far inside them."""
+    from newsletter.imports.sources import Limits
+
+    config = load_config({"IMPORT_MAX_LINE_KB": "64"})
+    limits = Limits.from_config(config)
+    assert (limits.file_bytes, limits.member_bytes) == (2048 << 20, 1024 << 20)
+    assert (limits.ratio, limits.zip_files, limits.line_chars) == (100, 50, 64 << 10)
+    assert (limits.skipped_lines, limits.skipped_chars) == (1000, 64 << 10)
+    with pytest.raises(ConfigError, match="IMPORT_MAX_RATIO must be a whole number above 0"):
+        load_config({"IMPORT_MAX_RATIO": "0"})

@@ -127,7 +127,7 @@ def import_command(
     """
     column_map = parse_map(mapping)
     mailing_list = get_list(slug)
-    source = open_path(file)
+    source = open_path(file, jobs.limits())
     stream = RecordStream(source, wanted, column_map)
     for warning in source.warnings:
         click.echo(f"warning: {warning}", err=True)

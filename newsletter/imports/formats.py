@@ -17,6 +17,7 @@ from email.utils import parseaddr
 
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.records import ImportRecord, RowKind, join_name, parse_time
+from newsletter.spreadsheet import unescape, unescape_row
 
 FORMATS = ("auto", "csv", "mailchimp", "listmonk", "mailman")
 DELIMITERS = (",", ";", "\t", "|")
@@ -143,8 +144,11 @@ def _columns(header: list[str], column_map: dict) -> dict[str, int]:
     return columns
 
 
-def records(layout: Layout, file: str, lines: Iterator[str]) -> Iterator[ImportRecord]:
-    """The file's rows as ImportRecords; `lines` starts at the file's first line."""
+def records(
+    layout: Layout, file: str, lines: Iterator[str], marked: bool = True
+) -> Iterator[ImportRecord]:
+    """The file's rows as ImportRecords; `lines` starts at the file's first line. `marked`
+    False says no cell carries a spreadsheet mark (sources.Member.marked): none is looked for."""
     if not layout.has_header:
         return _mailman_records(file, lines)
     reader = csv.reader(lines, delimiter=layout.delimiter)
@@ -152,10 +156,14 @@ def records(layout: Layout, file: str, lines: Iterator[str]) -> Iterator[ImportR
         if any(cell.strip() for cell in header):
             break
     make = _ROW_READERS[layout.format](layout, file)
-    return _rows(reader, make)
+    return _rows(reader, make, unescape_row if marked else None)
 
 
-def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[ImportRecord]:
+def _rows(
+    reader,
+    make: Callable[[int, list[str]], ImportRecord],
+    unmark: Callable[[list[str]], list[str]] | None,
+) -> Iterator[ImportRecord]:
     last = reader.line_num
     while True:
         try:
@@ -170,12 +178,13 @@ def _rows(reader, make: Callable[[int, list[str]], ImportRecord]) -> Iterator[Im
         start, last = last + 1, reader.line_num
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
-        yield make(start, row)
+        # A cell our own exports marked with "'" (spreadsheet safety) reads back as it was.
+        yield make(start, unmark(row) if unmark else row)
 
 
 def _mailman_records(file: str, lines: Iterator[str]) -> Iterator[ImportRecord]:
     for number, line in enumerate(lines, start=1):
-        text = line.strip().lstrip("\ufeff")
+        text = unescape(line.strip().lstrip("\ufeff"))
         if not text or text.startswith("#"):
             continue
         name, address = parseaddr(text)
@@ -327,11 +336,26 @@ def _listmonk_reader(layout: Layout, file: str) -> Callable[[int, list[str]], Im
 _ROW_READERS = {"csv": _csv_reader, "mailchimp": _mailchimp_reader, "listmonk": _listmonk_reader}
 
 
-def first_line(lines: Iterator[str]) -> tuple[str, Iterator[str]]:
-    """The first non-blank line, and an iterator that still yields every line from the start."""
+def first_line(
+    lines: Iterator[str], file: str = "", max_lines: int = 1000, max_chars: int = 64 * 1024
+) -> tuple[str, Iterator[str]]:
+    """The first non-blank line, and an iterator that still yields every line from the start.
+
+    The blank lines before it are kept to be yielded again, so at most `max_lines` of them
+    holding `max_chars` in all are read: a file of nothing but blank lines is refused after
+    those, not held in memory to its end."""
     seen: list[str] = []
+    skipped = 0
     for line in lines:
         seen.append(line)
         if line.strip().lstrip("\ufeff"):
             return line, itertools.chain(seen, lines)
+        skipped += len(line)
+        if len(seen) > max_lines or skipped > max_chars:
+            where = f"{file}: " if file else ""
+            raise ImportFileError(
+                f"{where}more than {max_lines:,} blank lines or {max_chars // 1024:,} KB before "
+                "the first row (IMPORT_MAX_SKIPPED_LINES, IMPORT_MAX_SKIPPED_KB); is this an "
+                "export?"
+            )
     return "", iter(seen)

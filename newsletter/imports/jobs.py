@@ -8,23 +8,26 @@ taken over, and the new holder carries on from the job's checkpoint.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
+from flask import current_app
 
 from newsletter import audit, suppression
 from newsletter.background import enqueue
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
+from newsletter.imports.formats import FORMATS
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.retention import discard_upload
 from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
-from newsletter.imports.sources import Source, open_bytes
+from newsletter.imports.sources import Limits, Source, open_bytes
 from newsletter.models import (
     Account,
     ConsentMode,
@@ -53,20 +56,49 @@ def create_job(
     content: bytes | None = None,
 ) -> ImportJob:
     """A queued job for this file and list; `content` keeps an upload's bytes with it."""
+    return _add_job(
+        mailing_list,
+        consent,
+        actor,
+        file_name=source.name,
+        sha256=source.sha256,
+        size=source.size,
+        wanted=stream.format,
+        column_map=column_map,
+        bytes_total=stream.bytes_total,
+        warnings=list(source.warnings),
+        content=content,
+    )
+
+
+def _add_job(
+    mailing_list: MailingList,
+    consent: ConsentMode,
+    actor: Account | str,
+    *,
+    file_name: str,
+    sha256: str,
+    size: int,
+    wanted: str,
+    column_map: dict | None,
+    bytes_total: int,
+    warnings: list[str],
+    content: bytes | None,
+) -> ImportJob:
     account = actor if isinstance(actor, Account) else None
     job = ImportJob(
         list_id=mailing_list.id,
         created_by_id=account.id if account else None,
         actor=account.email if account else str(actor),
-        file_name=source.name[:255],
-        file_sha256=source.sha256,
-        file_size=source.size,
-        format=stream.format,
+        file_name=file_name[:255],
+        file_sha256=sha256,
+        file_size=size,
+        format=wanted,
         column_map=column_map or {},
         consent_mode=consent,
         status=ImportStatus.QUEUED,
-        bytes_total=stream.bytes_total,
-        warnings=list(source.warnings),
+        bytes_total=bytes_total,
+        warnings=warnings,
     )
     db.session.add(job)
     db.session.flush()
@@ -286,6 +318,11 @@ def dry_run(
     )
 
 
+def limits() -> Limits:
+    """What an import file may hold, from the app's settings (IMPORT_MAX_…)."""
+    return Limits.from_config(current_app.config)
+
+
 def uploaded_source(job: ImportJob) -> Source:
     """The source of a job whose file was uploaded (its bytes are in the database)."""
     stored = db.session.get(ImportFile, job.id)
@@ -295,7 +332,7 @@ def uploaded_source(job: ImportJob) -> Source:
                 f"the uploaded file of import job {job.id} has been deleted; upload it again"
             )
         raise ImportFileError(f"import job {job.id} has no stored file")
-    return open_bytes(job.file_name, stored.content)
+    return open_bytes(job.file_name, stored.content, limits())
 
 
 def queue_upload(
@@ -306,21 +343,61 @@ def queue_upload(
     consent: ConsentMode,
     actor: Account,
 ) -> ImportJob:
-    """Keep an uploaded file with a new job and hand it to a worker; ImportFileError if the
-    file cannot be read as `wanted` (checked now, so the form can say so)."""
-    source = open_bytes(name, content)
-    stream = RecordStream(source, wanted)
-    job = create_job(source, stream, mailing_list, consent, actor=actor, content=content)
+    """Keep an uploaded file with a new job and hand it to a worker, which checks and reads it.
+
+    Nothing here opens the file: unpacking and parsing a hostile upload would cost the web
+    worker its memory and time, so the request only stores the bytes (Flask has already
+    capped their size, MAX_CONTENT_LENGTH). The job's format stays what was asked for
+    (maybe "auto") until the worker has recognised it; a file it cannot read fails the job
+    with the reason, and nothing is imported."""
+    if wanted not in FORMATS:
+        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
+    if not content:
+        raise ImportFileError(f"{name} is empty")
+    job = _add_job(
+        mailing_list,
+        consent,
+        actor,
+        file_name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        wanted=wanted,
+        column_map=None,
+        bytes_total=0,  # counted by the worker's check (`checking` until then)
+        warnings=[],
+        content=content,
+    )
     enqueue.run_import(job.id)
     return job
 
 
 def run_uploaded_job(job_id: int) -> None:
-    """What the background actor does: run (or resume) a job from its stored file."""
+    """What the background actor does: check the stored file, then run (or resume) the job.
+
+    A file that cannot be read, or breaks a limit, fails the job with the reason before any
+    row is read into the database."""
     job = db.session.get(ImportJob, job_id)
     if job is None or job.status is ImportStatus.DONE:
         return
-    run_job(job, uploaded_source(job))
+    try:
+        source = uploaded_source(job)
+        stream = RecordStream(source, job.format, job.column_map)
+    except ImportFileError as error:
+        db.session.rollback()
+        mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
+        return
+    if (job.format, job.bytes_total) != (stream.format, stream.bytes_total):
+        job.format = stream.format
+        job.bytes_total = stream.bytes_total
+        job.warnings = list(source.warnings)
+        db.session.commit()
+    run_job(job, source)
+
+
+def checking(job: ImportJob) -> bool:
+    """True while a worker has yet to check an uploaded file (its format is not yet known)."""
+    return job.status is ImportStatus.QUEUED and job.bytes_total == 0
 
 
 def status(job: ImportJob) -> dict:
@@ -340,5 +417,6 @@ def status(job: ImportJob) -> dict:
         "bytes_total": total,
         "percent": min(percent, 100),
         "error": job.error,
+        "checking": checking(job),
         **job.counts,
     }

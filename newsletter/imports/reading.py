@@ -9,7 +9,7 @@ from typing import IO, cast
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, Layout, detect, first_line, records
 from newsletter.imports.records import ImportRecord, RowKind
-from newsletter.imports.sources import Member, Source, open_text
+from newsletter.imports.sources import Limits, Member, Source, lines, open_text
 
 
 @dataclass(frozen=True)
@@ -29,7 +29,10 @@ class RecordStream:
         if wanted not in FORMATS:
             raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
         self.source = source
-        planned = [PlannedMember(m, self._layout(m, wanted, column_map)) for m in source.members]
+        limits = source.limits
+        planned = [
+            PlannedMember(m, self._layout(m, wanted, column_map, limits)) for m in source.members
+        ]
         formats = {p.layout.format for p in planned}
         if len(formats) > 1:
             mixed = ", ".join(sorted(formats))
@@ -41,9 +44,14 @@ class RecordStream:
         self._current: IO[bytes] | None = None
 
     @staticmethod
-    def _layout(member: Member, wanted: str, column_map: dict | None) -> Layout:
+    def _layout(member: Member, wanted: str, column_map: dict | None, limits: Limits) -> Layout:
         with open_text(member) as text:
-            line, _ = first_line(text)
+            line, _ = first_line(
+                lines(text, member, limits),
+                member.name,
+                max_lines=limits.skipped_lines,
+                max_chars=limits.skipped_chars,
+            )
         if not line:
             raise ImportFileError(f"{member.name} has no rows")
         try:
@@ -68,6 +76,8 @@ class RecordStream:
         for planned in self.members:
             with open_text(planned.member) as text:
                 self._current = cast("IO[bytes]", text.buffer)  # open_text wraps one
-                yield from records(planned.layout, planned.member.name, text)
+                bounded = lines(text, planned.member, self.source.limits)
+                member = planned.member
+                yield from records(planned.layout, member.name, bounded, member.marked)
             self._current = None
             self._done_bytes += planned.member.size

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
 import sqlalchemy as sa
 
+from newsletter import spreadsheet
 from newsletter.extensions import db
 from newsletter.imports.importer import Reject
 from newsletter.models import ImportReject
@@ -26,10 +26,12 @@ def summary_line(counts: dict[str, int]) -> str:
 
 
 class RejectsWriter:
-    """Rejected rows as CSV: line number, the raw value, the reason, and the file it came from."""
+    """Rejected rows as CSV: line number, the raw value, the reason, and the file it came from.
+
+    The value and the file name are whatever the upload held: written spreadsheet-safe."""
 
     def __init__(self, stream: TextIO) -> None:
-        self.writer = csv.writer(stream, lineterminator="\n")
+        self.writer = spreadsheet.writer(stream, lineterminator="\n")
         self.writer.writerow(REJECTS_HEADER)
 
     def write(self, rejects: Iterable[Reject]) -> None:

@@ -14,7 +14,14 @@
   }
   var fields = ["rows_done", "imported", "updated", "unchanged", "suppressed", "rejected", "duplicates"];
 
+  var phase = root.querySelector('[data-field="phase"]');
+
   function show(status) {
+    if (phase) {
+      phase.textContent = status.checking
+        ? "Checking the file: a worker opens it and reads its header before any row is imported."
+        : "Importing the rows.";
+    }
     if (bar) {
       bar.value = status.percent;
       bar.textContent = status.percent + "%";

@@ -9,6 +9,7 @@ goes to the audit log, by entry id, never by address. Each function here commits
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
+from newsletter.spreadsheet import unescape
 
 PAGE_SIZE = 50
 MAX_NOTE = 500
@@ -89,25 +91,49 @@ def add_addresses(addresses: list[str], note: str, actor: Actor) -> Added:
 
 
 def addresses_from_csv(content: bytes) -> list[str]:
-    """The `email` column of a CSV (any case), else its first column; blank lines skipped."""
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")
-    rows = [row for row in csv.reader(io.StringIO(text)) if any(cell.strip() for cell in row)]
-    if not rows:
-        raise ValidationError("The file has no addresses in it")
-    header = [cell.strip().lower() for cell in rows[0]]
+    """The `email` column of a CSV (any case), else its first column; blank lines skipped.
+
+    Read a row at a time, keeping only the addresses, and refused as soon as it holds more
+    than MAX_ADDRESSES: a file of blank lines or one endless row costs no more than its bytes."""
+    header: list[str] | None = None
     column = 0
-    for name in ("email", "email address", "e-mail"):
-        if name in header:
-            column = header.index(name)
-            rows = rows[1:]
-            break
-    addresses = [row[column].strip() if column < len(row) else "" for row in rows]
-    if len(addresses) > MAX_ADDRESSES:
-        raise ValidationError(f"A file may hold at most {MAX_ADDRESSES:,} addresses")
+    addresses: list[str] = []
+    reader = csv.reader(_text(content))
+    try:
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            if header is None:
+                header = [cell.strip().lower() for cell in row]
+                named = [n for n in ("email", "email address", "e-mail") if n in header]
+                if named:
+                    column = header.index(named[0])
+                    continue
+            # A cell a spreadsheet-safe export marked with "'" (our list export) reads as it was.
+            addresses.append(unescape(row[column]).strip() if column < len(row) else "")
+            if len(addresses) > MAX_ADDRESSES:
+                raise ValidationError(f"A file may hold at most {MAX_ADDRESSES:,} addresses")
+    except csv.Error as error:
+        raise ValidationError(
+            f"Line {reader.line_num} of the file cannot be read: {error}"
+        ) from error
+    if not addresses:
+        raise ValidationError("The file has no addresses in it")
     return addresses
+
+
+def _text(content: bytes) -> io.TextIOWrapper:
+    """The upload as text without a decoded copy of it: UTF-8 if it is, else Windows-1252."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    encoding = "utf-8-sig"
+    view = memoryview(content)
+    try:
+        for start in range(0, len(content), 1 << 20):
+            decoder.decode(view[start : start + (1 << 20)])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        encoding = "cp1252"
+    return io.TextIOWrapper(io.BytesIO(content), encoding=encoding, errors="replace", newline="")
 
 
 def remove_entry(entry_id: int, reason: str, actor: Account) -> list[str]:

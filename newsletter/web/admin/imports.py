@@ -52,10 +52,12 @@ def imports_new():
     form.mailing_list.choices = [SelectChoice(ml.slug, ml.name) for ml in lists.all_lists()]
     if form.validate_on_submit():
         upload = form.file.data
+        with upload.stream:  # a large upload is a temporary file: close it once read
+            content = upload.read()
         try:
             job = jobs.queue_upload(
                 upload.filename or "upload.csv",
-                upload.read(),
+                content,
                 lists.get_list(form.mailing_list.data),
                 form.format.data,
                 ConsentMode(form.consent.data),
@@ -78,6 +80,7 @@ def imports_show(job_id: int):
         "admin/imports_show.html",
         job=job,
         mailing_list=mailing_list,
+        checking=jobs.checking(job),
         reconfirmation=reconfirmation.reconfirmation_of(job),
     )
 

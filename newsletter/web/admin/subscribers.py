@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from itertools import islice
@@ -20,7 +19,7 @@ from flask import (
 )
 from flask_login import current_user
 
-from newsletter import rights, suppression
+from newsletter import rights, spreadsheet, suppression
 from newsletter.consent import Origin
 from newsletter.errors import NewsletterError, ValidationError
 from newsletter.extensions import db
@@ -169,7 +168,7 @@ def lists_export(slug: str):
 
     def generate():
         buffer = io.StringIO()
-        writer = csv.writer(buffer)
+        writer = spreadsheet.writer(buffer)
         writer.writerow(audience.EXPORT_COLUMNS)
         while True:
             chunk = list(islice(rows, 1000))

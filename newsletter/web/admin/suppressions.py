@@ -63,7 +63,9 @@ def _addresses(form: AddSuppressionForm) -> list[str] | None:
     typed = (form.email.data or "").strip()
     if upload and getattr(upload, "filename", ""):
         try:
-            return manual.addresses_from_csv(upload.read())
+            with upload.stream:  # a large upload is a temporary file: close it once read
+                content = upload.read()
+            return manual.addresses_from_csv(content)
         except ValidationError as error:
             show_error(form.file, str(error))
             return None

@@ -92,13 +92,23 @@ def test_rejects_download_as_csv(admin_client, make, stub_broker, stub_worker):
     assert lines[0] == "line,value,reason,file" and lines[1].startswith("5,not an address,")
 
 
-def test_a_file_without_an_email_column_is_refused_on_the_form(admin_client, make):
-    """The format is checked at upload: 422 with the reason, and no job."""
+def test_a_file_without_an_email_column_fails_its_job_with_the_reason(
+    admin_client, make, stub_broker, stub_worker
+):
+    """The request only stores the file; the worker checks it, and the job page gives the
+    reason, with nothing imported."""
     make.list(slug="news")
     response = upload(admin_client, "x.csv", export_file("no_email_column.csv").read_bytes())
-    assert response.status_code == 422
-    assert "no email column in the header (Name, Phone)" in response.get_data(as_text=True)
-    assert db.session.scalars(select(ImportJob)).all() == []
+    assert response.status_code == 302
+    job_page = response.headers["Location"]
+    checking = admin_client.get(job_page).get_data(as_text=True)
+    assert "Checking the file" in checking
+    run_jobs(stub_broker, stub_worker)
+    job = db.session.scalars(select(ImportJob)).one()
+    assert (job.status, job.rows_done, job.imported) == ("failed", 0, 0)
+    page = admin_client.get(job_page).get_data(as_text=True)
+    assert "Nothing was imported: x.csv: no email column in the header (Name, Phone)" in page
+    assert db.session.scalars(select(Subscription)).all() == []
 
 
 def test_the_imports_list_shows_each_job(admin_client, make):

@@ -47,6 +47,38 @@ def test_adding_a_csv_suppresses_each_valid_address_and_lists_the_rest(admin_cli
     assert suppression.active_reasons("cy@x.org") == {SuppressionReason.MANUAL}
 
 
+def test_a_list_export_suppresses_its_addresses_as_they_were(admin_client):
+    """The export marks an address that starts with - or + for spreadsheets; the upload
+    takes the mark off again."""
+    upload = (io.BytesIO(b"email,name\n'-bob@example.org,Bob\n'+tag@example.org,'=x\n"),
+              "news-subscribers.csv")  # fmt: skip
+    response = admin_client.post(
+        "/admin/suppressions/new", data={"file": upload, "note": ""}, follow_redirects=True
+    )
+    assert "Suppressed 2" in response.get_data(as_text=True)
+    assert suppression.active_reasons("-bob@example.org") == {SuppressionReason.MANUAL}
+    assert suppression.active_reasons("+tag@example.org") == {SuppressionReason.MANUAL}
+
+
+def test_a_file_too_big_or_unreadable_is_one_sentence_and_changes_nothing(
+    admin_client, monkeypatch
+):
+    """Reading stops past the most addresses a file may hold, and at a cell the csv module
+    cannot read (a quote left open), with a form error, not a traceback."""
+    from newsletter.suppression import manual
+
+    monkeypatch.setattr(manual, "MAX_ADDRESSES", 3)
+    many = b"email\n" + b"".join(b"p%d@example.org\n" % n for n in range(10))
+    open_quote = b'email\n"' + b"x" * 200_000 + b"\n"
+    for content, words in ((many, "at most 3 addresses"), (open_quote, "cannot be read")):
+        response = admin_client.post(
+            "/admin/suppressions/new",
+            data={"file": (io.BytesIO(content), "people.csv"), "note": ""},
+        )
+        assert response.status_code == 422 and words in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(SuppressionEntry)) == 0
+
+
 def test_an_invalid_address_is_a_form_error_and_changes_nothing(admin_client):
     response = admin_client.post("/admin/suppressions/new", data={"email": "nope"})
     assert response.status_code == 422
