@@ -18,7 +18,8 @@ after a warm-up that is not counted. Every sign-up is valid and uses a new addre
 simulated visitor fetches the form (session cookie and CSRF token) once, before the timed
 POSTs. The per-IP sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from
 127.0.0.1) but still checked; the silent per-address limit is untouched (never reached with
-distinct addresses). No worker consumes the queue: confirmation mails wait in Redis.
+distinct addresses). No worker consumes the queue: the sign-ups wait in Redis, to be
+recorded (and their confirmation mails sent) by a worker.
 
 The table gives requests per second, p50 and p99 latency, errors, and the CPU each party used
 (in cores: the load generator, gunicorn, PostgreSQL, Redis, and each gunicorn worker apart),
@@ -282,14 +283,16 @@ def _worker_of(server_pid: int):
 
 
 def check_signups(database_url: str, redis_url: str) -> None:
-    """The POSTs really signed people up: subscribers, consent events and queued mails agree."""
+    """The POSTs really asked for sign-ups: what is stored, and what waits for a worker.
+
+    The form queues each sign-up for a worker to record (newsletter/web/public/signup.py), so
+    with no worker running the database holds nothing new and the queue holds every sign-up.
+    """
     with psycopg.connect(database_url) as conn:
         people = conn.execute("SELECT count(*) FROM subscriber").fetchone()[0]
         events = conn.execute("SELECT count(*) FROM consent_event").fetchone()[0]
     queued = redis.Redis.from_url(redis_url).llen("dramatiq:system")
-    print(
-        f"stored: {people} subscribers, {events} consent events, {queued} confirmation mails queued"
-    )
+    print(f"stored: {people} subscribers, {events} consent events; {queued} sign-ups queued")
 
 
 def main() -> None:

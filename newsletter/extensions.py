@@ -1,13 +1,13 @@
 """Flask extensions, created unbound and bound to an app in create_app."""
 
+import ipaddress
 import sqlite3
 from pathlib import Path
 from typing import cast
 
 import sqlalchemy as sa
-from flask import Flask, current_app
+from flask import Flask, current_app, request
 from flask_limiter import Limiter
-from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
@@ -33,11 +33,42 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+def client_network(remote_addr: str | None) -> str:
+    """The network a per-address rate limit counts a client by.
+
+    An IPv4 address is counted alone; an IPv6 client by its /64, the smallest allocation an
+    ISP or host gives one customer, so rotating addresses inside it does not reset a limit;
+    an IPv4-mapped IPv6 address (::ffff:a.b.c.d, from a dual-stack socket) as its IPv4
+    address. Anything that is no IP address (a unix socket's peer) is counted as given.
+    """
+    if not remote_addr:
+        return "unknown"
+    try:
+        ip = ipaddress.ip_address(remote_addr)
+    except ValueError:
+        return remote_addr
+    if isinstance(ip, ipaddress.IPv4Address):
+        return str(ip)
+    if ip.ipv4_mapped is not None:
+        return str(ip.ipv4_mapped)
+    return str(ipaddress.IPv6Network((int(ip) >> 64 << 64, 64)))
+
+
+def network_key() -> str:
+    """The rate-limit key of the requesting client's network (see `client_network`).
+
+    The one key of every per-network-address limit: the limiter's default below, and the
+    sign-up form's own count. `request.remote_addr` is the visitor's address behind
+    `PROXY_COUNT` trusted proxies (ProxyFix in create_app).
+    """
+    return client_network(request.remote_addr)
+
+
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+limiter = Limiter(key_func=network_key, default_limits=[])
 
 
 @sa.event.listens_for(Engine, "connect")

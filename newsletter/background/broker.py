@@ -44,8 +44,9 @@ def load_actor_modules() -> tuple[ModuleType, ...]:
     import workers.delivery
     import workers.imports
     import workers.mail
+    import workers.signups
 
-    return (workers.mail, workers.imports, workers.delivery)
+    return (workers.signups, workers.mail, workers.imports, workers.delivery)
 
 
 def declared_actors() -> list[dramatiq.Actor]:

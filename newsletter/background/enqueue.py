@@ -16,11 +16,12 @@ from newsletter.background.broker import ensure_queue, get_broker
 from newsletter.extensions import current_app_object
 
 # Queues.
-QUEUE_SYSTEM = "system"  # confirmations, preference links, test messages
+QUEUE_SYSTEM = "system"  # sign-ups, confirmations, preference links, test messages
 QUEUE_DELIVERY = "delivery"  # batches of an issue's ledger
 QUEUE_IMPORTS = "imports"  # uploaded imports
 
 # Actors, each on one of the queues above.
+RECORD_SIGNUP = "record_signup"
 SEND_CONFIRMATION = "send_confirmation"
 SEND_PREFERENCES_LINK = "send_preferences_link"
 SEND_TEST_MAIL = "send_test_mail"
@@ -38,6 +39,11 @@ def _enqueue(
         queue_name=queue_name, actor_name=actor_name, args=args, kwargs={}, options={}
     )
     return broker.enqueue(message, delay=delay_ms)
+
+
+def record_signup(signup: dict[str, object]) -> dramatiq.Message:
+    """Record a sign-up the form received (the one message that is no id: workers/signups.py)."""
+    return _enqueue(RECORD_SIGNUP, QUEUE_SYSTEM, signup)
 
 
 def send_confirmation(subscriber_id: int) -> dramatiq.Message:

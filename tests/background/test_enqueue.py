@@ -7,6 +7,7 @@ from newsletter.background import enqueue
 
 # The wire names: messages already waiting in Redis carry them, so they must never change.
 WIRE_NAMES = {
+    enqueue.record_signup: ("record_signup", "system"),
     enqueue.send_confirmation: ("send_confirmation", "system"),
     enqueue.send_preferences_link: ("send_preferences_link", "system"),
     enqueue.send_test_mail: ("send_test_mail", "system"),
@@ -15,6 +16,7 @@ WIRE_NAMES = {
     enqueue.run_import: ("run_import", "imports"),
 }
 ARGUMENTS = {
+    enqueue.record_signup: ({"email": "ann@example.com", "list_ids": [7]},),
     enqueue.send_issue_test: (7, ["ann@example.com"]),
     enqueue.send_batch: (7, 100, 199),
 }
@@ -22,7 +24,8 @@ ARGUMENTS = {
 
 @pytest.mark.parametrize("send", WIRE_NAMES, ids=lambda send: send.__name__)
 def test_enqueue_function_reaches_its_actor_on_its_queue(app, stub_broker, send):
-    """The message names a declared actor and sits on that actor's queue, holding only ids."""
+    """The message names a declared actor and sits on that actor's queue, holding only ids
+    (a sign-up, which has none yet, holds the request)."""
     arguments = ARGUMENTS.get(send, (7,))
     with app.app_context():
         message = send(*arguments)

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import socket
+import sqlite3
+import time
+import urllib.parse
 import urllib.request
 
 import pytest
 
-from tests.support.process import clean_env
+from tests.support.process import clean_env, run_newsletter
 from tests.support.serve_process import RunningCommand
 from tests.support.servers import free_port
 
@@ -105,3 +109,38 @@ def test_serve_with_redis_reports_the_redis_broker(serve, redis_url):
     )
     assert command.interrupt() == 0, command.stderr
     assert "Traceback" not in command.stderr
+
+
+def test_serve_records_a_sign_up_in_its_worker_and_mails_the_confirmation(serve, tmp_path):
+    """Under `serve` the form queues the sign-up to the in-process worker, which records it
+    and sends the confirmation mail to the outbox."""
+    created = run_newsletter(
+        "lists", "create", "news", "--name", "News", cwd=tmp_path, env=clean_env()
+    )
+    assert created.returncode == 0, created.stderr
+    port = free_port()
+    command = serve("--port", str(port))
+    command.wait_for_line(r"/admin/outbox")
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+    form = browser.open(f"http://127.0.0.1:{port}/subscribe", timeout=10).read().decode()
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form).group(1)
+    fields = {"csrf_token": token, "email": "ann@example.com", "lists": "news", "website": ""}
+    answer = browser.open(
+        f"http://127.0.0.1:{port}/subscribe", urllib.parse.urlencode(fields).encode(), timeout=10
+    )
+    assert "Check your email" in answer.read().decode()
+    database = sqlite3.connect(tmp_path / "instance" / "newsletter.db")
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        mailed = database.execute("SELECT recipients, subject FROM outbox_message").fetchall()
+        if mailed:
+            break
+        time.sleep(0.1)
+    pending = database.execute(
+        "SELECT status FROM subscription JOIN subscriber ON subscriber.id = subscriber_id "
+        "WHERE email = 'ann@example.com'"
+    ).fetchall()
+    database.close()
+    assert mailed and "ann@example.com" in mailed[0][0]
+    assert pending == [("pending",)]
+    assert command.interrupt() == 0, command.stderr

@@ -1,4 +1,5 @@
-"""Rate limits on signing in: per network address and per account."""
+"""Rate limits on signing in: per network address (`newsletter.extensions.network_key`, an
+IPv6 client by its /64) and per account."""
 
 from __future__ import annotations
 

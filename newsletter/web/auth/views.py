@@ -10,7 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from newsletter import accounts
 from newsletter.accounts import setup_token_is_valid
 from newsletter.errors import NewsletterError, NotFoundError
-from newsletter.extensions import limiter
+from newsletter.extensions import limiter, network_key
 from newsletter.web.auth.blueprint import bp
 from newsletter.web.auth.forms import ChangePasswordForm, LoginForm, SetupForm
 from newsletter.web.auth.limits import account_key, per_account_limit, per_ip_limit
@@ -43,7 +43,7 @@ def _start_session(account) -> None:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(per_ip_limit, methods=["POST"], on_breach=_too_many_attempts)
+@limiter.limit(per_ip_limit, key_func=network_key, methods=["POST"], on_breach=_too_many_attempts)
 @limiter.limit(
     per_account_limit, key_func=account_key, methods=["POST"], on_breach=_too_many_attempts
 )

@@ -12,14 +12,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from flask import current_app, make_response, render_template, request
+from flask import current_app, make_response, render_template
 from limits import RateLimitItem, parse_many
 from limits.storage import RedisStorage
 from limits.strategies import FixedWindowRateLimiter
 from redis.commands.core import Script
 
 from newsletter import suppression
-from newsletter.extensions import limiter
+from newsletter.extensions import limiter, network_key
 
 # KEYS: the windows' counters, in order; ARGV: each window's expiry and amount, in pairs.
 # Counts each window until one is over its amount, as a hit per window would; returns the
@@ -58,10 +58,7 @@ def count_signup(address_key: str | None) -> SignupAllowance:
     if not current_app.config.get("RATELIMIT_ENABLED", True):
         return SignupAllowance(network=True, address=True)
     config = current_app.config
-    hits = [
-        (w, "signup-ip", request.remote_addr or "unknown")
-        for w in _windows(config["SIGNUP_RATE_PER_IP"])
-    ]
+    hits = [(w, "signup-ip", network_key()) for w in _windows(config["SIGNUP_RATE_PER_IP"])]
     per_network = len(hits)
     if address_key is not None:
         digest = suppression.address_hash(address_key)

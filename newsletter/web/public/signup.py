@@ -6,8 +6,10 @@ from flask import current_app, render_template, request, session
 from markupsafe import escape
 
 from newsletter.background import enqueue
-from newsletter.consent import Origin
-from newsletter.subscriptions.signup import request_subscription
+from newsletter.consent import Origin, wording_version
+from newsletter.delivery.control import can_dispatch
+from newsletter.extensions import db
+from newsletter.subscriptions.signup import SignupRequest, request_subscription
 from newsletter.web.public.blueprint import bp
 from newsletter.web.public.forms import SubscribeForm
 from newsletter.web.public.limits import count_signup, too_many_signups
@@ -69,13 +71,33 @@ def subscribe():
     # nothing about the address.
     if address is not None and allowance.address:
         chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
-        result = request_subscription(
-            address, form.name.data.strip(), chosen, Origin.from_request(), _wording(lists)
-        )
-        if result.confirmation_due:
-            enqueue.send_confirmation(result.subscriber_id)
+        name, origin = form.name.data.strip(), Origin.from_request()
+        if can_dispatch():
+            # A worker records it after the answer has gone: whatever the address's state
+            # (new, pending, confirmed, left, suppressed), the request reads and writes the
+            # same, so its timing tells nothing (tests/web/public/test_signup_timing.py).
+            signup = SignupRequest.made(address, name, chosen, origin, _version(lists))
+            enqueue.record_signup(signup.to_message())
+        else:
+            # Nothing consumes the queue (no REDIS_URL and no `serve` worker in this process):
+            # the request records the sign-up itself.
+            result = request_subscription(address, name, chosen, origin, _wording(lists))
+            if result.confirmation_due:
+                enqueue.send_confirmation(result.subscriber_id)
     assert form.address is not None  # set by the successful validate() above
     return _check_email_page(form.address.email)
+
+
+def _version(lists) -> str:
+    """The stored version of the form's wording, storing the text the first time it is seen.
+
+    The text is committed here, in the request, so that the worker's consent events name a
+    version that exists; each process looks a wording up once (consent.wording_version).
+    """
+    version = wording_version(_wording(lists))
+    if db.session.new:
+        db.session.commit()
+    return version
 
 
 _CHECK_EMAIL = "newsletter.check_email_page"

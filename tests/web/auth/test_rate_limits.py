@@ -85,3 +85,22 @@ def test_viewing_the_login_page_is_not_limited(client):
     """Only POSTs count: the form itself always opens."""
     for _ in range(10):
         assert client.get("/admin/login").status_code == 200
+
+
+def test_rotating_ipv6_addresses_inside_one_slash_64_does_not_reset_the_limit(
+    client, admin_account
+):
+    """Sign-in attempts from one IPv6 /64 count together, whichever address each came from."""
+    for n in range(1, 6):
+        assert attempt(client, f"person{n}@example.org", ip=f"2001:db8:7:7::{n}").status_code == 422
+    response = attempt(client, "person6@example.org", ip="2001:db8:7:7:1:2:3:4")
+    assert response.status_code == 429
+    other = attempt(client, admin_account.email, password=PASSWORD, ip="2001:db8:7:8::1")
+    assert other.status_code == 302
+
+
+def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address(client):
+    """::ffff:a.b.c.d and a.b.c.d are one visitor."""
+    for n in range(5):
+        attempt(client, f"person{n}@example.org", ip="::ffff:192.0.2.30")
+    assert attempt(client, "person9@example.org", ip="192.0.2.30").status_code == 429

@@ -154,3 +154,40 @@ class TestWithRedisStore:
         for n in range(2):
             assert sign_up(client, f"w{n}@example.com", "news", ip="192.0.2.1").status_code == 200
         assert_too_many(sign_up(client, "w2@example.com", "news", ip="192.0.2.1"))
+
+
+def test_rotating_ipv6_addresses_inside_one_slash_64_does_not_reset_the_limit(client, news):
+    """An IPv6 visitor is counted by their /64: a new address from the same allocation is
+    the same visitor, while the next /64 is someone else."""
+    for n in range(1, 4):
+        response = sign_up(client, f"p{n}@example.com", "news", ip=f"2001:db8:5:6::{n}")
+        assert response.status_code == 200
+    assert_too_many(sign_up(client, "p4@example.com", "news", ip="2001:db8:5:6:ffff::9"))
+    assert sign_up(client, "p5@example.com", "news", ip="2001:db8:5:7::1").status_code == 200
+
+
+def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address(client, news):
+    """A dual-stack socket's ::ffff:a.b.c.d is the IPv4 visitor, not a /64 of its own."""
+    for n in range(3):
+        sign_up(client, f"p{n}@example.com", "news", ip="::ffff:192.0.2.1")
+    assert_too_many(sign_up(client, "p3@example.com", "news", ip="192.0.2.1"))
+    assert sign_up(client, "p4@example.com", "news", ip="::ffff:192.0.2.2").status_code == 200
+
+
+@pytest.mark.parametrize("config_overrides", [LIMITS | {"PROXY_COUNT": 1}])
+def test_behind_a_proxy_the_forwarded_ipv6_address_is_counted_by_its_slash_64(client, news):
+    """With PROXY_COUNT set, the visitor's address comes from X-Forwarded-For, and rotating
+    it inside one /64 does not reset the limit either."""
+
+    def through_proxy(email: str, visitor: str):
+        return client.post(
+            "/subscribe",
+            data={"email": email, "name": "", "lists": ["news"], "website": ""},
+            environ_base={"REMOTE_ADDR": "10.0.0.1"},
+            headers={"X-Forwarded-For": visitor},
+        )
+
+    for n in range(1, 4):
+        assert through_proxy(f"p{n}@example.com", f"2001:db8:9:9::{n}").status_code == 200
+    assert_too_many(through_proxy("p4@example.com", "2001:db8:9:9::abcd"))
+    assert through_proxy("p5@example.com", "2001:db8:9:a::1").status_code == 200
