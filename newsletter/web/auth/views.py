@@ -90,7 +90,8 @@ def change_password_page():
 
 
 def _setup_link_invalid():
-    return render_template("auth/setup_invalid.html"), 404
+    """The page for a link that no longer works; it says "used" once an account exists."""
+    return render_template("auth/setup_invalid.html", used=accounts.has_accounts()), 404
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
