@@ -237,7 +237,12 @@ def note_login(account: Account, via: str = "password") -> None:
 
 
 def note_logout(account: Account) -> None:
-    """Audit a sign-out."""
+    """End every session of the account and audit the sign-out.
+
+    The version bump is what makes signing out end the session on the server: a copy of the
+    cookie taken before names the old version, which no longer signs anyone in.
+    """
+    account.session_version += 1
     record("auth.logout", target=f"account:{account.id}", actor=account)
     db.session.commit()
 
@@ -245,6 +250,9 @@ def note_logout(account: Account) -> None:
 def change_password(account: Account, current_password: str, new_password: str) -> None:
     """Set a new password and end every other session of the account."""
     if not _verify(account.password_hash, current_password or ""):
+        # Audited as a failed sign-in is: someone may be guessing from a session left open.
+        record("account.password_change_failed", target=f"account:{account.id}", actor=account)
+        db.session.commit()
         raise IncorrectPasswordError("Your current password is not correct")
     check_password(new_password)
     account.password_hash = _hasher.hash(new_password)

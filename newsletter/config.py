@@ -64,6 +64,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value <= 0:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -186,6 +193,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "ACCESSIBILITY_STATEMENT_FILE": env.get("ACCESSIBILITY_STATEMENT_FILE", "").strip() or None,
         # The reference routes of bench/signup.py; never on in a normal run.
         "BENCH_ROUTES": _bool(env, "NEWSLETTER_BENCH", False),
+        # A signed-in session ends after this long without a request, and this long after
+        # signing in whatever it does (newsletter/web/auth/session.py).
+        "SESSION_IDLE_MINUTES": _positive_int(env, "SESSION_IDLE_MINUTES", 60),
+        "SESSION_MAX_HOURS": _positive_int(env, "SESSION_MAX_HOURS", 12),
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.
         **_rate(env, "SIGNUP_RATE_PER_IP"),
     }
@@ -223,5 +234,7 @@ def static_defaults() -> dict[str, object]:
         "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
         "SIGNUP_RATE_PER_IP": "10 per minute;50 per hour",
         "SIGNUP_RATE_PER_ADDRESS": "5 per hour",
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_MAX_HOURS": 12,
         "WORKER_THREADS": 4,
     }

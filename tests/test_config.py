@@ -153,3 +153,18 @@ def test_signup_rate_per_ip_may_come_from_the_environment(empty_cwd):
     assert config["SIGNUP_RATE_PER_IP"] == "100 per minute"
     with pytest.raises(ConfigError, match="SIGNUP_RATE_PER_IP"):
         load_config({**base, "SIGNUP_RATE_PER_IP": "plenty"})
+
+
+def test_session_times_default_and_come_from_the_environment(empty_cwd):
+    """An hour idle and twelve hours in all by default; each may be set."""
+    defaults = load_config({})
+    assert (defaults["SESSION_IDLE_MINUTES"], defaults["SESSION_MAX_HOURS"]) == (60, 12)
+    chosen = load_config({"SESSION_IDLE_MINUTES": "15", "SESSION_MAX_HOURS": "8"})
+    assert (chosen["SESSION_IDLE_MINUTES"], chosen["SESSION_MAX_HOURS"]) == (15, 8)
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"])
+def test_session_times_must_be_above_zero(empty_cwd, name):
+    """A session that ends at once would lock everyone out: refused at start."""
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number above 0"):
+        load_config({name: "0"})
