@@ -25,4 +25,3 @@ def set_setting(key: str, value: str) -> None:
     else:
         row.value = value
     db.session.commit()
-
