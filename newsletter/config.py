@@ -199,6 +199,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "SESSION_MAX_HOURS": _positive_int(env, "SESSION_MAX_HOURS", 12),
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.
         **_rate(env, "SIGNUP_RATE_PER_IP"),
+        **_rate(env, "TEST_SEND_RATE_PER_ACCOUNT"),
     }
 
 
@@ -236,5 +237,6 @@ def static_defaults() -> dict[str, object]:
         "SIGNUP_RATE_PER_ADDRESS": "5 per hour",
         "SESSION_IDLE_MINUTES": 60,
         "SESSION_MAX_HOURS": 12,
+        "TEST_SEND_RATE_PER_ACCOUNT": "20 per hour;100 per day",
         "WORKER_THREADS": 4,
     }
