@@ -130,3 +130,9 @@ def test_sign_in_sets_no_remember_me_cookie(client, admin_account):
     cookies = response.headers.getlist("Set-Cookie")
     assert [c.split("=", 1)[0] for c in cookies] == ["session"]
     assert "expires" not in cookies[0].lower()
+
+
+def test_public_pages_without_a_session_get_no_cookie(client):
+    """The session check stamps only a signed-in session: a visitor is given no cookie."""
+    response = client.get("/archive")
+    assert "Set-Cookie" not in response.headers
