@@ -14,16 +14,16 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from newsletter.addresses import parse_address
 from newsletter.audit import record
 from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
-from newsletter.keys import delete_setting, get_setting, set_setting
-from newsletter.models import Account, AccountRole
-from newsletter.models.base import utcnow
+from newsletter.keys import get_setting, set_setting
+from newsletter.models import Account, AccountRole, AppSetting
+from newsletter.models.base import changed_rows, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 SETUP_TOKEN_HASH = "setup_token_sha256"
@@ -90,26 +90,35 @@ def _add_account(
     address = parse_address(email)
     check_password(password)
     account_role = check_role(role)
-    exists_already = ConflictError(f"an account for {address.email} exists already")
     if db.session.scalar(select(Account.id).where(Account.email_key == address.key)):
-        raise exists_already
-    account = Account(
-        email=address.email,
-        email_key=address.key,
-        password_hash=_hasher.hash(password),
-        role=account_role,
-    )
+        raise _exists_already(address.email)
+    return _insert_account(address.email, address.key, _hasher.hash(password), account_role, actor)
+
+
+def _exists_already(email: str) -> ConflictError:
+    return ConflictError(f"an account for {email} exists already")
+
+
+def _insert_account(
+    email: str,
+    email_key: str,
+    password_hash: str,
+    role: AccountRole,
+    actor: Account | str | None,
+) -> Account:
+    """Add the account row and its audit record, without the commit."""
+    account = Account(email=email, email_key=email_key, password_hash=password_hash, role=role)
     db.session.add(account)
     try:
         db.session.flush()
     except IntegrityError as error:
         # Another request created the same account between our check and our insert.
         db.session.rollback()
-        raise exists_already from error
+        raise _exists_already(email) from error
     record(
         "account.created",
         target=f"account:{account.id}",
-        detail={"email": account.email, "role": account_role.value},
+        detail={"email": account.email, "role": role.value},
         actor=actor,
     )
     return account
@@ -140,20 +149,45 @@ def setup_token_is_valid(token: str) -> bool:
     return hmac.compare_digest(stored, _digest(token))
 
 
-def consume_setup_token() -> None:
-    """Forget the setup token once the first admin exists."""
-    delete_setting(SETUP_TOKEN_HASH)
-    db.session.commit()
+class SetupLinkUsedError(NotFoundError):
+    """The set-up link was used (or replaced) before this request could use it."""
 
 
 def create_first_admin(token: str, email: str, password: str) -> Account:
-    """Create the first admin with the one-time set-up token, then forget the token."""
+    """Create the first admin with the one-time set-up token, consuming the token.
+
+    The token is taken by a conditional DELETE in the same transaction as the account: of any
+    number of requests racing with one link, only the one whose DELETE removed the row goes on
+    (the others wait on its row lock, then remove nothing), so the link makes one account.
+    The slow work (checks, the password hash) comes first, so the lock is held only briefly.
+    """
     if not setup_token_is_valid(token):
         raise NotFoundError("this set-up link has been used already or is not valid")
-    account = _add_account(email, password, AccountRole.ADMIN, actor="setup")
-    delete_setting(SETUP_TOKEN_HASH)  # in the same commit: the link creates one account
+    address = parse_address(email)
+    check_password(password)
+    password_hash = _hasher.hash(password)
+    if not _take_setup_token(token):
+        db.session.rollback()
+        raise SetupLinkUsedError("this set-up link has been used already")
+    account = _insert_account(
+        address.email, address.key, password_hash, AccountRole.ADMIN, actor="setup"
+    )
     db.session.commit()
     return account
+
+
+def _take_setup_token(token: str) -> bool:
+    """Delete the stored token if it is `token` and no account exists yet; True if it was.
+
+    The first write of its transaction: the row lock (PostgreSQL) or the write lock (SQLite)
+    makes every other taker wait, and then find nothing to delete.
+    """
+    taken = db.session.execute(
+        delete(AppSetting)
+        .where(AppSetting.key == SETUP_TOKEN_HASH, AppSetting.value == _digest(token))
+        .where(~select(Account.id).exists())
+    )
+    return changed_rows(taken) == 1
 
 
 @cache
@@ -203,7 +237,12 @@ def note_login(account: Account, via: str = "password") -> None:
 
 
 def note_logout(account: Account) -> None:
-    """Audit a sign-out."""
+    """End every session of the account and audit the sign-out.
+
+    The version bump is what makes signing out end the session on the server: a copy of the
+    cookie taken before names the old version, which no longer signs anyone in.
+    """
+    account.session_version += 1
     record("auth.logout", target=f"account:{account.id}", actor=account)
     db.session.commit()
 
@@ -211,6 +250,9 @@ def note_logout(account: Account) -> None:
 def change_password(account: Account, current_password: str, new_password: str) -> None:
     """Set a new password and end every other session of the account."""
     if not _verify(account.password_hash, current_password or ""):
+        # Audited as a failed sign-in is: someone may be guessing from a session left open.
+        record("account.password_change_failed", target=f"account:{account.id}", actor=account)
+        db.session.commit()
         raise IncorrectPasswordError("Your current password is not correct")
     check_password(new_password)
     account.password_hash = _hasher.hash(new_password)

@@ -57,7 +57,7 @@ def _float(env: Mapping[str, str], name: str, default: float) -> float:
         raise ConfigError(f"{name} must be a number, not {raw!r}") from None
 
 
-def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     value = _int(env, name, default)
     if value <= 0:
         raise ConfigError(f"{name} must be a whole number above 0, not {value}")
@@ -71,7 +71,7 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _positive(env: Mapping[str, str], name: str, default: float) -> float:
+def _positive_number(env: Mapping[str, str], name: str, default: float) -> float:
     value = _float(env, name, default)
     if value <= 0:
         raise ConfigError(f"{name} must be a number above 0, not {value:g}")
@@ -175,7 +175,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "DELIVERY_RETENTION_DAYS": _int(env, "DELIVERY_RETENTION_DAYS", 730),
         # An uploaded import file (it holds addresses and names) is deleted once its import
         # finishes, and at the latest this many hours after the upload, imported or not.
-        "IMPORT_UPLOAD_RETENTION_HOURS": _positive(env, "IMPORT_UPLOAD_RETENTION_HOURS", 24),
+        "IMPORT_UPLOAD_RETENTION_HOURS": _positive_number(env, "IMPORT_UPLOAD_RETENTION_HOURS", 24),
         "ORG_NAME": env.get("ORG_NAME", "").strip() or "Newsletter",
         "ORG_ADDRESS": env.get("ORG_ADDRESS", "").strip(),
         "SEND_RATE": _int(env, "SEND_RATE", 0),
@@ -202,17 +202,22 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "PRIVACY_NOTICE_FILE": env.get("PRIVACY_NOTICE_FILE", "").strip() or None,
         "ACCESSIBILITY_STATEMENT_FILE": env.get("ACCESSIBILITY_STATEMENT_FILE", "").strip() or None,
         # What an import file may hold, counted as its bytes come out (imports/sources.py).
-        "IMPORT_MAX_FILE_MB": _positive(env, "IMPORT_MAX_FILE_MB", 2048),
-        "IMPORT_MAX_MEMBER_MB": _positive(env, "IMPORT_MAX_MEMBER_MB", 1024),
-        "IMPORT_MAX_RATIO": _positive(env, "IMPORT_MAX_RATIO", 100),
-        "IMPORT_MAX_ZIP_FILES": _positive(env, "IMPORT_MAX_ZIP_FILES", 50),
-        "IMPORT_MAX_LINE_KB": _positive(env, "IMPORT_MAX_LINE_KB", 1024),
-        "IMPORT_MAX_SKIPPED_LINES": _positive(env, "IMPORT_MAX_SKIPPED_LINES", 1000),
-        "IMPORT_MAX_SKIPPED_KB": _positive(env, "IMPORT_MAX_SKIPPED_KB", 64),
+        "IMPORT_MAX_FILE_MB": _positive_int(env, "IMPORT_MAX_FILE_MB", 2048),
+        "IMPORT_MAX_MEMBER_MB": _positive_int(env, "IMPORT_MAX_MEMBER_MB", 1024),
+        "IMPORT_MAX_RATIO": _positive_int(env, "IMPORT_MAX_RATIO", 100),
+        "IMPORT_MAX_ZIP_FILES": _positive_int(env, "IMPORT_MAX_ZIP_FILES", 50),
+        "IMPORT_MAX_LINE_KB": _positive_int(env, "IMPORT_MAX_LINE_KB", 1024),
+        "IMPORT_MAX_SKIPPED_LINES": _positive_int(env, "IMPORT_MAX_SKIPPED_LINES", 1000),
+        "IMPORT_MAX_SKIPPED_KB": _positive_int(env, "IMPORT_MAX_SKIPPED_KB", 64),
         # The reference routes of bench/signup.py; never on in a normal run.
         "BENCH_ROUTES": _bool(env, "NEWSLETTER_BENCH", False),
+        # A signed-in session ends after this long without a request, and this long after
+        # signing in whatever it does (newsletter/web/auth/session.py).
+        "SESSION_IDLE_MINUTES": _positive_int(env, "SESSION_IDLE_MINUTES", 60),
+        "SESSION_MAX_HOURS": _positive_int(env, "SESSION_MAX_HOURS", 12),
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.
         **_rate(env, "SIGNUP_RATE_PER_IP"),
+        **_rate(env, "TEST_SEND_RATE_PER_ACCOUNT"),
     }
 
 
@@ -248,5 +253,8 @@ def static_defaults() -> dict[str, object]:
         "LOGIN_RATE_PER_ACCOUNT": "5 per minute",
         "SIGNUP_RATE_PER_IP": "10 per minute;50 per hour",
         "SIGNUP_RATE_PER_ADDRESS": "5 per hour",
+        "SESSION_IDLE_MINUTES": 60,
+        "SESSION_MAX_HOURS": 12,
+        "TEST_SEND_RATE_PER_ACCOUNT": "20 per hour;100 per day",
         "WORKER_THREADS": 4,
     }

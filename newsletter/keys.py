@@ -2,8 +2,9 @@
 
 Settings an operator gives live in newsletter.config; this holds what the application makes
 and keeps: the generated suppression key (newsletter.suppression), the first-run setup token's
-hash (newsletter.accounts) and the like. `set_setting` commits; `delete_setting` leaves the
-commit to its caller, which forgets a value in the same commit as the change that used it up.
+hash (newsletter.accounts) and the like. `set_setting` commits. A value used up by a change
+is deleted by that change's own conditional statement, in its transaction (the set-up token:
+newsletter.accounts.create_first_admin).
 """
 
 from __future__ import annotations
@@ -24,9 +25,3 @@ def set_setting(key: str, value: str) -> None:
     else:
         row.value = value
     db.session.commit()
-
-
-def delete_setting(key: str) -> None:
-    row = db.session.get(AppSetting, key)
-    if row is not None:
-        db.session.delete(row)

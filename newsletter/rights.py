@@ -39,6 +39,7 @@ from newsletter.extensions import db
 from newsletter.imports.retention import discard_uploads_mentioning
 from newsletter.mail.addresses import ascii_domain
 from newsletter.models import (
+    AllowedTestAddress,
     AuditEvent,
     Bounce,
     ConsentEvent,
@@ -351,6 +352,7 @@ def _forget_elsewhere(mentions: Mentions) -> dict[str, int]:
         "deliveries": fold_and_delete(_unlinked_deliveries(mentions)),
         "outbox_messages": _delete_outbox_messages(mentions),
         "uploads": discard_uploads_mentioning(mentions.forms),
+        "test_addresses": _delete_test_addresses(mentions),
         "blanked": sum(
             _blank_mentions(table, columns, mentions)
             for table, columns in (
@@ -371,6 +373,17 @@ def _unlinked_deliveries(mentions: Mentions) -> list[int]:
         )
     )
     return [row.id for row in rows if mentions.found_in(row.email)]
+
+
+def _delete_test_addresses(mentions: Mentions) -> int:
+    """The address on the admins' list of test-send addresses, if it was there: deleted."""
+    table = AllowedTestAddress.__table__
+    result = db.session.execute(
+        table.delete().where(
+            sa.or_(table.c.email_key.in_(mentions.forms), table.c.email.in_(mentions.forms))
+        )
+    )
+    return result.rowcount or 0
 
 
 def _delete_outbox_messages(mentions: Mentions) -> int:

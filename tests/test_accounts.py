@@ -5,18 +5,19 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from newsletter.accounts import (
+    SETUP_TOKEN_HASH,
     IncorrectPasswordError,
     authenticate,
     change_password,
-    consume_setup_token,
     create_account,
+    create_first_admin,
     issue_setup_token,
     set_disabled,
     setup_token_is_valid,
 )
 from newsletter.errors import ConflictError, ValidationError
 from newsletter.extensions import db
-from newsletter.models import AccountRole, AuditEvent
+from newsletter.models import AccountRole, AppSetting, AuditEvent
 from tests.factories import PASSWORD
 from tests.support.queries import audit_actions
 
@@ -199,5 +200,6 @@ def test_setup_token_works_until_an_account_exists(app, make):
 def test_consumed_setup_token_is_forgotten(app):
     """After use the stored digest is gone, so the link cannot be replayed."""
     token = issue_setup_token()
-    consume_setup_token()
+    create_first_admin(token, "first@example.org", PASSWORD)
     assert not setup_token_is_valid(token)
+    assert db.session.get(AppSetting, SETUP_TOKEN_HASH) is None

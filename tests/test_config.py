@@ -177,3 +177,18 @@ def test_the_import_limits_have_defaults_and_must_be_above_zero(empty_cwd):
     assert (limits.skipped_lines, limits.skipped_chars) == (1000, 64 << 10)
     with pytest.raises(ConfigError, match="IMPORT_MAX_RATIO must be a whole number above 0"):
         load_config({"IMPORT_MAX_RATIO": "0"})
+
+
+def test_session_times_default_and_come_from_the_environment(empty_cwd):
+    """An hour idle and twelve hours in all by default; each may be set."""
+    defaults = load_config({})
+    assert (defaults["SESSION_IDLE_MINUTES"], defaults["SESSION_MAX_HOURS"]) == (60, 12)
+    chosen = load_config({"SESSION_IDLE_MINUTES": "15", "SESSION_MAX_HOURS": "8"})
+    assert (chosen["SESSION_IDLE_MINUTES"], chosen["SESSION_MAX_HOURS"]) == (15, 8)
+
+
+@pytest.mark.parametrize("name", ["SESSION_IDLE_MINUTES", "SESSION_MAX_HOURS"])
+def test_session_times_must_be_above_zero(empty_cwd, name):
+    """A session that ends at once would lock everyone out: refused at start."""
+    with pytest.raises(ConfigError, match=f"{name} must be a whole number above 0"):
+        load_config({name: "0"})

@@ -166,6 +166,8 @@ def traces(app, make, admin_client, news, stub_broker, stub_worker, outbox_sink)
     waiting = waiting_upload(zipped("members.csv", upload_csv()), "later.zip", "test")
     # A note on a manual suppression that names them.
     add_addresses(["someone.else@example.org"], f"{NAME} <{ADDRESS}> asked by phone", "test")
+    # Their address kept by an admin as one that test sends may go to.
+    assert admin_client.post("/admin/test-addresses", data={"email": ADDRESS}).status_code == 302
     return waiting.id
 
 
@@ -174,7 +176,7 @@ def test_the_search_finds_the_person_before_erasure(traces):
     found = tables_mentioning_the_person()
     for table in (
         "subscriber", "delivery", "bounce", "outbox_message", "import_reject",
-        "import_file", "suppression_entry_reason", "audit_event",
+        "import_file", "suppression_entry_reason", "audit_event", "test_address",
     ):  # fmt: skip
         assert table in found, (table, found)
 

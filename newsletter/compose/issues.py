@@ -32,6 +32,16 @@ class IssueStateError(NewsletterError):
     """The action does not fit the issue's current state."""
 
 
+class SendRightRequired(NewsletterError):
+    """The action changes what goes out on its own, and the account may not send."""
+
+
+SCHEDULED_NEEDS_SEND_RIGHT = (
+    "this issue is scheduled: only someone who may send issues can change it "
+    "(ask an admin to cancel the schedule, then edit the draft)"
+)
+
+
 def move(issue: Issue, allowed: tuple[IssueStatus, ...], refusal: str, **values) -> None:
     """Set `values` on the issue if its status is one of `allowed`, else refuse.
 
@@ -119,7 +129,13 @@ def update_issue(
     preheader: str = "",
     layout: str = "default",
 ) -> Issue:
-    """Change a draft (or scheduled) issue; refused once sending has started."""
+    """Change a draft (or scheduled) issue; refused once sending has started.
+
+    A scheduled issue goes out at its time with nobody looking again, so changing it is
+    sending: an account without the right to send gets SendRightRequired (the CLI, a trusted
+    operator, may). Checked on the locked row, so a schedule set while the form was open
+    counts.
+    """
     subject = check_subject(subject)
     check_content(subject, body_markdown)
     links = _issue_lists(list_slugs)
@@ -131,13 +147,19 @@ def update_issue(
     if current not in EDITABLE:
         db.session.rollback()
         raise IssueStateError(f"issue {issue.id} is {current.value}; only a draft can be changed")
+    if current == IssueStatus.SCHEDULED and isinstance(actor, Account) and not may_send(actor):
+        db.session.rollback()
+        raise SendRightRequired(SCHEDULED_NEEDS_SEND_RIGHT)
     issue.subject, issue.body_markdown = subject, body_markdown or ""
     issue.preheader, issue.layout = preheader, layout
     issue.issue_lists.clear()
     db.session.flush()
     issue.issue_lists.extend(links)
-    slugs = [link.mailing_list.slug for link in links]
-    record("issue.updated", target=f"issue:{issue.id}", detail={"lists": slugs}, actor=actor)
+    detail: dict[str, object] = {"lists": [link.mailing_list.slug for link in links]}
+    if current == IssueStatus.SCHEDULED and issue.scheduled_at is not None:
+        # Said in the log: this edit changed what goes out at the time shown, unseen again.
+        detail |= {"status": current.value, "scheduled_at": issue.scheduled_at.isoformat()}
+    record("issue.updated", target=f"issue:{issue.id}", detail=detail, actor=actor)
     db.session.commit()
     return issue
 
@@ -171,3 +193,10 @@ def set_editors_may_send(allowed: bool, actor: Actor) -> None:
 def may_send(account: Account) -> bool:
     """True when the account may send, schedule, pause, resume and cancel issues."""
     return account.is_admin or editors_may_send()
+
+
+def may_edit(issue: Issue, account: Account) -> bool:
+    """True when the account may change the issue: a draft, or a scheduled one if it may send."""
+    if issue.status == IssueStatus.DRAFT:
+        return True
+    return issue.status == IssueStatus.SCHEDULED and may_send(account)

@@ -1,7 +1,11 @@
 """Test sends: the issue as a subscriber gets it, marked [TEST], to addresses typed by an editor.
 
 A test send writes no ledger row, so the issue's counts and status never include it; its links
-carry no token and act for nobody.
+carry no token and act for nobody. It goes only to the secretariat's own addresses (those of
+enabled accounts) and to the test addresses an admin keeps here, checked when it is asked for
+and again when the worker sends it, so that the right to write an issue is never a way to
+mail anyone else. How often an account may ask is limited in the web layer
+(`TEST_SEND_RATE_PER_ACCOUNT`).
 """
 
 from __future__ import annotations
@@ -10,19 +14,20 @@ import logging
 import secrets
 from email.utils import parseaddr
 
+import sqlalchemy as sa
 from flask import current_app
 
-from newsletter.addresses import parse_address
+from newsletter.addresses import Address, parse_address
 from newsletter.audit import Actor, record
 from newsletter.background import enqueue
 from newsletter.compose.render import render_issue
 from newsletter.delivery.message import TEST_TOKEN, IssueMessage
-from newsletter.errors import ValidationError
+from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.mail.relay import transport_for
 from newsletter.mail.system import failures_recorded
 from newsletter.mail.transport import PermanentSmtpError
-from newsletter.models import Issue
+from newsletter.models import Account, AllowedTestAddress, Issue
 from newsletter.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,10 +35,20 @@ TEST_PREFIX = "[TEST] "
 MAX_TEST_ADDRESSES = 10
 
 
+NOT_ALLOWED = (
+    "“{}” is not an address test messages may go to: they go only to the accounts' own "
+    "addresses and to the test addresses an admin keeps"
+)
+
+
 def request_test_send(issue: Issue, typed: str, actor: Actor) -> int:
     """Queue a test send of the issue to the addresses typed, audited; commits. Returns how
     many addresses; a ValidationError (nothing queued) says what is wrong with them."""
     addresses = parse_test_addresses(typed)
+    allowed = allowed_test_keys()
+    for address in addresses:
+        if address.key not in allowed:
+            raise ValidationError(NOT_ALLOWED.format(address.email))
     record(
         "issue.test_sent",
         target=f"issue:{issue.id}",
@@ -41,26 +56,79 @@ def request_test_send(issue: Issue, typed: str, actor: Actor) -> int:
         actor=actor,
     )
     db.session.commit()
-    enqueue.send_issue_test(issue.id, addresses)
+    enqueue.send_issue_test(issue.id, [address.email for address in addresses])
     return len(addresses)
 
 
-def parse_test_addresses(text: str) -> list[str]:
+def parse_test_addresses(text: str) -> list[Address]:
     """The addresses typed (commas, spaces or lines between), each checked, at most ten."""
     pieces = [p for p in (text or "").replace(",", " ").replace(";", " ").split() if p]
     if not pieces:
         raise ValidationError("Enter at least one email address")
     if len(pieces) > MAX_TEST_ADDRESSES:
         raise ValidationError(f"Enter at most {MAX_TEST_ADDRESSES} email addresses")
-    addresses = []
+    addresses: dict[str, Address] = {}
     for piece in pieces:
         try:
-            addresses.append(parse_address(piece).email)
+            address = parse_address(piece)
         except ValidationError as error:
             raise ValidationError(
                 f"“{piece}” is not an email address in the correct format, like name@example.com"
             ) from error
-    return list(dict.fromkeys(addresses))
+        addresses.setdefault(address.key, address)
+    return list(addresses.values())
+
+
+def allowed_test_keys() -> set[str]:
+    """The canonical keys test sends may go to: enabled accounts' and the kept test addresses."""
+    accounts = sa.select(Account.email_key).where(Account.disabled.is_(False))
+    kept = sa.select(AllowedTestAddress.email_key)
+    return set(db.session.scalars(sa.union(accounts, kept)))
+
+
+def kept_test_addresses() -> list[AllowedTestAddress]:
+    """The test addresses an admin keeps, by address."""
+    query = sa.select(AllowedTestAddress).order_by(AllowedTestAddress.email_key)
+    return list(db.session.scalars(query))
+
+
+def add_test_address(email: str, actor: Actor) -> AllowedTestAddress:
+    """Let test sends go to `email`, audited; commits. ConflictError if it is there already."""
+    address = parse_address(email)
+    exists = sa.select(AllowedTestAddress.id).where(AllowedTestAddress.email_key == address.key)
+    if db.session.scalar(exists) is not None:
+        raise ConflictError(f"{address.email} is a test address already")
+    row = AllowedTestAddress(
+        email=address.email,
+        email_key=address.key,
+        added_by_id=actor.id if isinstance(actor, Account) else None,
+    )
+    db.session.add(row)
+    db.session.flush()
+    record(
+        "test_address.added",
+        target=f"test_address:{row.id}",
+        detail={"email": row.email},
+        actor=actor,
+    )
+    db.session.commit()
+    return row
+
+
+def remove_test_address(address_id: int, actor: Actor) -> AllowedTestAddress:
+    """Stop test sends going to a kept address, audited; commits. NotFoundError if unknown."""
+    row = db.session.get(AllowedTestAddress, address_id)
+    if row is None:
+        raise NotFoundError(f"no test address with the id {address_id}")
+    db.session.delete(row)
+    record(
+        "test_address.removed",
+        target=f"test_address:{row.id}",
+        detail={"email": row.email},
+        actor=actor,
+    )
+    db.session.commit()
+    return row
 
 
 def send_test_issue(issue_id: int, addresses: list[str]) -> int:
@@ -69,6 +137,14 @@ def send_test_issue(issue_id: int, addresses: list[str]) -> int:
     if issue is None:
         logger.info("test send skipped: issue %s no longer exists", issue_id)
         return 0
+    # Checked again here: an account disabled or a test address removed since the request.
+    allowed = allowed_test_keys()
+    kept = [a for a in addresses if _key(a) in allowed]
+    if len(kept) < len(addresses):
+        logger.info(
+            "test of issue %s: %d addresses no longer allowed", issue_id, len(addresses) - len(kept)
+        )
+    addresses = kept
     message = IssueMessage(issue, render_issue(issue), utcnow(), subject_prefix=TEST_PREFIX)
     # End the read transaction first: the built-in sink writes to this same database.
     db.session.commit()
@@ -92,3 +168,10 @@ def send_test_issue(issue_id: int, addresses: list[str]) -> int:
         # Recorded in the audit log already; raised so the actor does not try again.
         raise refused[-1]
     return sent
+
+
+def _key(email: str) -> str | None:
+    try:
+        return parse_address(email).key
+    except ValidationError:
+        return None

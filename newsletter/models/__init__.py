@@ -1,6 +1,6 @@
 """The data model; importing this package registers every table on db.metadata."""
 
-from newsletter.models.accounts import Account, AuditEvent
+from newsletter.models.accounts import Account, AllowedTestAddress, AuditEvent
 from newsletter.models.bounces import Bounce, BounceKind, IssueDeliveryCount
 from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
 from newsletter.models.enums import (
@@ -30,6 +30,7 @@ from newsletter.models.system import AppSetting, Lease, OutboxMessage
 __all__ = [
     "Account",
     "AccountRole",
+    "AllowedTestAddress",
     "AppSetting",
     "AppendOnlyError",
     "AuditEvent",

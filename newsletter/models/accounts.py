@@ -41,6 +41,24 @@ class Account(UserMixin, Model):
         return f"<Account {self.id} {self.role}>"
 
 
+class AllowedTestAddress(Model):
+    """An address outside the secretariat's accounts that test sends may go to.
+
+    Kept by admins (`/admin/test-addresses`): a test send goes only to an enabled account's
+    address or to one of these, so a test cannot mail the world.
+    """
+
+    __tablename__ = "test_address"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(sa.String(320))
+    email_key: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    added_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    added_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("account.id", ondelete="SET NULL")
+    )
+
+
 class AuditEvent(Model):
     __tablename__ = "audit_event"
     __table_args__ = (sa.Index("ix_audit_event_at", "at"),)

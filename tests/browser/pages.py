@@ -72,11 +72,13 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     from newsletter.compose.issues import create_issue
     from newsletter.delivery.control import pause, send_issue
     from newsletter.delivery.scheduling import schedule_issue
+    from newsletter.delivery.trial_send import add_test_address
     from newsletter.models import OutboxMessage
     from newsletter.tokens import make_token
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     make.account(email=EDITOR, password=PASSWORD, role="editor")
+    add_test_address("proofreader@example.net", actor="test")
     news = make.list("news", name="News", description="Monthly news from the coalition.")
     jobs = make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
     members = make.list("members", name="Members", is_public=False)
@@ -410,7 +412,14 @@ ADMIN_PAGES = [
         "test sent",
         "/admin/issues/{draft_issue_id}",
         ADMIN,
+        act=fill_and_press("Send test", Email_addresses="proofreader@example.net"),
+    ),
+    PageState(
+        "test send to an outside address",
+        "/admin/issues/{draft_issue_id}",
+        EDITOR,
         act=fill_and_press("Send test", Email_addresses="ann@example.com"),
+        shows=ERRORS,
     ),
     PageState(
         "schedule sent empty",
@@ -420,6 +429,7 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("scheduled issue", "/admin/issues/{scheduled_issue_id}", ADMIN),
+    PageState("scheduled issue as editor", "/admin/issues/{scheduled_issue_id}", EDITOR),
     PageState("sending issue", "/admin/issues/{sending_issue_id}", ADMIN),
     PageState("paused issue", "/admin/issues/{paused_issue_id}", ADMIN),
     PageState("sent issue", "/admin/issues/{sent_issue_id}", ADMIN),
@@ -484,6 +494,14 @@ ADMIN_PAGES = [
     PageState("outbox", "/admin/outbox", ADMIN),
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),
+    PageState("test addresses", "/admin/test-addresses", ADMIN),
+    PageState(
+        "add test address sent empty",
+        "/admin/test-addresses",
+        ADMIN,
+        act=press("Add test address"),
+        shows=ERRORS,
+    ),
     PageState(
         "add account sent empty", "/admin/accounts", ADMIN, act=press("Add account"), shows=ERRORS
     ),

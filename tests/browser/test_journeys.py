@@ -198,6 +198,11 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser,
     make.account(email=ADMIN, password=PASSWORD, role="admin")
     db.session.remove()
     sign_in(page, live_server, ADMIN)
+    # The proofreader's mailbox is kept as a test address: tests go nowhere else.
+    page.goto(live_server("/admin/test-addresses"))
+    page.get_by_label("Email address").fill("proofreader@example.net")
+    page.get_by_role("button", name="Add test address").click()
+    expect(page.get_by_role("status")).to_contain_text("proofreader@example.net")
     page.get_by_role("navigation", name="Admin").get_by_role("link", name="Lists").click()
     page.get_by_role("link", name="Create a list").click()
     page.get_by_label("Slug").fill("members")
@@ -232,7 +237,7 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser,
     expect(page.get_by_role("heading", name="Plain text version")).to_be_visible()
     expect(page.locator("[data-preview=text]")).to_contain_text("Come to the autumn meeting")
 
-    # A test to someone who is not a subscriber, read from the sink.
+    # A test to the kept address, who is not a subscriber, read from the sink.
     page.get_by_role("link", name="Back to the issue").click()
     page.get_by_label("Email addresses").fill("proofreader@example.net")
     page.get_by_role("button", name="Send test").click()

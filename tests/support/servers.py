@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import shutil
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
+from urllib.parse import urlencode, urlsplit
 
 
 def free_port() -> int:
@@ -71,3 +74,46 @@ class start_redis_server:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class serving:
+    """The app on werkzeug's threaded server on a free port, in a thread; yields its base URL.
+
+    For tests that need requests truly at the same time (each in its own thread, app context
+    and database connection), which the test client cannot give.
+    """
+
+    def __init__(self, app) -> None:
+        from werkzeug.serving import make_server
+
+        self.app = app
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> str:
+        host = f"127.0.0.1:{self.server.server_port}"
+        self.app.config["SERVER_NAME"] = host
+        self.thread.start()
+        return f"http://{host}"
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(10)
+
+
+def post_form(url: str, fields: dict[str, str]) -> tuple[int, str]:
+    """POST a form without following a redirect: (status, body)."""
+    parts = urlsplit(url)
+    connection = http.client.HTTPConnection(parts.netloc, timeout=60)
+    try:
+        connection.request(
+            "POST",
+            parts.path,
+            body=urlencode(fields),
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        response = connection.getresponse()
+        return response.status, response.read().decode()
+    finally:
+        connection.close()

@@ -1,13 +1,14 @@
-"""Admin pages: secretariat accounts (admins only)."""
+"""Admin pages: secretariat accounts, and the test addresses test sends may go to (admins only)."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask_login import current_user
 
 from newsletter import accounts
-from newsletter.errors import NewsletterError, ValidationError
+from newsletter.delivery import trial_send
+from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
-from newsletter.web.admin.forms import NewAccountForm
+from newsletter.web.admin.forms import ConfirmForm, NewAccountForm, TestAddressForm
 from newsletter.web.forms import show_error
 
 
@@ -55,3 +56,42 @@ def _set_disabled(account_id: int, disabled: bool):
         state = "disabled" if disabled else "enabled"
         flash(f"The account for {account.email} is {state}.", "success")
     return redirect(url_for("admin.accounts_index"))
+
+
+@bp.route("/test-addresses", methods=["GET", "POST"])
+@admin_required
+def test_addresses():
+    """The addresses besides the accounts' own that test sends may go to: list, add."""
+    form = TestAddressForm()
+    if form.validate_on_submit():
+        try:
+            row = trial_send.add_test_address(
+                form.email.data, actor=current_user._get_current_object()
+            )
+        except NewsletterError as error:
+            show_error(form.email, str(error))
+        else:
+            flash(f"Test messages may now go to {row.email}.", "success")
+            return redirect(url_for("admin.test_addresses"))
+    status = 422 if form.errors else 200
+    page = render_template(
+        "admin/test_addresses.html",
+        form=form,
+        remove_form=ConfirmForm(formdata=None),
+        addresses=trial_send.kept_test_addresses(),
+        accounts=[a for a in accounts.all_accounts() if not a.disabled],
+    )
+    return page, status
+
+
+@bp.post("/test-addresses/<int:address_id>/remove")
+@admin_required
+def test_addresses_remove(address_id: int):
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        row = trial_send.remove_test_address(address_id, current_user._get_current_object())
+    except NotFoundError:
+        abort(404)
+    flash(f"Test messages no longer go to {row.email}.", "success")
+    return redirect(url_for("admin.test_addresses"))

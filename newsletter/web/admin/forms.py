@@ -145,6 +145,13 @@ class TestSendForm(FlaskForm):
     )
 
 
+class TestAddressForm(FlaskForm):
+    email = StringField(
+        "Email address",
+        validators=[InputRequired("Enter an email address"), domain_check(parse_address)],
+    )
+
+
 class ScheduleForm(FlaskForm):
     date = StringField("Date", validators=[InputRequired("Enter a date")])
     time = StringField("Time", validators=[InputRequired("Enter a time")])

@@ -10,7 +10,6 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from newsletter.audit import record
-from newsletter.compose.issues import EDITABLE, may_send
 from newsletter.compose.render import render_issue
 from newsletter.delivery.message import TEST_TOKEN, IssueMessage
 from newsletter.delivery.trial_send import request_test_send
@@ -19,8 +18,9 @@ from newsletter.extensions import db
 from newsletter.models import Subscriber, Subscription, SubscriptionStatus
 from newsletter.models.base import utcnow
 from newsletter.web.admin.blueprint import bp
-from newsletter.web.admin.forms import ScheduleForm, TestSendForm
-from newsletter.web.admin.issues import _issue_or_404, progress_view, size_warning
+from newsletter.web.admin.forms import TestSendForm
+from newsletter.web.admin.issues import _issue_or_404, issue_page, size_warning
+from newsletter.web.admin.limits import test_sends_limited
 from newsletter.web.forms import show_error
 from newsletter.web.headers import message_html_view
 
@@ -106,26 +106,20 @@ def issues_preview_html(issue_id: int):
 
 
 @bp.post("/issues/<int:issue_id>/test")
+@test_sends_limited
 def issues_test_send(issue_id: int):
     """Send the issue, marked [TEST], to the addresses typed, through a worker."""
     issue = _issue_or_404(issue_id)
     form = TestSendForm()
     if form.validate_on_submit():
         try:
-            count = request_test_send(issue, form.addresses.data, current_user)
+            count = request_test_send(
+                issue, form.addresses.data, current_user._get_current_object()
+            )
         except ValidationError as error:
             show_error(form.addresses, str(error))
         else:
             noun = "address" if count == 1 else "addresses"
             flash(f"A test message is on its way to {count} {noun}.", "success")
             return redirect(url_for("admin.issues_show", issue_id=issue.id))
-    return render_template(
-        "admin/issue_show.html",
-        issue=issue,
-        progress=progress_view(issue),
-        may_send=may_send(current_user),
-        editable=issue.status in EDITABLE,
-        size_warning=None,
-        test_form=form,
-        schedule_form=ScheduleForm(formdata=None),
-    ), 422
+    return issue_page(issue, test_form=form, status=422)

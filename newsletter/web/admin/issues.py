@@ -105,13 +105,15 @@ def _save(form, issue=None):
         first_word = str(error).split(" ", 1)[0].strip(",").lower()
         fields = {"subject": form.subject, "body": form.body, "preheader": form.preheader}
         show_error(fields.get(first_word, form.lists), str(error))
+    except issues.SendRightRequired:
+        raise
     except NewsletterError as error:
         show_error(form.lists, str(error))
     return None
 
 
 def _saved(issue, verb: str):
-    flash(f"{verb} the draft issue “{issue.subject}”.", "success")
+    flash(f"{verb} the {issue.status.value} issue “{issue.subject}”.", "success")
     warning = size_warning(issue)
     if warning:
         flash(warning, "error")
@@ -134,9 +136,17 @@ def issues_edit(issue_id: int):
     if issue.status not in issues.EDITABLE:
         flash(f"This issue is {issue.status.value}: it can no longer be changed.", "error")
         return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    if not issues.may_edit(issue, _actor()):
+        flash(sentence(issues.SCHEDULED_NEEDS_SEND_RIGHT) + ".", "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
     form, all_lists = _issue_form(issue)
     if form.validate_on_submit():
-        saved = _save(form, issue)
+        try:
+            saved = _save(form, issue)
+        except issues.SendRightRequired as error:
+            # Scheduled while the form was open: nothing is saved, and the page says why.
+            flash(sentence(error) + ".", "error")
+            return redirect(url_for("admin.issues_show", issue_id=issue.id))
         if saved is not None:
             return _saved(saved, "Saved")
     warning = size_warning(issue) if request.method == "GET" else None
@@ -145,19 +155,26 @@ def issues_edit(issue_id: int):
 
 @bp.get("/issues/<int:issue_id>")
 def issues_show(issue_id: int):
-    issue = _issue_or_404(issue_id)
+    return issue_page(_issue_or_404(issue_id))
+
+
+def issue_page(issue, test_form=None, schedule_form=None, status: int = 200):
+    """The issue's page; a form given (with its errors) is shown instead of a blank one."""
     editable = issue.status in issues.EDITABLE
-    return render_template(
+    account = _actor()
+    page = render_template(
         "admin/issue_show.html",
         issue=issue,
         progress=progress_view(issue),
         failed_recipients=failures.failed_recipients(issue.id),
-        may_send=issues.may_send(current_user),
+        may_send=issues.may_send(account),
+        may_edit=issues.may_edit(issue, account),
         editable=editable,
-        size_warning=size_warning(issue) if editable else None,
-        test_form=TestSendForm(),
-        schedule_form=ScheduleForm(),
+        size_warning=size_warning(issue) if editable and status == 200 else None,
+        test_form=test_form or TestSendForm(formdata=None),
+        schedule_form=schedule_form or ScheduleForm(formdata=None),
     )
+    return page, status
 
 
 @bp.get("/issues/<int:issue_id>/progress.json")
@@ -250,17 +267,7 @@ def issues_schedule(issue_id: int):
         else:
             flash("Scheduled. It starts by itself at the time shown.", "success")
             return redirect(url_for("admin.issues_show", issue_id=issue.id))
-    return render_template(
-        "admin/issue_show.html",
-        issue=issue,
-        progress=progress_view(issue),
-        failed_recipients=failures.failed_recipients(issue.id),
-        may_send=issues.may_send(current_user),
-        editable=issue.status in issues.EDITABLE,
-        size_warning=None,
-        test_form=TestSendForm(formdata=None),
-        schedule_form=form,
-    ), 422
+    return issue_page(issue, schedule_form=form, status=422)
 
 
 @bp.post("/issues/<int:issue_id>/unschedule")

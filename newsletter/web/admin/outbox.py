@@ -5,9 +5,12 @@ import re
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
+from newsletter.audit import record
 from newsletter.background import enqueue
+from newsletter.extensions import db
 from newsletter.mail.outbox import captured_message, outbox_page
 from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.limits import test_sends_limited
 from newsletter.web.headers import outbox_html_view
 
 
@@ -18,7 +21,11 @@ def outbox_index():
 
 
 @bp.post("/outbox/test")
+@test_sends_limited
 def outbox_send_test():
+    """Queue the test message to the signed-in account's own address; audited."""
+    record("mail.test_requested", target=f"account:{current_user.id}")
+    db.session.commit()
     enqueue.send_test_mail(current_user.id)
     flash(f"A test message is on its way to {current_user.email}.", "success")
     return redirect(url_for("admin.outbox_index"))

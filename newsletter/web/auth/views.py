@@ -4,21 +4,27 @@ from __future__ import annotations
 
 import time
 
-from flask import flash, make_response, redirect, render_template, request, session, url_for
-from flask_login import current_user, login_required, login_user, logout_user
+from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user, login_required, login_user
 
 from newsletter import accounts
 from newsletter.accounts import setup_token_is_valid
 from newsletter.errors import NewsletterError, NotFoundError
-from newsletter.extensions import limiter, network_key
 from newsletter.web.auth.blueprint import bp
 from newsletter.web.auth.forms import ChangePasswordForm, LoginForm, SetupForm
-from newsletter.web.auth.limits import account_key, per_account_limit, per_ip_limit
-from newsletter.web.auth.session import safe_next
+from newsletter.web.auth.limits import (
+    account_key,
+    password_attempts_limited,
+    signed_in_account_key,
+)
+from newsletter.web.auth.session import end_session, safe_next, start_session
 from newsletter.web.forms import show_error
 
 LOGIN_FAILED = "Enter a correct email address and password"
 TOO_MANY_ATTEMPTS = "There have been too many attempts to sign in. Wait a minute, then try again."
+TOO_MANY_PASSWORD_ATTEMPTS = (
+    "There have been too many attempts to change the password. Wait a minute, then try again."
+)
 
 
 def _login_page(form: LoginForm, error: str | None = None, status: int = 200):
@@ -29,24 +35,27 @@ def _login_page(form: LoginForm, error: str | None = None, status: int = 200):
     return render_template("auth/login.html", form=form), status
 
 
-def _too_many_attempts(request_limit):
-    """Show the sign-in page again, with a 429 and a sentence instead of a bare error."""
-    response = make_response(_login_page(LoginForm(), TOO_MANY_ATTEMPTS, 429))
+def _retry_after(response, request_limit):
     response.headers["Retry-After"] = str(max(1, int(request_limit.reset_at - time.time())))
     return response
 
 
-def _start_session(account) -> None:
-    # A fresh session on sign-in, so nothing set before it (a planted id) survives.
-    session.clear()
-    login_user(account)
+def _too_many_attempts(request_limit):
+    """Show the sign-in page again, with a 429 and a sentence instead of a bare error."""
+    response = make_response(_login_page(LoginForm(), TOO_MANY_ATTEMPTS, 429))
+    return _retry_after(response, request_limit)
+
+
+def _too_many_password_attempts(request_limit):
+    """Show the password page again, with a 429 and a sentence instead of a bare error."""
+    form = ChangePasswordForm(formdata=None)
+    show_error(form.current_password, TOO_MANY_PASSWORD_ATTEMPTS)
+    page = render_template("auth/change_password.html", form=form)
+    return _retry_after(make_response(page, 429), request_limit)
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(per_ip_limit, key_func=network_key, methods=["POST"], on_breach=_too_many_attempts)
-@limiter.limit(
-    per_account_limit, key_func=account_key, methods=["POST"], on_breach=_too_many_attempts
-)
+@password_attempts_limited(account_key, on_breach=_too_many_attempts)
 def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
@@ -54,7 +63,7 @@ def login():
     if form.validate_on_submit():
         account = accounts.authenticate(form.email.data, form.password.data)
         if account is not None:
-            _start_session(account)
+            start_session(account)
             return redirect(safe_next(request.args.get("next")))
     if request.method == "POST":
         return _login_page(form, LOGIN_FAILED, 422)
@@ -64,14 +73,16 @@ def login():
 @bp.post("/logout")
 def logout():
     if current_user.is_authenticated:
+        # Bumps the account's session version: a copy of this cookie no longer signs in.
         accounts.note_logout(current_user._get_current_object())
-        logout_user()
+    end_session()
     flash("You have signed out.", "success")
     return redirect(url_for("auth.login"))
 
 
 @bp.route("/password", methods=["GET", "POST"], endpoint="change_password")
 @login_required
+@password_attempts_limited(signed_in_account_key, on_breach=_too_many_password_attempts)
 def change_password_page():
     form = ChangePasswordForm()
     if form.validate_on_submit():
@@ -90,7 +101,8 @@ def change_password_page():
 
 
 def _setup_link_invalid():
-    return render_template("auth/setup_invalid.html"), 404
+    """The page for a link that no longer works; it says "used" once an account exists."""
+    return render_template("auth/setup_invalid.html", used=accounts.has_accounts()), 404
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])
@@ -106,7 +118,7 @@ def setup(token: str):
         except NewsletterError as error:
             show_error(form.email, str(error))
         else:
-            _start_session(account)
+            start_session(account)
             accounts.note_login(account, via="setup")
             flash("Your admin account has been created and you are signed in.", "success")
             return redirect(url_for("admin.dashboard"))

@@ -4,6 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from newsletter.delivery.trial_send import add_test_address
 from newsletter.extensions import db
 from newsletter.models import AuditEvent, Delivery, Issue, IssueStatus
 from tests.factories import PASSWORD, make_issue
@@ -160,9 +161,15 @@ def test_preview_links_act_for_nobody(admin_client, news, make):
     assert "/unsubscribe/test-message/" in page
 
 
-def test_test_send_reaches_any_address_marked_and_uncounted(admin_client, news, make, mail):
-    """[TEST] in the subject, sent to non-subscribers by a worker, no ledger row, audited."""
+def test_test_send_reaches_team_and_test_addresses_marked_and_uncounted(
+    admin_client, news, make, mail
+):
+    """[TEST] in the subject, sent to an account and kept test addresses by a worker, no ledger
+    row, audited."""
     make.subscriber(email="real@example.com", lists=[news])
+    make.account(email="boss@example.net", role="editor")
+    for kept in ("second@example.net", "third@example.net"):
+        add_test_address(kept, actor="test")
     issue = make_issue(make, [news], subject="June", body="Hi {{ subscriber.name }}")
     response = admin_client.post(
         f"/admin/issues/{issue.id}/test",

@@ -3,6 +3,7 @@
 import pytest
 
 from tests.factories import PASSWORD
+from tests.support.queries import audit_actions
 
 TOO_MANY = "too many attempts to sign in"
 
@@ -104,3 +105,53 @@ def test_ipv4_mapped_ipv6_counts_as_the_ipv4_address(client):
     for n in range(5):
         attempt(client, f"person{n}@example.org", ip="::ffff:192.0.2.30")
     assert attempt(client, "person9@example.org", ip="192.0.2.30").status_code == 429
+
+
+TOO_MANY_CHANGES = "too many attempts to change the password"
+
+
+def change_password(client, current="not my current password", ip="192.0.2.1"):
+    new = "a brand new long password"
+    return client.post(
+        "/admin/password",
+        data={"current_password": current, "new_password": new, "confirm_password": new},
+        environ_base={"REMOTE_ADDR": ip},
+    )
+
+
+def signed_in(app, account, ip):
+    client = app.test_client()
+    attempt(client, account.email, password=PASSWORD, ip=ip)
+    return client
+
+
+def test_password_change_is_locked_after_the_sign_in_limit(app, admin_account):
+    """Wrong current passwords meet the per-account limit of signing in: 3, then a 429."""
+    client = signed_in(app, admin_account, ip="203.0.113.1")
+    for n in range(3):
+        assert change_password(client, ip=f"198.51.100.{n}").status_code == 422
+    response = change_password(client, ip="198.51.100.99")
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    page = response.get_data(as_text=True)
+    assert TOO_MANY_CHANGES in page.casefold()
+    assert 'name="current_password"' in page and "Traceback" not in page
+    # Locked for the minute, even with the right current password.
+    assert change_password(client, current=PASSWORD, ip="198.51.100.98").status_code == 429
+
+
+def test_password_change_is_limited_per_network_address(app, make):
+    """Attempts from one address on several accounts meet the per-address limit of 5."""
+    clients = [signed_in(app, make.account(), ip=f"203.0.113.{n}") for n in range(3)]
+    for n in range(5):
+        assert change_password(clients[n % 3], ip="192.0.2.200").status_code == 422
+    response = change_password(clients[2], ip="192.0.2.200")
+    assert response.status_code == 429
+    assert change_password(clients[2], ip="192.0.2.201").status_code == 422
+
+
+def test_wrong_current_passwords_are_audited(app, admin_account):
+    """Each wrong current password is in the audit log, as a failed sign-in is."""
+    client = signed_in(app, admin_account, ip="203.0.113.9")
+    change_password(client)
+    assert audit_actions()[-1] == "account.password_change_failed"

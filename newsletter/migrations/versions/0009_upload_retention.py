@@ -3,7 +3,7 @@
 Uploads are kept only until their import finishes, or IMPORT_UPLOAD_RETENTION_HOURS when it
 never does; the job keeps the time its file went, so the admin can say the file is gone.
 
-Revision ID: 0009_erasure
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-05
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0009_erasure'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
