@@ -64,6 +64,13 @@ def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
+def _at_least_one(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ConfigError(f"{name} must be a whole number above 0, not {value}")
+    return value
+
+
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     raw = env.get(name, "").strip().lower()
     if not raw:
@@ -157,6 +164,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         or f"complaints@{bounce_domain}",
         "BOUNCE_SOFT_LIMIT": _int(env, "BOUNCE_SOFT_LIMIT", 3),
         "BOUNCE_SOFT_DAYS": _int(env, "BOUNCE_SOFT_DAYS", 30),
+        # What the receiver reads of one message (the report comes first; a long original
+        # returned after it is cut), and how many SMTP sessions it holds open at once.
+        "BOUNCE_MAX_MESSAGE_BYTES": _at_least_one(env, "BOUNCE_MAX_MESSAGE_BYTES", 1024 * 1024),
+        "BOUNCE_MAX_SESSIONS": _at_least_one(env, "BOUNCE_MAX_SESSIONS", 20),
         # Delivery rows older than this are folded into per-issue counts and deleted.
         "DELIVERY_RETENTION_DAYS": _int(env, "DELIVERY_RETENTION_DAYS", 730),
         "ORG_NAME": env.get("ORG_NAME", "").strip() or "Newsletter",
