@@ -222,7 +222,8 @@ def mask_url(url: str) -> str:
 def static_defaults() -> dict[str, object]:
     """Settings that do not come from the environment."""
     return {
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: no bound value in SQLAlchemy's errors or statement log (see logs.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,
