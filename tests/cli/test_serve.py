@@ -105,3 +105,15 @@ def test_serve_with_redis_reports_the_redis_broker(serve, redis_url):
     )
     assert command.interrupt() == 0, command.stderr
     assert "Traceback" not in command.stderr
+
+
+def test_serve_names_no_software_version_in_its_server_header(serve):
+    """Werkzeug's own header (`Werkzeug/3.x Python/3.x`) would tell which advisories to try."""
+    port = free_port()
+    command = serve("--port", str(port))
+    command.wait_for_line(SETUP_LINK)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe", timeout=10) as response:
+        server = response.headers["Server"]
+        assert response.headers["Cache-Control"] == "no-store"
+    assert command.interrupt() == 0
+    assert server == "newsletter"
