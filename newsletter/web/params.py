@@ -1,14 +1,14 @@
-"""What a URL or a form may carry to a query: ids within the database's range, slugs of the
-list format, and no NUL bytes.
+"""What a URL may carry to a query: ids within the database's range, slugs of the list format,
+and no NUL byte in the query string.
 
 Werkzeug's `int` converter takes any number of digits, and a 20-digit id overflows SQLite's
 and PostgreSQL's integers: a 500 instead of a 404. PostgreSQL also refuses any text holding a
-NUL byte, so a `%00` in a slug, a search box or a name was a 500 there. Here, for every route
-and form at once: the `int` converter is replaced by `IdConverter` (1 to MAX_ID, so an id out
-of range is a 404 before any view runs), `slug` matches only what `lists.check_slug` allows,
-`to_id` bounds ids read from a query string or form (`request.args.get(name, type=to_id)`
-gives None for anything else), and `refuse_nul_bytes` answers 404 for a NUL in the path and
-400 for one in a query string or form field, before any view reads them.
+NUL byte, so a `%00` in a slug or a search box was a 500 there. Here, for every route at once:
+the `int` converter is replaced by `IdConverter` (1 to MAX_ID, so an id out of range is a 404
+before any view runs), `slug` matches only what `lists.check_slug` allows, `to_id` bounds ids
+read from a query string or form (`request.args.get(name, type=to_id)` gives None for anything
+else), and `refuse_nul_bytes` answers 400 for a NUL in the query string. (Form fields: see
+`forms.BaseForm`.)
 """
 
 from __future__ import annotations
@@ -48,14 +48,14 @@ def to_id(raw: str) -> int:
 
 
 def refuse_nul_bytes() -> None:
-    """404 for a NUL byte in the path, 400 for one in the query string or a form field."""
-    path_values = (request.view_args or {}).values()
-    if any(isinstance(value, str) and "\x00" in value for value in path_values):
-        abort(404)
-    for values in (request.args, request.form):
-        for key, value in values.items(multi=True):
-            if "\x00" in key or "\x00" in value:
-                abort(400)
+    """400 for a NUL byte in the query string, which no form validates.
+
+    A NUL in the path fails its converter or the view's token check, and one in a form field
+    its field's validator (`forms.no_control_characters`), each with its own clear page.
+    """
+    for key, value in request.args.items(multi=True):
+        if "\x00" in key or "\x00" in value:
+            abort(400)
 
 
 def init_app(app: Flask) -> None:

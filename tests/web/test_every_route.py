@@ -126,3 +126,25 @@ def test_a_nul_byte_in_a_query_string_is_a_400_page(admin_client, world):
 )
 def test_the_cases_seen_are_404(admin_client, world, path):
     assert admin_client.get(path).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/admin/lists/new", {"slug": "events", "name": "Ev\x00ents", "description": ""}),
+        ("/admin/lists/new", {"slug": "events", "name": "Events", "description": "\x00"}),
+        (
+            "/admin/issues/new",
+            {"subject": "Spring\x00", "body": "Hello", "lists": ["news"], "layout": "default"},
+        ),
+    ],
+    ids=["list name", "list description", "issue subject"],
+)
+def test_a_nul_byte_in_a_form_field_is_an_error_on_that_field(admin_client, world, path, data):
+    """Seen: a NUL in a list's name was a 500 on PostgreSQL; now the form says so, and nothing
+    is stored."""
+    before = admin_client.get("/admin/lists").get_data(as_text=True).count("<tr")
+    response = admin_client.post(path, data=data)
+    assert response.status_code < 500
+    assert "must not contain a NUL byte" in response.get_data(as_text=True)
+    assert admin_client.get("/admin/lists").get_data(as_text=True).count("<tr") == before
