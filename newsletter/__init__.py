@@ -8,6 +8,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from newsletter import logs
 from newsletter.config import instance_dir, load_config, static_defaults
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -21,6 +22,7 @@ def templates_dir() -> Path:
 
 def create_app(config: Mapping[str, object] | None = None) -> Flask:
     """Build the Flask app; `config` overrides what the environment says."""
+    logs.install()
     app = Flask(
         __name__,
         template_folder=str(templates_dir()),

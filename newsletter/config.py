@@ -171,6 +171,10 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         or f"complaints@{bounce_domain}",
         "BOUNCE_SOFT_LIMIT": _int(env, "BOUNCE_SOFT_LIMIT", 3),
         "BOUNCE_SOFT_DAYS": _int(env, "BOUNCE_SOFT_DAYS", 30),
+        # What the receiver reads of one message (the report comes first; a long original
+        # returned after it is cut), and how many SMTP sessions it holds open at once.
+        "BOUNCE_MAX_MESSAGE_BYTES": _positive_int(env, "BOUNCE_MAX_MESSAGE_BYTES", 1024 * 1024),
+        "BOUNCE_MAX_SESSIONS": _positive_int(env, "BOUNCE_MAX_SESSIONS", 20),
         # Delivery rows older than this are folded into per-issue counts and deleted.
         "DELIVERY_RETENTION_DAYS": _int(env, "DELIVERY_RETENTION_DAYS", 730),
         # An uploaded import file (it holds addresses and names) is deleted once its import
@@ -241,7 +245,8 @@ def mask_url(url: str) -> str:
 def static_defaults() -> dict[str, object]:
     """Settings that do not come from the environment."""
     return {
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # hide_parameters: no bound value in SQLAlchemy's errors or statement log (see logs.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True, "hide_parameters": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_HTTPONLY": True,

@@ -65,6 +65,9 @@ def default_list_id_label(slug: str) -> str:
 
 def get_list(slug: str) -> MailingList:
     """The list with this slug, or NotFoundError."""
+    if not SLUG_PATTERN.fullmatch(slug):
+        # No such list can exist; and PostgreSQL refuses some text (a NUL byte) outright.
+        raise NotFoundError(f"no list with the slug '{slug}'")
     mailing_list = db.session.scalar(select(MailingList).where(MailingList.slug == slug))
     if mailing_list is None:
         raise NotFoundError(f"no list with the slug '{slug}'")

@@ -56,7 +56,7 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
-from newsletter.models.base import utcnow
+from newsletter.models.base import changed_rows, utcnow
 from newsletter.subscriptions.people import find_subscriber
 
 
@@ -383,7 +383,7 @@ def _delete_test_addresses(mentions: Mentions) -> int:
             sa.or_(table.c.email_key.in_(mentions.forms), table.c.email.in_(mentions.forms))
         )
     )
-    return result.rowcount or 0
+    return changed_rows(result)
 
 
 def _delete_outbox_messages(mentions: Mentions) -> int:

@@ -14,7 +14,7 @@ from ipaddress import ip_address
 import click
 import dramatiq
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from newsletter import create_app
 from newsletter.accounts import issue_setup_token
@@ -46,6 +46,17 @@ class RedactTokens(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         return True
+
+
+class AnonymousRequestHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, whose `Server` header names no software or version.
+
+    Werkzeug's says `Werkzeug/3.x Python/3.x`, which tells a visitor which advisories to try.
+    (gunicorn's says `gunicorn` without a version; see README, "Running in production".)
+    """
+
+    def version_string(self) -> str:
+        return "newsletter"
 
 
 def configure_logging() -> None:
@@ -147,7 +158,7 @@ def serve(app: Flask, host: str, port: int) -> None:
     """Run the web app, the mail sink, the worker and the periodic runner until a stop signal."""
     configure_logging()
     # Bind first: a taken port stops us (werkzeug says why) before anything else starts.
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=True, request_handler=AnonymousRequestHandler)
     local_host = "127.0.0.1" if host in ("", "0.0.0.0", "::") else host
     local_url = f"http://{local_host}:{server.server_port}"
     if not app.config.get("BASE_URL"):

@@ -8,7 +8,10 @@ permanent and temporary findings mean hard and soft. Abuse reports (RFC 5965 ARF
 Microsoft's feedback loops send them) are complaints; the return path of the original message
 inside them names the delivery complained about.
 
-Nothing here writes to a log or the database: it only reads bytes.
+Nothing here writes to a log or the database: it only reads bytes. The work is bounded
+whatever the bytes: the receiver hands over at most BOUNCE_MAX_MESSAGE_BYTES, the detectors
+see only the first HEURISTICS_BYTES (their cost grows with every line, and the notice they
+look for is at the top), and a report part is read for at most MAX_BLOCKS header blocks.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 # ARF feedback types that mean "this person did not want it" (RFC 5965 section 7.3).
 _COMPLAINT_TYPES = {"abuse", "fraud", "other"}
 _DIAGNOSTIC_MAX = 500
+# flufl.bounce's pattern detectors try each pattern on each line: a megabyte of blank lines
+# costs seconds. Every sample bounce of flufl.bounce is recognised from its first 4 KB.
+HEURISTICS_BYTES = 32 * 1024
+# The per-message block and the per-recipient blocks of a DSN; we send to one recipient, and
+# a relay batching its reports names a few.
+MAX_BLOCKS = 100
 
 
 @dataclass(frozen=True)
@@ -54,6 +63,8 @@ def read_report(raw: bytes, return_path_pattern: re.Pattern[str]) -> Report:
         report = _from_dsn(message)
         if report is not None:
             return report
+        if len(raw) > HEURISTICS_BYTES:
+            message = email.message_from_bytes(raw[:HEURISTICS_BYTES])
         return _from_heuristics(message)
     except Exception:
         # A third-party detector or a broken MIME tree: drop the message, never the server.
@@ -82,12 +93,13 @@ def _blocks(part: Message | None) -> list[Message]:
         return []
     payload = part.get_payload()
     if isinstance(payload, list):
-        return [block for block in payload if isinstance(block, Message)]
+        return [block for block in payload[:MAX_BLOCKS] if isinstance(block, Message)]
     text = payload if isinstance(payload, str) else ""
     # Some senders encode the part; the email package leaves it as text then.
     if part.get("content-transfer-encoding", "").lower() in {"quoted-printable", "base64"}:
         text = _decoded(part, "utf-8")
-    return [HeaderParser().parsestr(chunk) for chunk in re.split(r"\r?\n\r?\n", text) if chunk]
+    chunks = re.split(r"\r?\n\r?\n", text, maxsplit=MAX_BLOCKS)[:MAX_BLOCKS]
+    return [HeaderParser().parsestr(chunk) for chunk in chunks if chunk]
 
 
 def _complaint(message: Message, pattern: re.Pattern[str]) -> Report:

@@ -4,7 +4,7 @@ and the benchmark's reference routes when BENCH_ROUTES is on."""
 from flask import Flask
 
 from newsletter.compose.times import uk_time
-from newsletter.web import bench, errorpages, headers
+from newsletter.web import bench, errorpages, headers, params
 from newsletter.web.admin import bp as admin_bp
 from newsletter.web.auth import bp as auth_bp
 from newsletter.web.public import bp as public_bp
@@ -17,6 +17,7 @@ def form_error_list(form) -> list[tuple[str, str]]:
 
 def init_app(app: Flask) -> None:
     """Register the blueprints, the response headers, the error pages and template helpers."""
+    params.init_app(app)
     headers.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/admin")

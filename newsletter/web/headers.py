@@ -1,11 +1,17 @@
-"""Response headers every page gets, and the looser policy for message HTML in the admin."""
+"""Response headers every page gets, and the looser policy for message HTML in the admin.
+
+Every response is `Cache-Control: no-store` (admin pages, exports, and every page reached by a
+subscriber's link show personal data, and a form page carries a session's CSRF token) except
+those of SHARED_ENDPOINTS: the same for everyone and naming no one. A new page is private until
+it is added there. With an https BASE_URL every response also carries HSTS.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g, request
 
 CSP_DEFAULT = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -34,6 +40,20 @@ CSP_WEB_VERSION = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data: https: http:; "
     "font-src data: https:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
+
+# Pages that are the same for every visitor and show no personal data: caches may keep them.
+SHARED_ENDPOINTS = frozenset(
+    {
+        "static",
+        "public.archive_index",
+        "public.archive_issue",
+        "public.archive_feed",
+        "public.privacy",
+        "public.accessibility",
+    }
+)
+# A year, the figure browsers' preload lists ask for; subdomains are left to their own servers.
+HSTS = "max-age=31536000"
 
 
 def web_version_view(view: Callable) -> Callable:
@@ -73,6 +93,10 @@ def _set_headers(response: Response) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers.setdefault("X-Frame-Options", "SAMEORIGIN" if "csp" in g else "DENY")
+    if request.endpoint not in SHARED_ENDPOINTS:
+        response.headers["Cache-Control"] = "no-store"
+    if str(current_app.config.get("BASE_URL") or "").startswith("https://"):
+        response.headers["Strict-Transport-Security"] = HSTS
     return response
 
 

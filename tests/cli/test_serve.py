@@ -144,3 +144,15 @@ def test_serve_records_a_sign_up_in_its_worker_and_mails_the_confirmation(serve,
     assert mailed and "ann@example.com" in mailed[0][0]
     assert pending == [("pending",)]
     assert command.interrupt() == 0, command.stderr
+
+
+def test_serve_names_no_software_version_in_its_server_header(serve):
+    """Werkzeug's own header (`Werkzeug/3.x Python/3.x`) would tell which advisories to try."""
+    port = free_port()
+    command = serve("--port", str(port))
+    command.wait_for_line(SETUP_LINK)
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/subscribe", timeout=10) as response:
+        server = response.headers["Server"]
+        assert response.headers["Cache-Control"] == "no-store"
+    assert command.interrupt() == 0
+    assert server == "newsletter"

@@ -9,6 +9,7 @@ from newsletter.extensions import db
 from newsletter.models import AuditEvent
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
+from newsletter.web.params import to_id
 
 PAGE_SIZE = 50
 
@@ -29,6 +30,6 @@ def audit_events(before: int | None = None, limit: int = PAGE_SIZE):
 @bp.get("/audit")
 @admin_required
 def audit_index():
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=to_id)
     events, older = audit_events(before)
     return render_template("admin/audit.html", events=events, older=older, paged=before)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
@@ -24,10 +23,10 @@ from newsletter.compose.placeholders import check_template
 from newsletter.compose.render import LAYOUTS
 from newsletter.lists import check_list_id_label, check_name, check_slug
 from newsletter.models import AccountRole
-from newsletter.web.forms import domain_check
+from newsletter.web.forms import BaseForm, domain_check
 
 
-class NewAccountForm(FlaskForm):
+class NewAccountForm(BaseForm):
     email = StringField(
         "Email address",
         validators=[InputRequired("Enter an email address"), domain_check(parse_address)],
@@ -45,7 +44,7 @@ class NewAccountForm(FlaskForm):
     )
 
 
-class ListForm(FlaskForm):
+class ListForm(BaseForm):
     # First, as on the page, so the error summary lists problems in page order.
     slug = StringField("Slug", validators=[InputRequired("Enter a slug"), domain_check(check_slug)])
     name = StringField(
@@ -74,7 +73,7 @@ class EditListForm(ListForm):
     slug = None  # fixed at creation: URLs and the command line use it
 
 
-class ImportForm(FlaskForm):
+class ImportForm(BaseForm):
     file = FileField(
         "File",
         validators=[FileRequired("Choose a file to import")],
@@ -101,7 +100,7 @@ class ImportForm(FlaskForm):
     )
 
 
-class IssueForm(FlaskForm):
+class IssueForm(BaseForm):
     subject = StringField(
         "Subject",
         validators=[
@@ -138,30 +137,30 @@ class IssueForm(FlaskForm):
         return [primary, *(s for s in slugs if s != primary)] if primary else slugs
 
 
-class TestSendForm(FlaskForm):
+class TestSendForm(BaseForm):
     addresses = TextAreaField(
         "Email addresses",
         validators=[InputRequired("Enter at least one email address")],
     )
 
 
-class TestAddressForm(FlaskForm):
+class TestAddressForm(BaseForm):
     email = StringField(
         "Email address",
         validators=[InputRequired("Enter an email address"), domain_check(parse_address)],
     )
 
 
-class ScheduleForm(FlaskForm):
+class ScheduleForm(BaseForm):
     date = StringField("Date", validators=[InputRequired("Enter a date")])
     time = StringField("Time", validators=[InputRequired("Enter a time")])
 
 
-class SendPermissionForm(FlaskForm):
+class SendPermissionForm(BaseForm):
     editors_may_send = BooleanField("Editors may send, schedule, pause and cancel issues")
 
 
-class AddSuppressionForm(FlaskForm):
+class AddSuppressionForm(BaseForm):
     """One address typed in, or a CSV of them."""
 
     email = StringField("Email address", validators=[Optional()])
@@ -172,7 +171,7 @@ class AddSuppressionForm(FlaskForm):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(BaseForm):
     """An action an admin must explain: removing a suppression."""
 
     reason = StringField(
@@ -184,5 +183,5 @@ class ReasonForm(FlaskForm):
     )
 
 
-class ConfirmForm(FlaskForm):
+class ConfirmForm(BaseForm):
     """A button that only needs the CSRF token (unsubscribe, export, erase)."""

@@ -23,6 +23,7 @@ from newsletter.web.admin.issues import _issue_or_404, issue_page, size_warning
 from newsletter.web.admin.limits import test_sends_limited
 from newsletter.web.forms import show_error
 from newsletter.web.headers import message_html_view
+from newsletter.web.params import to_id
 
 # The person a preview shows when the issue's lists have no confirmed subscriber yet.
 SAMPLE_NAME, SAMPLE_EMAIL = "Sam Sample", "sam.sample@example.org"
@@ -46,7 +47,7 @@ def preview_people(issue) -> list[Subscriber]:
 
 
 def _chosen(people: list[Subscriber]) -> Subscriber | None:
-    wanted = request.args.get("subscriber", type=int)
+    wanted = request.args.get("subscriber", type=to_id)
     if wanted is None:
         return people[0] if people else None
     return next((p for p in people if p.id == wanted), None)

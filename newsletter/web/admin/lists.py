@@ -40,7 +40,7 @@ def lists_new():
     return render_template("admin/lists_form.html", form=form, mailing_list=None), status
 
 
-@bp.route("/lists/<slug>/edit", methods=["GET", "POST"])
+@bp.route("/lists/<slug:slug>/edit", methods=["GET", "POST"])
 @admin_required
 def lists_edit(slug: str):
     mailing_list = lists.get_list(slug)

@@ -12,11 +12,12 @@ from newsletter.mail.outbox import captured_message, outbox_page
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.limits import test_sends_limited
 from newsletter.web.headers import outbox_html_view
+from newsletter.web.params import to_id
 
 
 @bp.get("/outbox")
 def outbox_index():
-    pagination = outbox_page(request.args.get("page", 1, type=int))
+    pagination = outbox_page(request.args.get("page", 1, type=to_id))
     return render_template("admin/outbox_index.html", pagination=pagination)
 
 

@@ -31,6 +31,7 @@ from newsletter.suppression.manual import lift_for_subscriber
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import ConfirmForm, ReasonForm
+from newsletter.web.params import to_id
 
 DELIVERIES_SHOWN = 50
 
@@ -46,7 +47,7 @@ def _actor():
 @bp.get("/subscribers")
 def subscribers_index():
     term = request.args.get("q", "")
-    after = request.args.get("after", type=int)
+    after = request.args.get("after", type=to_id)
     error, page = None, None
     try:
         page = audience.search_subscribers(term, after)
@@ -85,7 +86,7 @@ def subscribers_unsubscribe(subscriber_id: int):
     subscriber = _subscriber_or_404(subscriber_id)
     if not ConfirmForm().validate_on_submit():
         abort(400)
-    list_id = request.form.get("list_id", type=int)
+    list_id = request.form.get("list_id", type=to_id)
     left = unsubscribe_by_admin(
         subscriber, Origin.from_request(), _actor(), list_ids={list_id} if list_id else None
     )
@@ -156,7 +157,7 @@ def subscribers_erase(subscriber_id: int):
     return render_template("admin/subscriber_erase.html", subscriber=subscriber, form=form)
 
 
-@bp.get("/lists/<slug>/subscribers.csv")
+@bp.get("/lists/<slug:slug>/subscribers.csv")
 @admin_required
 def lists_export(slug: str):
     """A list's subscribers (every state) as a CSV, streamed page by page (audited)."""

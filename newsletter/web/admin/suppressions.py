@@ -13,12 +13,13 @@ from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import AddSuppressionForm, ReasonForm
 from newsletter.web.forms import show_error
+from newsletter.web.params import to_id
 
 
 @bp.get("/suppressions")
 def suppressions_index():
     """Look an address up (by its hash) and page through entries, newest first."""
-    before = request.args.get("before", type=int)
+    before = request.args.get("before", type=to_id)
     term = request.args.get("q", "").strip()
     found, error = None, None
     if term:

@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired
 
 from newsletter.accounts import check_password
 from newsletter.addresses import parse_address
-from newsletter.web.forms import domain_check
+from newsletter.web.forms import BaseForm, domain_check
 
 
-class LoginForm(FlaskForm):
+class LoginForm(BaseForm):
     email = StringField("Email address", validators=[InputRequired()])
     password = PasswordField("Password", validators=[InputRequired()])
 
 
-class ChangePasswordForm(FlaskForm):
+class ChangePasswordForm(BaseForm):
     current_password = PasswordField(
         "Current password", validators=[InputRequired("Enter your current password")]
     )
@@ -33,7 +32,7 @@ class ChangePasswordForm(FlaskForm):
     )
 
 
-class SetupForm(FlaskForm):
+class SetupForm(BaseForm):
     email = StringField(
         "Email address",
         validators=[InputRequired("Enter your email address"), domain_check(parse_address)],

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 
-from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from newsletter.addresses import MAX_LENGTH, Address, parse_address
 from newsletter.errors import ValidationError as DomainValidationError
+from newsletter.web.forms import BaseForm
 
 # Line breaks and other control characters have no place in a name that may reach a header.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
@@ -27,7 +27,7 @@ class ListCheckboxes(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class SubscribeForm(FlaskForm):
+class SubscribeForm(BaseForm):
     class Meta:
         # CSRFProtect checks every POST before the view runs, and the page renders its token
         # with csrf_token(); a second check by the form would only sign a token nobody reads.
@@ -66,7 +66,7 @@ class SubscribeForm(FlaskForm):
             raise ValidationError("Select newsletters from the list shown")
 
 
-class PreferencesForm(FlaskForm):
+class PreferencesForm(BaseForm):
     name = StringField(
         "Name (optional)",
         # A client that leaves the field out (not a browser) sends no name, not None.
