@@ -52,7 +52,7 @@ UPLOADS = {
 @pytest.mark.parametrize("config_overrides", [{"IMPORT_MAX_LINE_KB": 64}])
 @pytest.mark.parametrize("case", list(UPLOADS))
 def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
-    admin_client, make, stub_broker, stub_worker, tmp_path, case
+    admin_client, make, stub_broker, tmp_path, case, request
 ):
     """The request only stores the file; the worker refuses it, the job page says why, the
     audit log has it, and nothing is imported."""
@@ -72,6 +72,8 @@ def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
     assert "Checking the file" in admin_client.get(response.headers["Location"]).get_data(
         as_text=True
     )
+    # Only now a worker starts: until it has run, the job waits with its file unread.
+    stub_worker = request.getfixturevalue("stub_worker")
     db.session.remove()
     stub_broker.join(QUEUE_IMPORTS)
     stub_worker.join()
