@@ -256,3 +256,26 @@ def test_sqlite_overwrites_what_it_deletes(app):
     if db.engine.url.get_backend_name() != "sqlite":
         pytest.skip("a SQLite setting")
     assert db.session.execute(sa.text("PRAGMA secure_delete")).scalar() == 1
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        "email,name\nZOË.AHMED@HACKNEY.GOV.UK,ZOË AHMED\n".encode(),
+        "email,name\nzoe\u0308.ahmed@hackney.gov.uk,Zoe\u0308\n".encode(),
+        "email,name\nzoë.ahmed@hackney.gov.uk,Zoë Ahmed\n".encode("utf-16"),
+        "email,name\nzoë.ahmed@hackney.gov.uk,Zoë Ahmed\n".encode("cp1252"),
+    ],
+    ids=["upper case", "decomposed", "utf-16", "windows-1252"],
+)
+def test_an_upload_holding_them_in_another_spelling_is_deleted(
+    runner, make, news, admin_account, content
+):
+    """Capitals, a decomposed ë, Excel's UTF-16 "Unicode Text" and Windows-1252 all name the
+    same person: the stored upload goes whichever way it spells them."""
+    make.subscriber("zoë.ahmed@hackney.gov.uk", lists=[news], name="Zoë Ahmed")
+    job = jobs.queue_upload("old.csv", content, news, "auto", ConsentMode.KEEP, admin_account)
+    result = runner.invoke(main, ["subscribers", "erase", "zoë.ahmed@hackney.gov.uk"])
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    assert db.session.get(ImportFile, job.id) is None

@@ -6,7 +6,8 @@ whose signature holds, and BOUNCE_COMPLAINTS_ADDRESS, where feedback loops send 
 Anything else (a forged or malformed token too) is refused with 550 at RCPT, before a byte of
 the message is read. Of a message only its first BOUNCE_MAX_MESSAGE_BYTES are kept: the report
 (the DSN or ARF part) comes first, and a long original returned after it is cut, not refused.
-At most BOUNCE_MAX_SESSIONS sessions are open at once; one more is answered 421.
+At most BOUNCE_MAX_SESSIONS sessions are open at once, and a quarter of them from one address;
+one more is answered 421.
 
 Each message is read (`reports.py`), tied to its delivery through the signed token, and handed
 to the policy (`policy.py`). A malformed or unknown report is logged, without the address or
@@ -164,11 +165,33 @@ class CutEnvelope(Envelope):
 
 
 class SessionCount:
-    """Sessions open on one receiver; only its event loop's thread touches it."""
+    """Sessions open on one receiver, in all and per peer address; only its event loop's
+    thread touches it. One peer may hold a quarter of the sessions (at least one), so that a
+    single host holding idle connections cannot keep every relay's bounces out."""
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.per_peer = max(1, limit // 4)
         self.open = 0
+        self.by_peer: dict[str, int] = {}
+
+    def refusal(self, peer: str) -> str | None:
+        """Why a new session from `peer` is refused, or None when it may open."""
+        if self.open >= self.limit:
+            return f"{self.open} sessions already open"
+        if self.by_peer.get(peer, 0) >= self.per_peer:
+            return f"{self.per_peer} sessions already open from one address"
+        return None
+
+    def opened(self, peer: str) -> None:
+        self.open += 1
+        self.by_peer[peer] = self.by_peer.get(peer, 0) + 1
+
+    def closed(self, peer: str) -> None:
+        self.open -= 1
+        left = self.by_peer.pop(peer, 1) - 1
+        if left:
+            self.by_peer[peer] = left
 
 
 class BounceSMTP(SMTP):
@@ -191,17 +214,20 @@ class BounceSMTP(SMTP):
         return CutEnvelope()
 
     async def _handle_client(self) -> None:
-        if self.sessions.open >= self.sessions.limit:
-            logger.warning("refused an SMTP session: %s already open", self.sessions.open)
+        peername = self.session.peer if self.session is not None else None
+        peer = str(peername[0]) if isinstance(peername, tuple) and peername else "unknown"
+        refusal = self.sessions.refusal(peer)
+        if refusal is not None:
+            logger.warning("refused an SMTP session: %s", refusal)
             await self.push(TOO_MANY_SESSIONS)
             assert self.transport is not None
             self.transport.close()
             return
-        self.sessions.open += 1
+        self.sessions.opened(peer)
         try:
             await super()._handle_client()
         finally:
-            self.sessions.open -= 1
+            self.sessions.closed(peer)
 
     @syntax("DATA")
     async def smtp_DATA(self, arg: str) -> None:

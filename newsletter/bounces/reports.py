@@ -17,7 +17,9 @@ look for is at the top), and a report part is read for at most MAX_BLOCKS header
 from __future__ import annotations
 
 import email
+import logging
 import re
+import unicodedata
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import HeaderParser
@@ -25,6 +27,11 @@ from email.parser import HeaderParser
 from flufl.bounce import all_failures
 
 from newsletter.models import BounceKind
+
+# flufl.bounce logs each detector it runs at INFO, and a detector tripping on a stranger's
+# message as an ERROR with its traceback: anyone who can send us mail could fill the log. The
+# receiver logs one line of its own for each message.
+logging.getLogger("flufl.bounce").setLevel(logging.CRITICAL)
 
 _STATUS = re.compile(r"\b([245])\.(\d{1,3})\.(\d{1,3})\b")
 # ARF feedback types that mean "this person did not want it" (RFC 5965 section 7.3).
@@ -49,6 +56,16 @@ class Report:
     # The return paths found in the original message a complaint quotes.
     return_paths: tuple[str, ...] = ()
     why: str = ""
+
+    def __post_init__(self) -> None:
+        # The texts come from a stranger's message and are stored: no NUL (PostgreSQL refuses
+        # it in text) and no other control character, whitespace runs made one space.
+        for name in ("status_code", "diagnostic", "why"):
+            object.__setattr__(self, name, _printable(getattr(self, name)))
+
+
+def _printable(text: str) -> str:
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
 def read_report(raw: bytes, return_path_pattern: re.Pattern[str]) -> Report:

@@ -42,6 +42,18 @@ SCHEDULED_NEEDS_SEND_RIGHT = (
 )
 
 
+def audit_refused_update(issue: Issue, actor: Actor) -> None:
+    """Audit (and commit) an attempt to change a scheduled issue by an account that may not
+    send: an editor probing for a way to change what goes out is worth seeing."""
+    record(
+        "issue.update_refused",
+        target=f"issue:{issue.id}",
+        detail={"status": IssueStatus.SCHEDULED.value, "why": "no right to send"},
+        actor=actor,
+    )
+    db.session.commit()
+
+
 def move(issue: Issue, allowed: tuple[IssueStatus, ...], refusal: str, **values) -> None:
     """Set `values` on the issue if its status is one of `allowed`, else refuse.
 
@@ -149,6 +161,7 @@ def update_issue(
         raise IssueStateError(f"issue {issue.id} is {current.value}; only a draft can be changed")
     if current == IssueStatus.SCHEDULED and isinstance(actor, Account) and not may_send(actor):
         db.session.rollback()
+        audit_refused_update(issue, actor)
         raise SendRightRequired(SCHEDULED_NEEDS_SEND_RIGHT)
     issue.subject, issue.body_markdown = subject, body_markdown or ""
     issue.preheader, issue.layout = preheader, layout

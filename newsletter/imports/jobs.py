@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import socket
+import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
@@ -19,6 +20,7 @@ from flask import current_app
 
 from newsletter import audit, suppression
 from newsletter.background import enqueue
+from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
 from newsletter.imports.formats import FORMATS
@@ -234,7 +236,10 @@ def run_job(
         importer.run(batches)
     except BaseException as error:
         db.session.rollback()
-        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
+        # The actor retries anything but a NewsletterError (a file it cannot read, a list
+        # gone): only then is the upload still needed.
+        retried = not isinstance(error, NewsletterError)
+        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error), retried=retried)
         raise
     _finish(job, ImportStatus.DONE, mailing_list)
     return job
@@ -257,20 +262,30 @@ def _reporter(progress: Progress | None, stream: RecordStream):
 
 
 def _describe(error: BaseException) -> str:
+    """One line fit to store and show: NUL and other control characters (a header read in the
+    wrong encoding carries them, and PostgreSQL refuses NUL in text) become spaces."""
     if isinstance(error, KeyboardInterrupt):
         return "interrupted"
-    return str(error).strip().splitlines()[0][:500] if str(error).strip() else type(error).__name__
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in str(error)).strip()
+    return " ".join(text.split())[:500] if text else type(error).__name__
 
 
 def _finish(
-    job: ImportJob, status: ImportStatus, mailing_list: MailingList | None, error: str = ""
+    job: ImportJob,
+    status: ImportStatus,
+    mailing_list: MailingList | None,
+    error: str = "",
+    retried: bool = False,
 ) -> None:
+    """Record how the job ended, audited; commits. The upload goes with it unless a worker
+    will retry the job (`retried`: it failed on something other than the file itself)."""
     db.session.refresh(job)
     job.status = status
     job.finished_at = utcnow()
     job.holder = None
     if status is ImportStatus.DONE:
         job.bytes_done = job.bytes_total
+    if status is ImportStatus.DONE or not retried:
         discard_upload(job)  # it holds every address and name of the file: not kept past use
     job.error = error or None
     actor = db.session.get(Account, job.created_by_id) if job.created_by_id else job.actor

@@ -15,7 +15,9 @@ rest of the evidence.
 
 from __future__ import annotations
 
+import codecs
 import io
+import unicodedata
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -96,19 +98,16 @@ def discard_uploads_mentioning(forms: Iterable[str], now: datetime | None = None
     return deleted
 
 
-def _needles(forms: Iterable[str]) -> set[bytes]:
-    """The forms as bytes a file may hold them in (UTF-8, or Windows-1252), lowercased."""
-    needles = set()
-    for form in forms:
-        for encoding in ("utf-8", "cp1252"):
-            try:
-                needles.add(form.lower().encode(encoding))
-            except UnicodeEncodeError:
-                continue
-    return {needle for needle in needles if needle}
+def _needles(forms: Iterable[str]) -> set[str]:
+    """The forms as they are compared: NFC, case folded (ZOË, zoë and zoe + U+0308 alike)."""
+    return {_folded(form) for form in forms if form}
 
 
-def _mentions(content: bytes, needles: set[bytes]) -> bool:
+def _folded(text: str) -> str:
+    return unicodedata.normalize("NFC", text).casefold()
+
+
+def _mentions(content: bytes, needles: set[str]) -> bool:
     """Whether the stored bytes, or any member of them as a ZIP, hold one of the needles.
 
     A member that cannot be read (damaged, encrypted, an unknown compression) counts as
@@ -136,16 +135,24 @@ def _mentions(content: bytes, needles: set[bytes]) -> bool:
 _UNREADABLE = (OSError, EOFError, ValueError, RuntimeError, NotImplementedError, zlib.error)
 
 
-def _stream_mentions(stream: IO[bytes], needles: set[bytes]) -> bool:
-    """Search a stream chunk by chunk, keeping enough of each chunk's end for a needle
-    that runs across two chunks; letters are compared without case (ASCII)."""
-    keep = max(len(needle) for needle in needles) - 1
-    tail = b""
+# What a file may be written in: UTF-8 and Windows-1252, which the importer reads, and UTF-16,
+# which Excel's "Unicode Text" writes (the importer refuses it, but it is stored until then).
+_ENCODINGS = ("utf-8", "cp1252", "utf-16-le", "utf-16-be")
+
+
+def _stream_mentions(stream: IO[bytes], needles: set[str]) -> bool:
+    """Search a stream chunk by chunk, decoded each way a file may be written, normalised and
+    case folded as the needles are; each decoding keeps enough of its text's end for a needle
+    that runs across two chunks."""
+    keep = max(len(needle) for needle in needles) + 8
+    decoders = {name: codecs.getincrementaldecoder(name)(errors="replace") for name in _ENCODINGS}
+    tails = dict.fromkeys(_ENCODINGS, "")
     while chunk := stream.read(CHUNK):
-        text = tail + chunk.lower()
-        if any(needle in text for needle in needles):
-            return True
-        tail = text[-keep:] if keep else b""
+        for name, decoder in decoders.items():
+            text = tails[name] + decoder.decode(chunk)
+            if any(needle in _folded(text) for needle in needles):
+                return True
+            tails[name] = text[-keep:]
     return False
 
 

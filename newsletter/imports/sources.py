@@ -254,7 +254,9 @@ def _measure(
     marked = False
     tail = b""
     with _limited(raw, cap, too_big, ratio)() as stream:
-        while chunk := stream.read(CHUNK):
+        chunk = stream.read(CHUNK)
+        _refuse_utf16(meter.member, chunk)
+        while chunk:
             meter.feed(chunk)
             if not marked:
                 # A run of marks may straddle two chunks: a chunk ending in one counts.
@@ -265,6 +267,7 @@ def _measure(
                     decoder.decode(chunk)
                 except UnicodeDecodeError:
                     utf8 = False
+            chunk = stream.read(CHUNK)
         size = stream.tell()
     if utf8:
         try:
@@ -272,6 +275,19 @@ def _measure(
         except UnicodeDecodeError:
             utf8 = False
     return size, utf8, marked
+
+
+def _refuse_utf16(member: str, head: bytes) -> None:
+    """A file saved as UTF-16 (Excel's "Unicode Text") has a UTF-16 byte order mark, or a NUL
+    byte beside each Latin letter; read as UTF-8 or Windows-1252 it would be nonsense."""
+    start = head[:4096]
+    if start.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) or (
+        start and start.count(0) * 4 >= len(start)
+    ):
+        raise ImportFileError(
+            f'{member} is saved as UTF-16 (Excel\'s "Unicode Text"); save it as "CSV UTF-8" '
+            "and upload it again"
+        )
 
 
 def _starts_with_zip(raw: RawOpener) -> bool:

@@ -100,36 +100,61 @@ def test_the_kept_size_is_a_setting(app, delivery, caplog):
     assert "dropped a message cut to its first" in caplog.text
 
 
-def open_sessions(server, count: int) -> list[smtplib.SMTP]:
-    """`count` sessions that got the greeting (one just closed may still hold a place)."""
-    sessions: list[smtplib.SMTP] = []
+def connect(server, source: str) -> smtplib.SMTP:
+    """A session from `source` (any 127.x.y.z address is this machine's loopback)."""
+    return smtplib.SMTP(server.host, server.port, timeout=10, source_address=(source, 0))
+
+
+def open_session(server, source: str) -> smtplib.SMTP:
+    """A session that got the greeting (one just closed may still hold a place)."""
     deadline = time.monotonic() + 30
-    while len(sessions) < count:
+    while True:
         try:
-            sessions.append(smtplib.SMTP(server.host, server.port, timeout=10))
+            return connect(server, source)
         except smtplib.SMTPConnectError as error:
             assert error.smtp_code == 421
             assert time.monotonic() < deadline, "sessions never closed"
             time.sleep(0.05)
-    return sessions
 
 
 def test_sessions_beyond_the_cap_get_421_until_one_ends(app, delivery):
-    """BOUNCE_MAX_SESSIONS=2: a third session is refused with 421 before its greeting; once
-    one of the two ends, a new one is served."""
-    app.config["BOUNCE_MAX_SESSIONS"] = 2
+    """BOUNCE_MAX_SESSIONS=4, from four hosts: a fifth session is refused with 421 before its
+    greeting; once one of the four ends, a new one is served."""
+    app.config["BOUNCE_MAX_SESSIONS"] = 4
     server = BounceServer(app, "127.0.0.1", free_port())
     server.start()
     try:
-        first, second = open_sessions(server, 2)
+        first, *others = [open_session(server, f"127.0.0.{n}") for n in range(2, 6)]
         with pytest.raises(smtplib.SMTPConnectError) as refused:
-            smtplib.SMTP(server.host, server.port, timeout=10)
+            connect(server, "127.0.0.6")
         assert refused.value.smtp_code == 421
         first.quit()
-        (third,) = open_sessions(server, 1)
-        third.sendmail("", [return_path(delivery.id)], render("postfix_hard.eml", delivery))
-        third.quit()
-        second.quit()
+        fifth = open_session(server, "127.0.0.6")
+        fifth.sendmail("", [return_path(delivery.id)], render("postfix_hard.eml", delivery))
+        fifth.quit()
+        for session in others:
+            session.quit()
+    finally:
+        server.stop()
+    assert bounced() == 1
+
+
+def test_one_host_holds_at_most_a_quarter_of_the_sessions(app, delivery):
+    """BOUNCE_MAX_SESSIONS=8: one address holding two idle sessions gets 421 for a third,
+    while another host is still served, so one host cannot keep every relay's bounces out."""
+    app.config["BOUNCE_MAX_SESSIONS"] = 8
+    server = BounceServer(app, "127.0.0.1", free_port())
+    server.start()
+    try:
+        held = [open_session(server, "127.0.0.2") for _ in range(2)]
+        with pytest.raises(smtplib.SMTPConnectError) as refused:
+            connect(server, "127.0.0.2")
+        assert refused.value.smtp_code == 421
+        relay = open_session(server, "127.0.0.3")
+        relay.sendmail("", [return_path(delivery.id)], render("postfix_hard.eml", delivery))
+        relay.quit()
+        for session in held:
+            session.quit()
     finally:
         server.stop()
     assert bounced() == 1
@@ -143,3 +168,17 @@ def test_the_greeting_names_no_software_version(bounce_server):
     assert code == 220
     assert b"Python" not in greeting
     assert aiosmtpd.__version__.encode() not in greeting
+
+
+def test_a_report_with_control_characters_is_recorded_without_them(bounce_server, delivery):
+    """A NUL and an escape in the Diagnostic-Code (PostgreSQL refuses NUL in text): the
+    message is taken (250), the bounce recorded, and what is stored is printable."""
+    raw = render("postfix_hard.eml", delivery).replace(
+        b"Diagnostic-Code: smtp; 550 5.1.1", b"Diagnostic-Code: smtp; 550 5.1.1 \x00 \x1b[31m"
+    )
+    send(bounce_server, raw, return_path(delivery.id))
+    assert bounced() == 1
+    stored = db.session.scalar(sa.select(Bounce.diagnostic))
+    assert stored.startswith("smtp; 550 5.1.1 [31m")
+    assert all(ord(c) >= 32 for c in stored)
+    assert suppression.active_reasons("jo@example.com") == {SuppressionReason.HARD_BOUNCE}

@@ -12,7 +12,7 @@ from newsletter.background.enqueue import QUEUE_IMPORTS
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.sources import Limits, open_bytes, open_path
-from newsletter.models import AuditEvent, ImportJob, Subscriber
+from newsletter.models import AuditEvent, ImportFile, ImportJob, Subscriber
 from tests.imports import hostile
 
 
@@ -20,8 +20,24 @@ def _people() -> int:
     return db.session.scalar(select(func.count()).select_from(Subscriber))
 
 
+def _utf16(folder):
+    """Excel's "Unicode Text": UTF-16 with a byte order mark."""
+    path = folder / "unicode-text.csv"
+    path.write_bytes("email,name\nzoë.ahmed@hackney.gov.uk,Zoë Ahmed\n".encode("utf-16"))
+    return path
+
+
+def _nul_in_header(folder):
+    """A stray NUL in the header: its text goes into the job's error, which PostgreSQL would
+    refuse with the NUL in it."""
+    path = folder / "nul.csv"
+    path.write_bytes(b"e\x00mail address,name\nann@example.org,Ann\n")
+    return path
+
+
 # (generator at a size the tests can afford, words of the sentence that refuses it)
 CASES = {
+    "utf-16": (_utf16, 'saved as UTF-16 (Excel\'s "Unicode Text")'),
     "zip bomb": (lambda folder: hostile.zip_bomb(folder, 20), "times its packed size"),
     "blank lines": (lambda folder: hostile.blank_lines(folder, 2), "blank lines"),
     "huge line": (lambda folder: hostile.huge_line(folder, 3), "longer than 1,024 KB"),
@@ -46,6 +62,8 @@ UPLOADS = {
     "blank lines": (lambda folder: hostile.blank_lines(folder, 0, 5000), "blank lines"),
     "huge line": (lambda folder: hostile.huge_line(folder, 0, 100_000), "longer than 64 KB"),
     "many members": (lambda folder: hostile.many_members(folder, 60), "holds 60 files"),
+    "utf-16": (_utf16, 'save it as "CSV UTF-8"'),
+    "nul in header": (_nul_in_header, "no email column in the header (e mail address, name)"),
 }
 
 
@@ -79,6 +97,8 @@ def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
     stub_worker.join()
     job = db.session.scalars(select(ImportJob)).one()
     assert job.status == "failed" and words in job.error
+    # The check was final (no retry can use the file): the upload is gone with it.
+    assert db.session.get(ImportFile, job.id) is None and job.file_deleted_at is not None
     page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Nothing was imported" in page
     failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "import.failed"))

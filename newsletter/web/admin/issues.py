@@ -137,6 +137,8 @@ def issues_edit(issue_id: int):
         flash(f"This issue is {issue.status.value}: it can no longer be changed.", "error")
         return redirect(url_for("admin.issues_show", issue_id=issue.id))
     if not issues.may_edit(issue, _actor()):
+        if request.method == "POST":
+            issues.audit_refused_update(issue, _actor())
         flash(sentence(issues.SCHEDULED_NEEDS_SEND_RIGHT) + ".", "error")
         return redirect(url_for("admin.issues_show", issue_id=issue.id))
     form, all_lists = _issue_form(issue)

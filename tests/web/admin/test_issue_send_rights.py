@@ -54,6 +54,8 @@ def test_editor_cannot_change_a_scheduled_issue(editor_client, scheduled):
     db.session.refresh(scheduled)
     assert (scheduled.subject, scheduled.status) == ("Approved words", IssueStatus.SCHEDULED)
     assert "issue.updated" not in audit_actions()
+    # The attempt itself is in the audit log.
+    assert audit_actions().count("issue.update_refused") == 1
 
 
 def test_editor_sees_no_edit_button_on_a_scheduled_issue(editor_client, scheduled):
@@ -132,6 +134,7 @@ def test_test_send_to_an_outside_address_is_refused(
     assert f"“{refused}” is not an address test messages may go to" in page
     assert stub_broker.queues.get("system") is None or stub_broker.queues["system"].qsize() == 0
     assert "issue.test_sent" not in audit_actions()
+    assert audit_actions().count("issue.test_refused") == 1
 
 
 def test_test_send_reaches_the_accounts_and_the_kept_addresses(editor_client, make, news, mail):
