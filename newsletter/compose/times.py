@@ -43,9 +43,29 @@ def uk_to_utc(date_text: str, time_text: str) -> datetime:
     return utc
 
 
-def uk_time(moment: datetime | None) -> str:
-    """`moment` as UK time for people to read, e.g. "1 December 2026 at 09:30 (GMT)"."""
+def _local(moment: datetime) -> datetime:
+    # The database keeps UTC; SQLite hands it back without a zone, which must not be taken as
+    # the machine's own zone.
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UK)
+
+
+def uk_time(moment: datetime | None, seconds: bool = False) -> str:
+    """`moment` as UK time for people to read, e.g. "1 December 2026 at 09:30 (GMT)".
+
+    Every page shows times this way: one zone, always labelled GMT or BST.
+    """
     if moment is None:
         return ""
-    local = moment.astimezone(UK)
-    return f"{local.day} {local:%B %Y} at {local:%H:%M} ({local.tzname()})"
+    local = _local(moment)
+    clock = f"{local:%H:%M:%S}" if seconds else f"{local:%H:%M}"
+    return f"{local.day} {local:%B %Y} at {clock} ({local.tzname()})"
+
+
+def uk_date(moment: datetime | None) -> str:
+    """The UK calendar day of `moment`, e.g. "1 Dec 2026" (a day near midnight UTC can differ)."""
+    if moment is None:
+        return ""
+    local = _local(moment)
+    return f"{local.day} {local:%b %Y}"

@@ -3,7 +3,7 @@ and the benchmark's reference routes when BENCH_ROUTES is on."""
 
 from flask import Flask
 
-from newsletter.compose.times import uk_time
+from newsletter.compose.times import uk_date, uk_time
 from newsletter.web import bench, errorpages, headers, params
 from newsletter.web.admin import bp as admin_bp
 from newsletter.web.auth import bp as auth_bp
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.jinja_env.globals["form_error_list"] = form_error_list
     app.jinja_env.filters["uk_time"] = uk_time
+    app.jinja_env.filters["uk_date"] = uk_date
     errorpages.init_app(app)
     if app.config.get("BENCH_ROUTES"):
         bench.init_app(app)
