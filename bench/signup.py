@@ -75,6 +75,19 @@ def parse_args() -> argparse.Namespace:
         default=50,
         help="requests per client connection before it is closed and opened again (0: never)",
     )
+    add_server_options(parser)
+    parser.add_argument(
+        "--routes",
+        default="constant,insert,subscribe",
+        help="comma-separated subset of constant,insert,subscribe",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database and Redis data")
+    return parser.parse_args()
+
+
+def add_server_options(parser: argparse.ArgumentParser) -> None:
+    """The options that say which servers to use and how gunicorn runs (shared by the sign-up
+    benchmarks)."""
     parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
     parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
     parser.add_argument(
@@ -84,13 +97,6 @@ def parse_args() -> argparse.Namespace:
     )
     parser.add_argument("--database", default="newsletter_bench")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
-    parser.add_argument(
-        "--routes",
-        default="constant,insert,subscribe",
-        help="comma-separated subset of constant,insert,subscribe",
-    )
-    parser.add_argument("--keep", action="store_true", help="keep the database and Redis data")
-    return parser.parse_args()
 
 
 def signup_form(csrf_token: str, email: str) -> dict[str, str]:

@@ -43,6 +43,7 @@ from signup import (
     HOST,
     LIST_SLUG,
     _is_check_email_page,
+    add_server_options,
     bench_environment,
     free_port,
     gunicorn,
@@ -59,15 +60,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=600, help="timed sign-ups per state")
     parser.add_argument("--pool", type=int, default=200, help="addresses per state")
     parser.add_argument("--warmup", type=int, default=100, help="uncounted sign-ups first")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per worker (gthread)")
-    parser.add_argument(
-        "--postgres",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database of the server, to create the bench one from",
-    )
-    parser.add_argument("--database", default="newsletter_bench")
-    parser.add_argument("--redis", default="redis://127.0.0.1:6379/14")
+    add_server_options(parser)
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis data")
     return parser.parse_args()
 
