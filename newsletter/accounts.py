@@ -23,7 +23,7 @@ from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.keys import get_setting, set_setting
 from newsletter.models import Account, AccountRole, AppSetting
-from newsletter.models.base import changed_rows, utcnow
+from newsletter.models.base import changed_rows, get_by_id, utcnow
 
 MIN_PASSWORD_LENGTH = 12
 SETUP_TOKEN_HASH = "setup_token_sha256"
@@ -60,7 +60,7 @@ def find_account(email: str) -> Account | None:
 
 def get_account(account_id: int) -> Account:
     """The account with this id, or NotFoundError."""
-    account = db.session.get(Account, account_id)
+    account = get_by_id(Account, account_id)
     if account is None:
         raise NotFoundError(f"no account with the id {account_id}")
     return account

@@ -22,7 +22,7 @@ from newsletter.errors import NotFoundError
 from newsletter.extensions import current_app_object, db
 from newsletter.mail.sink import stop_sink
 from newsletter.models import ImportJob, IssueStatus, Lease
-from newsletter.models.base import utcnow
+from newsletter.models.base import get_by_id, utcnow
 
 
 @click.group("issues")
@@ -91,7 +91,7 @@ def reconfirm(job_id: int, wait: bool) -> None:
     For an import run with `--consent reconfirm`; once per import. Prints the id of the
     reconfirmation alone on stdout: `issues status|pause|resume|cancel ID` work on it.
     """
-    job = db.session.get(ImportJob, job_id)
+    job = get_by_id(ImportJob, job_id)
     if job is None:
         raise NotFoundError(f"no import with the id {job_id}")
     redis = bool(current_app.config.get("REDIS_URL"))

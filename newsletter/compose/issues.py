@@ -19,7 +19,7 @@ from newsletter.extensions import db
 from newsletter.keys import get_setting, set_setting
 from newsletter.lists import get_list
 from newsletter.models import Account, Issue, IssueKind, IssueList, IssueStatus
-from newsletter.models.base import changed_rows
+from newsletter.models.base import changed_rows, get_by_id
 
 MAX_SUBJECT_LENGTH = 255
 MAX_PREHEADER_LENGTH = 255
@@ -178,7 +178,7 @@ def update_issue(
 
 
 def get_issue(issue_id: int) -> Issue:
-    issue = db.session.get(Issue, issue_id)
+    issue = get_by_id(Issue, issue_id)
     if issue is None:
         raise NotFoundError(f"no issue with the id {issue_id}")
     return issue

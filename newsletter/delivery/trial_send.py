@@ -28,7 +28,7 @@ from newsletter.mail.relay import transport_for
 from newsletter.mail.system import failures_recorded
 from newsletter.mail.transport import PermanentSmtpError
 from newsletter.models import Account, AllowedTestAddress, Issue
-from newsletter.models.base import utcnow
+from newsletter.models.base import get_by_id, utcnow
 
 logger = logging.getLogger(__name__)
 TEST_PREFIX = "[TEST] "
@@ -126,7 +126,7 @@ def add_test_address(email: str, actor: Actor) -> AllowedTestAddress:
 
 def remove_test_address(address_id: int, actor: Actor) -> AllowedTestAddress:
     """Stop test sends going to a kept address, audited; commits. NotFoundError if unknown."""
-    row = db.session.get(AllowedTestAddress, address_id)
+    row = get_by_id(AllowedTestAddress, address_id)
     if row is None:
         raise NotFoundError(f"no test address with the id {address_id}")
     db.session.delete(row)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
@@ -19,6 +19,20 @@ if TYPE_CHECKING:
         __table__: ClassVar[sa.Table]
 else:
     Model = db.Model
+
+
+# PostgreSQL's INTEGER, the type of every primary key (SQLite's reaches 2**63 - 1). An id
+# beyond it overflows either driver: an error instead of "not found".
+MAX_ID = 2**31 - 1
+
+M = TypeVar("M", bound="Model")
+
+
+def get_by_id(model: type[M], row_id: int) -> M | None:
+    """The row of `model` with this id, or None, for any integer a person typed."""
+    if not 1 <= row_id <= MAX_ID:
+        return None
+    return db.session.get(model, row_id)
 
 
 def changed_rows(result: sa.Result[Any]) -> int:

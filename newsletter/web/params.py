@@ -17,9 +17,7 @@ from flask import Flask, abort, request
 from werkzeug.routing import BaseConverter, IntegerConverter, Map
 
 from newsletter.lists import SLUG_PATTERN
-
-# PostgreSQL's INTEGER, the type of every primary key (SQLite's reaches 2**63 - 1).
-MAX_ID = 2**31 - 1
+from newsletter.models.base import MAX_ID
 
 
 class IdConverter(IntegerConverter):

@@ -74,6 +74,20 @@ def test_create_with_an_unknown_list_is_a_one_line_error(runner, body_file):
     assert "nope" in result.output
 
 
+@pytest.mark.parametrize("command", ["send", "status", "pause", "reconfirm"])
+@pytest.mark.parametrize("number", ["99999999999", "99999999999999999999999", "0", "-5"])
+def test_an_id_no_row_can_have_is_not_found_not_a_traceback(runner, command, number):
+    """A mistyped id beyond the database's integers is "no issue with the id", exit 1."""
+    result = runner.invoke(main, ["issues", command, "--", number])
+    assert result.exit_code == 1, result.output
+    assert f"with the id {number}" in result.output
+    assert (
+        "Traceback" not in result.output
+        and result.exception is None
+        or isinstance(result.exception, SystemExit)
+    )
+
+
 def test_status_json_has_every_key_even_before_sending(runner, make, body_file):
     """Zeros included, and the status is the issue's state (draft, scheduled, sending…)."""
     make.list(slug="news")
