@@ -227,6 +227,9 @@ class Erasure:
     entry_id: int
     reasons: list[str]
     deliveries: int
+    # Every spelling of the address looked for: for the places outside the database
+    # (the queue's failed messages) that the caller then clears. Never logged or shown.
+    addresses: tuple[str, ...] = ()
 
 
 def erase_person(raw_address: str, actor: Actor) -> Erasure:
@@ -259,7 +262,7 @@ def erase_person(raw_address: str, actor: Actor) -> Erasure:
         actor=actor,
     )
     db.session.commit()
-    return Erasure(subscriber_id, entry.id, reasons, deliveries)
+    return Erasure(subscriber_id, entry.id, reasons, deliveries, mentions.forms)
 
 
 def _delete_person(subscriber: Subscriber) -> int:

@@ -4,8 +4,9 @@ import json
 
 import click
 
+from newsletter.background.erasure import erase_person
 from newsletter.cli.context import needs_schema
-from newsletter.rights import erase_person, export_person
+from newsletter.rights import export_person
 
 
 @click.group("subscribers")

@@ -20,6 +20,7 @@ from flask import (
 from flask_login import current_user
 
 from newsletter import rights, spreadsheet, suppression
+from newsletter.background.erasure import erase_person
 from newsletter.consent import Origin
 from newsletter.errors import NewsletterError, ValidationError
 from newsletter.extensions import db
@@ -144,7 +145,7 @@ def subscribers_erase(subscriber_id: int):
     form = ConfirmForm()
     if form.validate_on_submit():
         try:
-            erasure = rights.erase_person(subscriber.email, actor=_actor())
+            erasure = erase_person(subscriber.email, actor=_actor())
         except NewsletterError as error:
             flash(str(error), "error")
             return redirect(url_for("admin.subscribers_show", subscriber_id=subscriber_id))
