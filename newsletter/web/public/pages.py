@@ -4,6 +4,7 @@ from pathlib import Path
 
 from flask import Response, current_app, render_template, request
 from markupsafe import Markup
+from werkzeug.wrappers import Response as ResponseBase
 
 from newsletter.web.public.blueprint import bp
 
@@ -33,7 +34,7 @@ _FAVICON = "newsletter.favicon"
 
 
 @bp.get("/favicon.ico")
-def favicon() -> Response:
+def favicon() -> ResponseBase:
     """The icon from memory (read once per process), cached, with an ETag to revalidate."""
     icon = current_app.extensions.get(_FAVICON)
     if icon is None:
