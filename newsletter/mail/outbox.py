@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 
-from flask_sqlalchemy.pagination import Pagination
+import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import defer
 
@@ -32,14 +32,51 @@ class CapturedMessage:
         return next((value for key, value in self.headers if key.lower() == wanted), None)
 
 
-def outbox_page(page: int) -> Pagination:
-    """One page of captured messages, newest first, without their raw bytes."""
+@dataclass(frozen=True)
+class OutboxPage:
+    """One page of the outbox: its messages (without their raw bytes), newest first, and the
+    id to page on from for older ones (None on the last page)."""
+
+    items: list[OutboxMessage]
+    older: int | None
+
+
+def outbox_page(before: int | None = None, term: str = "", limit: int = PAGE_SIZE) -> OutboxPage:
+    """Messages newest first, keyset-paged by id; with `term`, only those whose recipients or
+    subject hold it (any case).
+
+    Newest first is by id, the order the sink stored them in. A search reads back from the
+    newest message (or `before`) and stops once it has a page of matches; there is no count.
+    """
     query = (
         select(OutboxMessage)
         .options(defer(OutboxMessage.raw))
-        .order_by(OutboxMessage.received_at.desc(), OutboxMessage.id.desc())
+        .order_by(OutboxMessage.id.desc())
+        .limit(limit + 1)
     )
-    return db.paginate(query, page=page, per_page=PAGE_SIZE, error_out=False)
+    if before is not None:
+        query = query.where(OutboxMessage.id < before)
+    if term:
+        pattern = "%" + _escape_like(term) + "%"
+        query = query.where(
+            sa.or_(
+                OutboxMessage.recipients.ilike(pattern, escape="\\"),
+                OutboxMessage.subject.ilike(pattern, escape="\\"),
+            )
+        )
+    rows = list(db.session.scalars(query))
+    older = rows[limit - 1].id if len(rows) > limit else None
+    return OutboxPage(items=rows[:limit], older=older)
+
+
+def _escape_like(text: str) -> str:
+    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def raw_message(message_id: int) -> bytes:
+    """The message exactly as the sink received it, or a 404."""
+    return db.get_or_404(OutboxMessage, message_id).raw
 
 
 def captured_message(message_id: int) -> CapturedMessage:

@@ -15,6 +15,7 @@ import io
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from newsletter import suppression
 from newsletter.addresses import Address, parse_address
@@ -40,7 +41,12 @@ MAX_ADDRESSES = 100_000
 
 def recent_entries(before: int | None = None, limit: int = PAGE_SIZE):
     """Entries newest first, keyset-paged by id, and the id to page on from."""
-    query = sa.select(SuppressionEntry).order_by(SuppressionEntry.id.desc()).limit(limit + 1)
+    query = (
+        sa.select(SuppressionEntry)
+        .options(selectinload(SuppressionEntry.reasons))  # one query for a page's reasons
+        .order_by(SuppressionEntry.id.desc())
+        .limit(limit + 1)
+    )
     if before is not None:
         query = query.where(SuppressionEntry.id < before)
     entries = list(db.session.scalars(query))
@@ -171,11 +177,19 @@ def _removal_reason(reason: str) -> str:
     return why
 
 
+# An admin lifts every reason but a person's own leaving, which only the person lifts.
+ADMIN_LIFTABLE = frozenset(SuppressionReason) - {SuppressionReason.LEFT_ALL}
+
+
+def admin_may_remove(entry: SuppressionEntry) -> bool:
+    """True when remove_entry would lift something: a reason other than `left_all` stands."""
+    return any(reason in ADMIN_LIFTABLE for reason in entry.active_reasons)
+
+
 def _lift_by_admin(entry: SuppressionEntry, why: str, actor: Account) -> list[str]:
     """Lift all but `left_all`, leaving `left_all` standing, audited; the caller commits."""
     by = actor.email if isinstance(actor, Account) else str(actor)
-    admin_liftable = set(SuppressionReason) - {SuppressionReason.LEFT_ALL}
-    lifted = [r.value for r in suppression.lift_from_entry(entry, admin_liftable, by)]
+    lifted = [r.value for r in suppression.lift_from_entry(entry, set(ADMIN_LIFTABLE), by)]
     if not lifted:
         raise ValidationError("Nothing stands on that entry but a person's own leaving")
     if SuppressionReason.LEFT_ALL not in entry.active_reasons:

@@ -239,6 +239,19 @@ def open_details(summary: str, then: Callable | None = None) -> Callable:
     return act
 
 
+def sign_up_with_a_typo(page) -> None:
+    """The sign-up form sent with a likely typo in the domain: "did you mean …?"."""
+    page.get_by_label("Email address", exact=True).fill("eve@gmail.con")
+    page.get_by_label("News", exact=True).check()
+    submit(page)
+
+
+def remove_with_a_reason(page) -> None:
+    """In an opened "Remove" of the suppression list: give a reason and remove the entry."""
+    page.locator("main details input[name=reason]").first.fill("Asked us by letter")
+    submit_in(page, "main details")
+
+
 def submit_without_session(page) -> None:
     """The form kept open until its session is gone: the "form expired" page (400)."""
     page.context.clear_cookies()
@@ -306,6 +319,12 @@ PUBLIC_PAGES = [
         "sign-up bad address", "/subscribe", act=fill_and_submit(Email_address="ann@"), shows=ERRORS
     ),
     PageState("sign-up sent", "/subscribe", act=fill_and_submit(Email_address="eve@example.com")),
+    PageState(
+        "sign-up, did you mean",
+        "/subscribe",
+        act=sign_up_with_a_typo,
+        shows="#email-suggestion",
+    ),
     PageState("sign-up form expired", "/subscribe", act=submit_without_session),
     PageState("confirm", "/confirm/{confirm_token}", shows="main form button"),
     PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
@@ -464,6 +483,12 @@ ADMIN_PAGES = [
     PageState("erase a subscriber", "/admin/subscribers/{subscriber_id}/erase", ADMIN),
     PageState("suppression list", "/admin/suppressions", ADMIN),
     PageState("suppression list as editor", "/admin/suppressions", EDITOR),
+    PageState(
+        "suppression list after a removal",
+        "/admin/suppressions",
+        ADMIN,
+        act=open_details("Remove", then=remove_with_a_reason),
+    ),
     PageState("suppression found", "/admin/suppressions?q=dan@example.com", ADMIN),
     PageState("suppression not found", "/admin/suppressions?q=zed@example.com", ADMIN),
     PageState("suppression bad address", "/admin/suppressions?q=dan@", ADMIN, shows=ERRORS),
@@ -492,6 +517,9 @@ ADMIN_PAGES = [
         act=fill_and_submit(Email_address="zed@example.com", Note="Asked by phone"),
     ),
     PageState("outbox", "/admin/outbox", ADMIN),
+    PageState("outbox search results", "/admin/outbox?q=spring", ADMIN, shows="main table"),
+    PageState("outbox search, no match", "/admin/outbox?q=nobody-at-all", ADMIN),
+    PageState("outbox as editor", "/admin/outbox", EDITOR, shows="main table"),
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),
     PageState("test addresses", "/admin/test-addresses", ADMIN),

@@ -15,6 +15,7 @@ from tests.browser.pages import (
     fill_and_submit,
     open_state,
     press,
+    sign_up_with_a_typo,
 )
 
 WIDTHS = {"desktop": (1280, 800), "mobile": (375, 740)}
@@ -22,6 +23,7 @@ WIDTHS = {"desktop": (1280, 800), "mobile": (375, 740)}
 SHOTS = [
     PageState("sign-up", "/subscribe"),
     PageState("sign-up-error", "/subscribe", act=fill_and_submit(Email_address="ann@")),
+    PageState("sign-up-did-you-mean", "/subscribe", act=sign_up_with_a_typo),
     PageState("confirm", "/confirm/{confirm_token}"),
     PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
     PageState("preferences", "/preferences/{preferences_token}"),
@@ -32,6 +34,8 @@ SHOTS = [
     PageState("admin-dashboard", "/admin/", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
+    PageState("admin-outbox-search", "/admin/outbox?q=spring", ADMIN),
+    PageState("admin-suppressions", "/admin/suppressions", ADMIN),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]

@@ -8,17 +8,23 @@ from flask_login import current_user
 from newsletter.audit import record
 from newsletter.background import enqueue
 from newsletter.extensions import db
-from newsletter.mail.outbox import captured_message, outbox_page
+from newsletter.mail.outbox import captured_message, outbox_page, raw_message
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.limits import test_sends_limited
 from newsletter.web.headers import outbox_html_view
 from newsletter.web.params import to_id
 
+# Longer than any address or subject anyone searches for; a longer term is cut, not refused.
+MAX_TERM = 200
+
 
 @bp.get("/outbox")
 def outbox_index():
-    pagination = outbox_page(request.args.get("page", 1, type=to_id))
-    return render_template("admin/outbox_index.html", pagination=pagination)
+    """Captured mail, newest first, keyset-paged; `q` finds it by recipient or subject."""
+    term = " ".join(request.args.get("q", "").split())[:MAX_TERM]
+    before = request.args.get("before", type=to_id)
+    page = outbox_page(before, term)
+    return render_template("admin/outbox_index.html", page=page, term=term, paged=before)
 
 
 @bp.post("/outbox/test")
@@ -35,6 +41,16 @@ def outbox_send_test():
 @bp.get("/outbox/<int:message_id>")
 def outbox_show(message_id: int):
     return render_template("admin/outbox_show.html", message=captured_message(message_id))
+
+
+@bp.get("/outbox/<int:message_id>/message.eml")
+def outbox_raw(message_id: int):
+    """The message's raw source, as received, to open in a mail client or keep."""
+    return Response(
+        raw_message(message_id),
+        mimetype="message/rfc822",
+        headers={"Content-Disposition": f"attachment; filename=message-{message_id}.eml"},
+    )
 
 
 @bp.get("/outbox/<int:message_id>/html")

@@ -8,12 +8,55 @@ from flask_login import current_user
 from newsletter import suppression
 from newsletter.addresses import parse_address
 from newsletter.errors import ValidationError
+from newsletter.models import SuppressionEntry, SuppressionReason
+from newsletter.models.enums import SELF_LIFTABLE_REASONS
 from newsletter.suppression import manual
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import AddSuppressionForm, ReasonForm
 from newsletter.web.forms import show_error
 from newsletter.web.params import to_id
+
+# Each reason in words: a short name, then what happened, as an admin would say it.
+REASON_WORDS = {
+    SuppressionReason.LEFT_ALL: "unsubscribed from every list",
+    SuppressionReason.HARD_BOUNCE: (
+        "hard bounce: the receiving server said the mailbox does not exist"
+    ),
+    SuppressionReason.SOFT_BOUNCES: (
+        "repeated soft bounces: the mailbox was full or unavailable for issue after issue"
+    ),
+    SuppressionReason.COMPLAINT: "complaint: marked as spam",
+    SuppressionReason.ERASED: "erased on request",
+    SuppressionReason.IMPORTED_UNSUBSCRIBED: "imported as unsubscribed",
+    SuppressionReason.IMPORTED_CLEANED: (
+        "imported as cleaned: the old system had stopped mailing it after bounces"
+    ),
+    SuppressionReason.IMPORTED_BLOCKLISTED: "imported as blocklisted by the old system",
+    SuppressionReason.MANUAL: "suppressed by hand in the admin",
+}
+
+
+def reason_words(reason: SuppressionReason | str) -> str:
+    return REASON_WORDS[SuppressionReason(reason)]
+
+
+def entry_actions(entry: SuppressionEntry) -> str:
+    """What may lift the entry's standing reasons, as the code allows (manual.remove_entry,
+    suppression.lift_self_liftable)."""
+    standing = set(entry.active_reasons)
+    if not standing:
+        return "Nothing stands: the address may be mailed again once the person signs up."
+    if standing <= SELF_LIFTABLE_REASONS:
+        person = "The person lifts this by signing up and confirming again."
+    else:
+        person = "The person cannot lift this by signing up again."
+    if manual.admin_may_remove(entry):
+        return (
+            f"{person} An admin can remove it; the address then still needs the person to "
+            "sign up and confirm again."
+        )
+    return f"{person} Only the person can lift it."
 
 
 @bp.get("/suppressions")
@@ -36,7 +79,10 @@ def suppressions_index():
         entries=entries,
         older=older,
         paged=before,
-        counts=manual.reason_counts(),
+        counts={reason_words(reason): n for reason, n in manual.reason_counts().items()},
+        reason_words=reason_words,
+        entry_actions=entry_actions,
+        admin_may_remove=manual.admin_may_remove,
     ), (422 if error else 200)
 
 

@@ -1,9 +1,10 @@
-"""Static public pages: the privacy notice and the accessibility statement."""
+"""Static public pages: the privacy notice, the accessibility statement and the favicon."""
 
 from pathlib import Path
 
-from flask import current_app, render_template
+from flask import Response, current_app, render_template, request
 from markupsafe import Markup
+from werkzeug.wrappers import Response as ResponseBase
 
 from newsletter.web.public.blueprint import bp
 
@@ -24,3 +25,24 @@ def accessibility():
     return render_template(
         "public/accessibility.html", statement=_operator_text("ACCESSIBILITY_STATEMENT_FILE")
     )
+
+
+# A day: browsers ask for /favicon.ico on every site whatever the page links, so it is answered
+# (never a 404 in the log) and cached; pages link the SVG in newsletter/static as well.
+FAVICON_MAX_AGE = 86_400
+_FAVICON = "newsletter.favicon"
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseBase:
+    """The icon from memory (read once per process), cached, with an ETag to revalidate."""
+    icon = current_app.extensions.get(_FAVICON)
+    if icon is None:
+        assert current_app.static_folder is not None  # set by create_app
+        icon = (Path(current_app.static_folder) / "favicon.ico").read_bytes()
+        current_app.extensions[_FAVICON] = icon
+    response = Response(icon, mimetype="image/vnd.microsoft.icon")
+    response.cache_control.public = True
+    response.cache_control.max_age = FAVICON_MAX_AGE
+    response.add_etag()
+    return response.make_conditional(request)

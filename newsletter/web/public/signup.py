@@ -14,6 +14,7 @@ from newsletter.web.public.blueprint import bp
 from newsletter.web.public.forms import SubscribeForm
 from newsletter.web.public.limits import count_signup, too_many_signups
 from newsletter.web.public.list_choices import public_list_choices
+from newsletter.web.public.typos import suggest
 from newsletter.web.public.visible_text import visible_text
 
 
@@ -59,7 +60,21 @@ def subscribe():
     form = _form(lists, as_sent=request.method == "POST")
     if request.method == "GET":
         return render_template("public/subscribe.html", form=form, lists=lists)
+    # The address the person was last asked about ("did you mean …?"): sent again as it was,
+    # it is what they mean; "use_suggestion" takes the suggestion instead.
+    checked = request.form.get("checked_email", "").strip()
+    typed = (form.email.data or "").strip()
+    if checked and typed == checked and request.form.get("use_suggestion"):
+        form.email.data = suggest(typed) or typed
     valid = form.validate()
+    if valid and typed != checked:
+        assert form.address is not None  # set by the successful validate() above
+        suggestion = suggest(form.address.email)
+        if suggestion is not None:
+            # Decided by the typed text alone, before any limit is counted or anything read.
+            return render_template(
+                "public/subscribe.html", form=form, lists=lists, suggestion=suggestion
+            )
     # Bots fill the honeypot: their attempts count against the network address only.
     address = form.address if valid and not form.website.data else None
     allowance = count_signup(address.key if address else None)

@@ -42,14 +42,64 @@ def test_outbox_lists_messages_newest_first(app, admin_client):
 
 
 def test_outbox_pages_hold_fifty_messages(app, admin_client):
-    """Fifty messages a page; the rest are on the next page."""
+    """Fifty messages a page, keyset-paged: the rest are a link to older messages away."""
     for n in range(51):
         captured(app, html_message(f"Message {n:02d}"))
     first = admin_client.get("/admin/outbox").get_data(as_text=True)
-    second = admin_client.get("/admin/outbox?page=2").get_data(as_text=True)
     assert len(re.findall(r"Message \d\d", first)) == 50
+    older = re.search(r'href="(/admin/outbox\?before=\d+)" rel="next">Older messages', first)
+    second = admin_client.get(older.group(1).replace("&amp;", "&")).get_data(as_text=True)
     assert re.findall(r"Message \d\d", second) == ["Message 00"]
-    assert "Older messages" in first
+    assert "Older messages" not in second and "Newest messages" in second
+
+
+def test_outbox_search_finds_recipient_or_subject_in_any_case(app, admin_client):
+    """One box searches recipients and subjects; LIKE's wildcards are taken literally."""
+    captured(app, html_message("Spring digital fund"), to="ann@example.org")
+    captured(app, html_message("Autumn update"), to="bob@example.net")
+    captured(app, html_message("100% growth_report"), to="cy@example.org")
+    by_subject = admin_client.get("/admin/outbox?q=DIGITAL").get_data(as_text=True)
+    assert "Spring digital fund" in by_subject and "Autumn update" not in by_subject
+    assert "Messages matching “DIGITAL”" in by_subject
+    by_recipient = admin_client.get("/admin/outbox?q=example.net").get_data(as_text=True)
+    assert "Autumn update" in by_recipient and "Spring digital fund" not in by_recipient
+    literal = admin_client.get("/admin/outbox?q=0%25 g").get_data(as_text=True)
+    assert "growth_report" in literal and "Autumn update" not in literal
+    assert "growth_report" not in admin_client.get("/admin/outbox?q=100_").get_data(as_text=True)
+    none = admin_client.get("/admin/outbox?q=nobody").get_data(as_text=True)
+    assert "No message has “nobody” in its recipients or subject." in none
+
+
+def test_outbox_search_pages_keep_the_search(app, admin_client):
+    """The older-messages link of a search keeps its term, and finds only matches."""
+    for n in range(120):
+        captured(app, html_message(f"Match {n:03d}" if n % 2 else f"Other {n:03d}"))
+    first = admin_client.get("/admin/outbox?q=match").get_data(as_text=True)
+    assert len(re.findall(r"Match \d+", first)) == 50 and "Other" not in first
+    link = re.search(r'href="(/admin/outbox\?[^"]+)" rel="next"', first).group(1)
+    assert "q=match" in link
+    second = admin_client.get(link.replace("&amp;", "&")).get_data(as_text=True)
+    assert len(re.findall(r"Match \d+", second)) == 10 and "Other" not in second
+    assert "Match 001" in second and "Older messages" not in second
+
+
+def test_each_message_source_downloads_as_an_eml_file(app, admin_client):
+    """The raw message as received, as message/rfc822, saved as message-<id>.eml, private."""
+    raw = html_message()
+    message_id = captured(app, raw)
+    page = admin_client.get(f"/admin/outbox/{message_id}").get_data(as_text=True)
+    link = f"/admin/outbox/{message_id}/message.eml"
+    assert f'href="{link}"' in page
+    assert f'href="{link}"' in admin_client.get("/admin/outbox").get_data(as_text=True)
+    response = admin_client.get(link)
+    assert response.status_code == 200
+    assert response.mimetype == "message/rfc822"
+    assert response.headers["Content-Disposition"] == (
+        f"attachment; filename=message-{message_id}.eml"
+    )
+    assert response.headers["Cache-Control"] == "no-store"
+    assert response.data == raw
+    assert admin_client.get("/admin/outbox/999999/message.eml").status_code == 404
 
 
 def test_message_page_shows_summary_headers_text_and_sandboxed_html(app, admin_client):
@@ -128,6 +178,7 @@ def test_outbox_needs_a_login(app, client):
         "/admin/outbox",
         f"/admin/outbox/{message_id}",
         f"/admin/outbox/{message_id}/html",
+        f"/admin/outbox/{message_id}/message.eml",
     ):
         response = client.get(path)
         assert response.status_code == 302

@@ -113,3 +113,85 @@ def test_editors_may_add_but_not_remove(client, make):
     response = client.post(f"/admin/suppressions/{entry.id}/remove", data={"reason": "x"})
     assert response.status_code == 403
     assert suppression.active_reasons("ann@example.com") == {SuppressionReason.MANUAL}
+
+
+def _entry_row(page: str, entry_id: int) -> str:
+    start = page.index(f"<td>{entry_id}</td>")
+    return page[start : page.index("</tr>", start)]
+
+
+def test_entries_show_their_reasons_in_words_and_what_lifts_them(admin_client):
+    """Each reason is a sentence, its note beside it; each entry says who can lift it, and the
+    Remove control appears only where removing would lift something."""
+    suppression.suppress("bounced@example.com", SuppressionReason.HARD_BOUNCE, "issue 4, 5.1.1")
+    suppression.suppress("spam@example.com", SuppressionReason.COMPLAINT, "complaint about issue 4")
+    suppression.suppress("left@example.com", SuppressionReason.LEFT_ALL)
+    suppression.suppress("erased@example.com", SuppressionReason.ERASED)
+    suppression.suppress(
+        "old@example.com", SuppressionReason.IMPORTED_UNSUBSCRIBED, "unsubscribed in Mailchimp"
+    )
+    db.session.commit()
+    ids = {
+        name: suppression.find_entry(f"{name}@example.com").id
+        for name in ("bounced", "spam", "left", "erased", "old")
+    }
+    page = admin_client.get("/admin/suppressions").get_data(as_text=True)
+    bounced = _entry_row(page, ids["bounced"])
+    assert (
+        "Hard bounce: the receiving server said the mailbox does not exist (issue 4, 5.1.1)"
+        in bounced
+    )
+    assert "The person cannot lift this by signing up again. An admin can remove it" in bounced
+    assert "<summary>Remove" in bounced
+    assert "Complaint: marked as spam" in _entry_row(page, ids["spam"])
+    left = _entry_row(page, ids["left"])
+    assert "Unsubscribed from every list" in left
+    assert "Only the person can lift it." in left and "<summary>Remove" not in left
+    erased = _entry_row(page, ids["erased"])
+    assert "Erased on request" in erased
+    assert "The person lifts this by signing up and confirming again." in erased
+    assert "Imported as unsubscribed (unsubscribed in Mailchimp)" in _entry_row(page, ids["old"])
+    assert "Hard bounce: the receiving server said the mailbox does not exist: 1" in page
+    assert "hard_bounce" not in page and "left_all" not in page
+
+
+def test_a_removed_entry_reads_as_lifted_and_waiting_for_the_person(admin_client):
+    suppression.suppress("ann@example.com", SuppressionReason.MANUAL, "asked by letter")
+    db.session.commit()
+    entry = db.session.scalars(sa.select(SuppressionEntry)).one()
+    admin_client.post(f"/admin/suppressions/{entry.id}/remove", data={"reason": "typo"})
+    row = _entry_row(admin_client.get("/admin/suppressions").get_data(as_text=True), entry.id)
+    assert "Suppressed by hand in the admin (asked by letter): lifted on" in row
+    assert "Unsubscribed from every list (suppression removed by an admin" in row
+    assert "Only the person can lift it." in row and "<summary>Remove" not in row
+
+
+def test_the_lookup_says_what_stands_in_words(admin_client):
+    suppression.suppress("ann@example.com", SuppressionReason.SOFT_BOUNCES)
+    db.session.commit()
+    page = admin_client.get("/admin/suppressions?q=ann@example.com").get_data(as_text=True)
+    assert "<strong>repeated soft bounces: the mailbox was full or unavailable" in page
+    assert "The person cannot lift this by signing up again." in page
+
+
+def test_editors_see_the_reasons_but_no_remove_control(client, make):
+    make.account(email="ed@example.org", role="editor")
+    suppression.suppress("ann@example.com", SuppressionReason.MANUAL)
+    db.session.commit()
+    sign_in(client, "ed@example.org")
+    page = client.get("/admin/suppressions").get_data(as_text=True)
+    assert "Suppressed by hand in the admin" in page
+    assert "<summary>Remove" not in page and "Ask an admin to remove it." in page
+
+
+def test_a_page_of_entries_reads_their_reasons_in_one_query(admin_client):
+    """Fifty entries, not fifty-one queries."""
+    from tests.support.queries import recorded_statements
+
+    for n in range(60):
+        suppression.suppress(f"p{n}@example.com", SuppressionReason.MANUAL)
+    db.session.commit()
+    with recorded_statements() as statements:
+        admin_client.get("/admin/suppressions")
+    reason_reads = [s for s in statements if "FROM suppression_entry_reason" in s]
+    assert len(reason_reads) == 2  # the page's reasons, and the counts by reason
