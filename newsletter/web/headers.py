@@ -45,6 +45,7 @@ CSP_WEB_VERSION = (
 SHARED_ENDPOINTS = frozenset(
     {
         "static",
+        "public.home",
         "public.archive_index",
         "public.archive_issue",
         "public.archive_feed",

@@ -1,11 +1,16 @@
-"""Static public pages: the privacy notice and the accessibility statement."""
+"""The public front door, the privacy notice and the accessibility statement."""
 
 from pathlib import Path
 
 from flask import current_app, render_template
 from markupsafe import Markup
 
+from newsletter.compose import archive
+from newsletter.compose.render import web_subject
 from newsletter.web.public.blueprint import bp
+
+# Issues the home page lists; the archive has them all.
+HOME_ISSUES = 3
 
 
 def _operator_text(setting: str) -> Markup | None:
@@ -23,4 +28,13 @@ def privacy():
 def accessibility():
     return render_template(
         "public/accessibility.html", statement=_operator_text("ACCESSIBILITY_STATEMENT_FILE")
+    )
+
+
+@bp.get("/")
+def home():
+    """The front door: sign up (the main action), and the latest issues with the archive."""
+    latest = archive.archived_issues(HOME_ISSUES)
+    return render_template(
+        "public/home.html", entries=[(issue, web_subject(issue)) for issue in latest]
     )
