@@ -213,3 +213,33 @@ def may_edit(issue: Issue, account: Account) -> bool:
     if issue.status == IssueStatus.DRAFT:
         return True
     return issue.status == IssueStatus.SCHEDULED and may_send(account)
+
+
+def duplicate_issue(issue: Issue, actor: Actor) -> Issue:
+    """A new draft with the issue's subject, preheader, body, lists and layout (audited).
+
+    Any issue can be copied, sent or not; a reconfirmation cannot (nobody composes one).
+    """
+    if issue.kind != IssueKind.ISSUE:
+        raise IssueStateError(f"issue {issue.id} is a confirmation request and cannot be copied")
+    copy = Issue(
+        subject=issue.subject,
+        body_markdown=issue.body_markdown,
+        preheader=issue.preheader,
+        layout=issue.layout,
+        created_by_id=actor.id if isinstance(actor, Account) else None,
+        issue_lists=[
+            IssueList(list_id=link.list_id, mailing_list=link.mailing_list, position=n)
+            for n, link in enumerate(issue.issue_lists)
+        ],
+    )
+    db.session.add(copy)
+    db.session.flush()
+    record(
+        "issue.duplicated",
+        target=f"issue:{copy.id}",
+        detail={"from": issue.id},
+        actor=actor,
+    )
+    db.session.commit()
+    return copy

@@ -18,11 +18,19 @@ from flask import current_app, render_template
 from markdown_it import MarkdownIt
 from markupsafe import Markup, escape
 
-from newsletter.compose.placeholders import BY_PATH, NAME_FALLBACK, replace_markers, to_markers
+from newsletter.compose.placeholders import (
+    BY_PATH,
+    NAME_FALLBACK,
+    PLACEHOLDERS,
+    replace_markers,
+    to_markers,
+)
 from newsletter.models import Issue
 from newsletter.tokens import make_token
 from newsletter.urls import external_url
 
+# The person a preview or a subject in the admin's lists shows when no real one is at hand.
+SAMPLE_NAME, SAMPLE_EMAIL = "Sam Sample", "sam.sample@example.org"
 # Gmail clips a message whose HTML passes about 102 KB; warn a little before.
 SIZE_WARNING_BYTES = 100 * 1024
 # House layouts in templates/email/ (issue_<name>.html and .txt), as offered in the editor.
@@ -217,8 +225,42 @@ def _constants(issue: Issue, web: bool) -> dict[str, str]:
 
 
 def web_subject(issue: Issue) -> str:
-    """The subject as the web version and the archive show it (no personal data)."""
-    return replace_markers(to_markers(issue.subject, "Subject"), _constants(issue, web=True))
+    """The subject as the public sees it: the archive, the feed, the web version's title.
+
+    The personal placeholders are left out, with the punctuation that joined them ("Spring
+    news, {{ subscriber.name }}!" reads "Spring news!"), so no public title says "…, reader".
+    """
+    subject = to_markers(issue.subject, "Subject")
+    for placeholder in PLACEHOLDERS:
+        if placeholder.per_recipient:
+            subject = _drop_marker(subject, placeholder.marker)
+    return replace_markers(subject, _constants(issue, web=True))
+
+
+_SEPARATORS = ",;:–—-"
+
+
+def _drop_marker(text: str, marker: str) -> str:
+    if marker not in text:
+        return text
+    # At the start, the separator after it goes; elsewhere, the one before it.
+    text = re.sub(rf"^\s*{marker}\s*[{_SEPARATORS}]?\s*", "", text)
+    text = re.sub(rf"\s*[{_SEPARATORS}]?\s*{marker}", "", text)
+    text = re.sub(r"[(\[]\s*[)\]]", "", text)  # brackets left empty
+    text = re.sub(r"\s+([!?.,;:)])", r"\1", " ".join(text.split()))
+    text = text.strip(_SEPARATORS + " ")
+    return text[:1].upper() + text[1:]
+
+
+def sample_subject(issue: Issue) -> str:
+    """The subject as a reader would see it, for the admin's lists: a sample person's name."""
+    values = {
+        BY_PATH["subscriber", "name"].marker: SAMPLE_NAME,
+        BY_PATH["subscriber", "email"].marker: SAMPLE_EMAIL,
+        BY_PATH[("unsubscribe_url",)].marker: external_url("public.subscribe"),
+        BY_PATH[("preferences_url",)].marker: external_url("public.subscribe"),
+    }
+    return replace_markers(to_markers(issue.subject, "Subject"), _constants(issue, False) | values)
 
 
 _PRE = re.compile(r"(<pre\b.*?</pre>)", re.S | re.I)
@@ -239,7 +281,8 @@ def _pack_lines(html: str) -> str:
 def render_issue(issue: Issue, web: bool = False) -> RenderedIssue:
     """Render the issue once; `web` gives the web version, with no personal data or tokens."""
     config = current_app.config
-    subject = to_markers(issue.subject, "Subject")
+    # The web version is public: its title leaves the personal placeholders out.
+    subject = web_subject(issue) if web else to_markers(issue.subject, "Subject")
     body = to_markers(issue.body_markdown or "", "Body")
     constants = _constants(issue, web)
     layout = issue.layout if issue.layout in LAYOUTS else "default"
@@ -254,6 +297,9 @@ def render_issue(issue: Issue, web: bool = False) -> RenderedIssue:
         "privacy_url": external_url("public.privacy"),
         "web_url": BY_PATH[("web_url",)].marker,
         "web": web,
+        "site_url": external_url("public.home") if web else "",
+        "archive_url": external_url("public.archive_index") if web else "",
+        "subscribe_url": external_url("public.subscribe") if web else "",
     }
     html = render_template(
         f"email/issue_{layout}.html", body_html=Markup(markdown_to_html(body)), **context

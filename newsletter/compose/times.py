@@ -8,16 +8,20 @@ from zoneinfo import ZoneInfo
 from newsletter.errors import ValidationError
 
 UK = ZoneInfo("Europe/London")
+# What the schedule form's hints say, and so what its errors repeat: one format each.
+DATE_HINT = "Day/month/year, for example 01/12/2026"
+TIME_HINT = "24-hour clock, for example 09:30"
 
 
 def _parse_date(text: str) -> date:
+    # The hinted day/month/year first; 2026-12-01 is taken too, as written by machines.
     text = (text or "").strip()
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y", "%d %m %Y"):
+    for pattern in ("%d/%m/%Y", "%d %m %Y", "%d-%m-%Y", "%Y-%m-%d"):
         try:
             return datetime.strptime(text, pattern).date()
         except ValueError:
             continue
-    raise ValidationError("Enter the date as 2026-12-01 or 01/12/2026")
+    raise ValidationError("Enter the date as day/month/year, for example 01/12/2026")
 
 
 def _parse_time(text: str) -> time:
@@ -27,7 +31,7 @@ def _parse_time(text: str) -> time:
             return datetime.strptime(text.replace(" ", ""), pattern).time()
         except ValueError:
             continue
-    raise ValidationError("Enter the time as 09:30 or 9:30am (UK time)")
+    raise ValidationError("Enter the time on the 24-hour clock, for example 09:30")
 
 
 def uk_to_utc(date_text: str, time_text: str) -> datetime:

@@ -21,7 +21,7 @@ from newsletter.delivery import ledger
 from newsletter.delivery.sender import send_batch
 from newsletter.delivery.types import DELIVERY, BatchResult, Progress
 from newsletter.extensions import db
-from newsletter.models import DeliveryStatus, Issue, IssueStatus
+from newsletter.models import Account, DeliveryStatus, Issue, IssueStatus
 from newsletter.models.base import changed_rows, utcnow
 
 
@@ -29,6 +29,10 @@ def can_dispatch() -> bool:
     """True when enqueued batches will be consumed: Redis, or this process's own worker."""
     app = current_app
     return bool(app.config.get("REDIS_URL")) or bool(app.extensions.get(EMBEDDED_WORKER))
+
+
+def _account_id(actor: Actor) -> int | None:
+    return actor.id if isinstance(actor, Account) else None
 
 
 def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
@@ -43,11 +47,13 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
         raise IssueStateError(f"issue {issue.id} is {issue.status.value}; only a draft is sent")
     # A draft written before placeholders were checked must not reach the workers unchecked.
     check_content(issue.subject, issue.body_markdown)
+    # Who sent it: the account, or for the scheduler the account that scheduled it.
+    sender = {} if actor == "scheduler" else {"sent_by_id": _account_id(actor)}
     # Take the issue with a conditional update, so two clicks cannot write two ledgers.
     taken = db.session.execute(
         sa.update(Issue)
         .where(Issue.id == issue.id, Issue.status.in_(EDITABLE))
-        .values(status=IssueStatus.SENDING, started_at=utcnow(), enqueued_at=None)
+        .values(status=IssueStatus.SENDING, started_at=utcnow(), enqueued_at=None, **sender)
     )
     if changed_rows(taken) != 1:
         db.session.rollback()

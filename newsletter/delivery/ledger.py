@@ -8,6 +8,8 @@ truth. An issue is sent once none of its rows is queued or sending.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -22,6 +24,7 @@ from newsletter.models import (
     ConsentEvent,
     DeliveryStatus,
     Issue,
+    IssueDeliveryCount,
     IssueList,
     IssueStatus,
     Subscriber,
@@ -34,19 +37,67 @@ from newsletter.suppression import hasher, standing_hashes
 _KEYSET_PAGE = 5000
 
 
+def confirmed_on_lists(issue: Issue) -> sa.Select:
+    """The ids of the confirmed subscribers of the issue's lists: who the ledger is written for.
+
+    Suppressed addresses are among them; `write_rows` and `planned_recipients` leave them out.
+    """
+    subscription = Subscription.__table__
+    list_ids = sa.select(IssueList.list_id).where(IssueList.issue_id == issue.id)
+    return sa.select(subscription.c.subscriber_id).where(
+        subscription.c.list_id.in_(list_ids),
+        subscription.c.status == SubscriptionStatus.CONFIRMED,
+    )
+
+
 def write_ledger(issue: Issue) -> int:
     """Insert one queued row per confirmed subscriber of the issue's lists; returns the count.
 
     One set-based INSERT ... SELECT (DISTINCT: one row however many of the lists a person is
     on), then the suppressed are taken out again. The caller commits, so both happen together.
     """
-    subscription = Subscription.__table__
-    list_ids = sa.select(IssueList.list_id).where(IssueList.issue_id == issue.id)
-    confirmed = sa.select(subscription.c.subscriber_id).where(
-        subscription.c.list_id.in_(list_ids),
-        subscription.c.status == SubscriptionStatus.CONFIRMED,
+    return write_rows(issue, confirmed_on_lists(issue))
+
+
+@dataclass(frozen=True)
+class PlannedSend:
+    """Who the ledger would be written for if the issue were sent now."""
+
+    recipients: int
+    first: Subscriber | None
+
+
+def planned_recipients(issue: Issue) -> PlannedSend:
+    """How many rows `write_ledger` would write now, and the first of them (lowest id).
+
+    Reads only, with the same selection and the same suppression test as the send, so the
+    number a confirmation page shows is the number the ledger gets (unless people join, leave
+    or are suppressed in between).
+    """
+    subscriber = Subscriber.__table__
+    chosen = sa.select(subscriber.c.id, subscriber.c.email_key).where(
+        subscriber.c.id.in_(confirmed_on_lists(issue))
     )
-    return write_rows(issue, confirmed)
+    is_suppressed = suppression_test()
+    if is_suppressed is None:
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(chosen.subquery()))
+        first_id = db.session.scalar(sa.select(sa.func.min(chosen.subquery().c.id)))
+    else:
+        count, first_id, last_id = 0, None, 0
+        while True:
+            page = db.session.execute(
+                chosen.where(subscriber.c.id > last_id)
+                .order_by(subscriber.c.id)
+                .limit(_KEYSET_PAGE)
+            ).all()
+            if not page:
+                break
+            last_id = page[-1].id
+            kept = [row.id for row in page if not is_suppressed(row.email_key)]
+            count += len(kept)
+            first_id = first_id or (kept[0] if kept else None)
+    first = db.session.get(Subscriber, first_id) if first_id is not None else None
+    return PlannedSend(recipients=count or 0, first=first)
 
 
 def write_rows(issue: Issue, subscriber_ids: sa.Select) -> int:
@@ -80,13 +131,24 @@ def standing_suppressions() -> set[str]:
     return set(db.session.scalars(standing_hashes()))
 
 
-def _remove_suppressed(issue_id: int) -> None:
-    # The suppression list holds HMACs, not addresses, so SQL cannot join on it: walk the new
-    # rows by keyset and hash each address in Python, when anyone is suppressed.
+def suppression_test() -> Callable[[str], bool] | None:
+    """email_key → True when that address is suppressed; None when nobody is.
+
+    The suppression list holds HMACs, not addresses, so SQL cannot join on it: callers walk
+    their rows by keyset and test each address in Python.
+    """
     suppressed = standing_suppressions()
     if not suppressed:
-        return
+        return None
     hash_key = hasher()
+    return lambda email_key: hash_key(email_key) in suppressed
+
+
+def _remove_suppressed(issue_id: int) -> None:
+    # Walk the new rows by keyset and test each address, when anyone is suppressed.
+    is_suppressed = suppression_test()
+    if is_suppressed is None:
+        return
     subscriber = Subscriber.__table__
     last_id, doomed = 0, []
     while True:
@@ -100,7 +162,7 @@ def _remove_suppressed(issue_id: int) -> None:
         if not page:
             break
         last_id = page[-1].id
-        doomed += [row.id for row in page if hash_key(row.email_key) in suppressed]
+        doomed += [row.id for row in page if is_suppressed(row.email_key)]
     for start in range(0, len(doomed), _KEYSET_PAGE):
         db.session.execute(
             sa.delete(DELIVERY).where(DELIVERY.c.id.in_(doomed[start : start + _KEYSET_PAGE]))
@@ -230,3 +292,27 @@ def latest_issues(limit: int = 5) -> list[tuple[Issue, Progress]]:
         .limit(limit)
     )
     return [(issue, progress(issue)) for issue in issues]
+
+
+def outcome_counts(issue_ids: list[int]) -> dict[int, dict[str, int]]:
+    """issue id → status → rows (folded rows included), in two grouped queries for them all."""
+    counts: dict[int, dict[str, int]] = {
+        issue_id: {status.value: 0 for status in DeliveryStatus} for issue_id in issue_ids
+    }
+    if not issue_ids:
+        return counts
+    live = db.session.execute(
+        sa.select(DELIVERY.c.issue_id, DELIVERY.c.status, sa.func.count())
+        .where(DELIVERY.c.issue_id.in_(issue_ids))
+        .group_by(DELIVERY.c.issue_id, DELIVERY.c.status)
+    )
+    for issue_id, status, count in live:
+        counts[issue_id][DeliveryStatus(status).value] += count
+    folded = IssueDeliveryCount.__table__
+    for issue_id, status, count in db.session.execute(
+        sa.select(folded.c.issue_id, folded.c.status, folded.c.count).where(
+            folded.c.issue_id.in_(issue_ids)
+        )
+    ):
+        counts[issue_id][status] = counts[issue_id].get(status, 0) + count
+    return counts

@@ -16,7 +16,7 @@ from newsletter.compose.issues import EDITABLE, IssueStateError, move
 from newsletter.delivery.control import can_dispatch, send_issue
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.models import Issue, IssueStatus
+from newsletter.models import Account, Issue, IssueStatus
 from newsletter.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | N
     move(
         issue, EDITABLE, " and cannot be scheduled",
         status=IssueStatus.SCHEDULED, scheduled_at=when,
+        sent_by_id=actor.id if isinstance(actor, Account) else None,
     )  # fmt: skip
     detail = {"at": when.astimezone(UTC).isoformat()}
     record("issue.scheduled", target=f"issue:{issue.id}", detail=detail, actor=actor)
@@ -41,7 +42,7 @@ def unschedule_issue(issue: Issue, actor: Actor) -> None:
     """Cancel a schedule: the issue is a draft again."""
     move(
         issue, (IssueStatus.SCHEDULED,), ", not scheduled",
-        status=IssueStatus.DRAFT, scheduled_at=None,
+        status=IssueStatus.DRAFT, scheduled_at=None, sent_by_id=None,
     )  # fmt: skip
     record("issue.unscheduled", target=f"issue:{issue.id}", actor=actor)
     db.session.commit()

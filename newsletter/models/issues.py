@@ -7,6 +7,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from newsletter.models.accounts import Account
 from newsletter.models.base import Model, UTCDateTime, utcnow
 from newsletter.models.enums import DeliveryStatus, IssueKind, IssueStatus, enum_column
 from newsletter.models.lists import MailingList
@@ -39,6 +40,9 @@ class Issue(Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("account.id", ondelete="SET NULL")
     )
+    # The account that sent it, or scheduled it (the scheduler starts it for them); NULL when
+    # the CLI or the system did, or once that account is removed.
+    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("account.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
     # When the ledger was written, and when the last row became final.
@@ -54,6 +58,7 @@ class Issue(Model):
     issue_lists: Mapped[list[IssueList]] = relationship(
         cascade="all, delete-orphan", order_by="IssueList.position"
     )
+    sent_by: Mapped[Account | None] = relationship(foreign_keys=[sent_by_id])
 
     @property
     def lists(self) -> list[MailingList]:

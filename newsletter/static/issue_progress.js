@@ -39,6 +39,10 @@
       }
       el.textContent = value === null || value === undefined ? "–" : value;
     });
+    // A finished send has no rate or time left.
+    box.querySelectorAll("[data-while-sending]").forEach(function (el) {
+      el.hidden = finished.indexOf(data.status) !== -1;
+    });
     showReasons(data.failure_reasons);
     bar.max = data.recipients || 1;
     bar.value = data.done;

@@ -36,6 +36,14 @@ SHOTS = [
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
     PageState("admin-outbox-search", "/admin/outbox?q=spring", ADMIN),
     PageState("admin-suppressions", "/admin/suppressions", ADMIN),
+    PageState("admin-issues", "/admin/issues", ADMIN),
+    PageState("admin-send-confirmation", "/admin/issues/{draft_issue_id}/send", ADMIN),
+    PageState(
+        "admin-schedule-confirmation",
+        "/admin/issues/{draft_issue_id}/schedule?date=01/07/2099&time=09:30",
+        ADMIN,
+    ),
+    PageState("home", "/"),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]

@@ -248,7 +248,8 @@ def test_admin_creates_a_list_writes_an_issue_and_watches_it_send(page, browser,
     assert "Come to the autumn meeting" in test.text()
     expect(page.locator("[data-progress=status]")).to_have_text("Draft")
 
-    page.get_by_role("button", name="Send now").click()
+    page.get_by_role("link", name="Send now").click()
+    page.get_by_role("button", name=f"Send now to {len(people)} people").click()
     expect(page.get_by_role("status")).to_contain_text(f"Sending to {len(people)} recipients")
     bar = page.locator("progress#progress-bar")
     expect(bar).to_have_attribute("max", str(len(people)))
@@ -284,9 +285,10 @@ def test_admin_schedules_an_issue_and_cancels_the_schedule(page, live_server, ma
     tomorrow = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=1)).date()
     sign_in(page, live_server, ADMIN)
     page.goto(live_server(f"/admin/issues/{issue_id}"))
-    page.get_by_label("Date", exact=True).fill(tomorrow.isoformat())
+    page.get_by_label("Date", exact=True).fill(f"{tomorrow:%d/%m/%Y}")
     page.get_by_label("Time", exact=True).fill("09:30")
     page.get_by_role("button", name="Schedule", exact=True).click()
+    page.get_by_role("button", name="Schedule for").click()
     expect(page.get_by_role("status")).to_contain_text("Scheduled")
     expect(page.locator("[data-progress=status]")).to_have_text("Scheduled")
     when = f"{tomorrow.day} {tomorrow:%B %Y} at 09:30"

@@ -166,7 +166,7 @@ def test_web_version_names_nobody_and_carries_no_token(app, monthly_news, make):
         body="Dear {{ subscriber.name }} ({{ subscriber.email }}), [leave]({{ unsubscribe_url }})",
     )  # fmt: skip
     web = render_issue(issue, web=True)
-    assert web.subject == "Hi reader"
+    assert web.subject == "Hi"  # the public title leaves the personal part out
     assert "NL" not in web.html.replace("NLT", "")  # no marker left
     assert "Dear reader (your email address)" in web.html
     assert "/unsubscribe/" not in web.html and "/preferences/" not in web.html

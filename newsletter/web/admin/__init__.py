@@ -6,6 +6,7 @@ from newsletter.web.admin import (  # noqa: F401
     audit,
     dashboard,
     imports,
+    issue_confirm,
     issue_preview,
     issues,
     lists,

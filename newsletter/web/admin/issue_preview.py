@@ -10,7 +10,7 @@ from flask import Response, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from newsletter.audit import record
-from newsletter.compose.render import render_issue
+from newsletter.compose.render import SAMPLE_EMAIL, SAMPLE_NAME, render_issue
 from newsletter.delivery.message import TEST_TOKEN, IssueMessage
 from newsletter.delivery.trial_send import request_test_send
 from newsletter.errors import ValidationError
@@ -25,8 +25,6 @@ from newsletter.web.forms import show_error
 from newsletter.web.headers import message_html_view
 from newsletter.web.params import to_id
 
-# The person a preview shows when the issue's lists have no confirmed subscriber yet.
-SAMPLE_NAME, SAMPLE_EMAIL = "Sam Sample", "sam.sample@example.org"
 PREVIEW_CHOICES = 200
 
 

@@ -8,9 +8,10 @@ from flask_login import current_user
 from newsletter import lists
 from newsletter.compose import issues
 from newsletter.compose.placeholders import PLACEHOLDERS
-from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue
-from newsletter.compose.times import uk_to_utc
+from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue, sample_subject
+from newsletter.compose.times import DATE_HINT, TIME_HINT, uk_to_utc
 from newsletter.delivery import control, failures, scheduling
+from newsletter.delivery.ledger import outcome_counts
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.models.base import utcnow
 from newsletter.web.admin.access import admin_required, send_permission_required
@@ -44,7 +45,23 @@ def size_warning(issue) -> str | None:
 @bp.get("/issues")
 def issues_index():
     form = SendPermissionForm(editors_may_send=issues.editors_may_send())
-    return render_template("admin/issues.html", issues=issues.all_issues(), permission_form=form)
+    all_issues = issues.all_issues()
+    counts = outcome_counts([issue.id for issue in all_issues])
+    rows = [(issue, sample_subject(issue), counts[issue.id]) for issue in all_issues]
+    return render_template("admin/issues.html", rows=rows, permission_form=form)
+
+
+@bp.post("/issues/<int:issue_id>/duplicate")
+def issues_duplicate(issue_id: int):
+    """A new draft copied from the issue (any editor may write one), opened in the editor."""
+    issue = _issue_or_404(issue_id)
+    try:
+        copy = issues.duplicate_issue(issue, _actor())
+    except NewsletterError as error:
+        flash(sentence(error) + ".", "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    flash(f"This is a new draft copied from issue {issue.id}: change it and save.", "success")
+    return redirect(url_for("admin.issues_edit", issue_id=copy.id))
 
 
 @bp.post("/issues/permissions")
@@ -167,6 +184,7 @@ def issue_page(issue, test_form=None, schedule_form=None, status: int = 200):
     page = render_template(
         "admin/issue_show.html",
         issue=issue,
+        reader_subject=sample_subject(issue),
         progress=progress_view(issue),
         failed_recipients=failures.failed_recipients(issue.id),
         may_send=issues.may_send(account),
@@ -175,6 +193,8 @@ def issue_page(issue, test_form=None, schedule_form=None, status: int = 200):
         size_warning=size_warning(issue) if editable and status == 200 else None,
         test_form=test_form or TestSendForm(formdata=None),
         schedule_form=schedule_form or ScheduleForm(formdata=None),
+        date_hint=DATE_HINT,
+        time_hint=TIME_HINT,
     )
     return page, status
 

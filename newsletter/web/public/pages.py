@@ -1,4 +1,4 @@
-"""Static public pages: the privacy notice, the accessibility statement and the favicon."""
+"""The public front door, the privacy notice, the accessibility statement and the favicon."""
 
 from pathlib import Path
 
@@ -6,7 +6,12 @@ from flask import Response, current_app, render_template, request
 from markupsafe import Markup
 from werkzeug.wrappers import Response as ResponseBase
 
+from newsletter.compose import archive
+from newsletter.compose.render import web_subject
 from newsletter.web.public.blueprint import bp
+
+# Issues the home page lists; the archive has them all.
+HOME_ISSUES = 3
 
 
 def _operator_text(setting: str) -> Markup | None:
@@ -46,3 +51,12 @@ def favicon() -> ResponseBase:
     response.cache_control.max_age = FAVICON_MAX_AGE
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.get("/")
+def home():
+    """The front door: sign up (the main action), and the latest issues with the archive."""
+    latest = archive.archived_issues(HOME_ISSUES)
+    return render_template(
+        "public/home.html", entries=[(issue, web_subject(issue)) for issue in latest]
+    )
