@@ -13,6 +13,7 @@ from tests.browser.pages import (
     SCREENSHOTS,
     PageState,
     fill_and_submit,
+    import_then,
     open_state,
     press,
 )
@@ -29,7 +30,8 @@ SHOTS = [
     PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
-    PageState("admin-dashboard", "/admin/", ADMIN),
+    PageState("admin-list", "/admin/lists/news", ADMIN),
+    PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
     PageState("archive", "/archive"),
