@@ -359,7 +359,7 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("setup link invalid", "/admin/setup/no-such-setup-token-here"),
-    PageState("dashboard", "/admin/", ADMIN, shows="main figure svg"),
+    PageState("dashboard", "/admin/", ADMIN, shows="main .chart__svg--wide"),
     PageState(
         "dashboard, figures as a table",
         "/admin/",
@@ -372,7 +372,7 @@ ADMIN_PAGES = [
         "/admin/imports/new",
         ADMIN,
         act=import_then("/admin/"),
-        shows="main figure svg rect",
+        shows="main .chart__svg--wide .chart__bar--imports",
     ),
     PageState(
         "dashboard with data, figures as a table",
@@ -384,13 +384,13 @@ ADMIN_PAGES = [
     PageState("create a list", "/admin/lists/new", ADMIN),
     PageState("create a list sent empty", "/admin/lists/new", ADMIN, act=submit, shows=ERRORS),
     PageState("edit a list", "/admin/lists/news/edit", ADMIN),
-    PageState("list", "/admin/lists/news", ADMIN, shows="main figure svg"),
+    PageState("list", "/admin/lists/news", ADMIN, shows="main .chart__svg--wide"),
     PageState(
         "list with data, figures as a table",
         "/admin/imports/new",
         ADMIN,
         act=import_then("/admin/lists/news", open_details("The figures as a table")),
-        shows="main figure svg rect",
+        shows="main .chart__svg--wide .chart__bar--imports",
     ),
     PageState("list as editor", "/admin/lists/news", EDITOR),
     PageState("private list", "/admin/lists/members", ADMIN),
