@@ -37,7 +37,7 @@ class Layout:
 
 
 # Wide: shown from a 640px window (a 610px column, 15px padding each side) to its 720px cap.
-WIDE = Layout("wide", 720, 280, 52, 44, 15, 1, 610, 720)
+WIDE = Layout("wide", 720, 280, 52, 44, 15, 2, 610, 720)
 # Narrow: shown from a 320px window (290px column) to the 40em breakpoint, capped at 400px.
 NARROW = Layout("narrow", 320, 240, 40, 40, 14, 3, 290, 400)
 LAYOUTS = (WIDE, NARROW)
@@ -65,6 +65,7 @@ class Tick:
 class Label:
     x: float
     text: str
+    anchor: str = "middle"  # the last week's label ends at the plot's edge, inside the view
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,9 @@ def _draw(weeks: list[Week], layout: Layout) -> Chart:
                         f"{short_date(week)}: {value} {SERIES_NAMES[series]}",
                     )
                 )
-        if (len(weeks) - 1 - n) % layout.label_every == 0:
+        if n == len(weeks) - 1:
+            labels.append(Label(layout.width - RIGHT, short_date(week), "end"))
+        elif (len(weeks) - 1 - n) % layout.label_every == 0:
             labels.append(Label(round(layout.left + n * group + group / 2, 1), short_date(week)))
     ticks = [Tick(round(baseline - plot_height * i / 4, 1), round(top * i / 4)) for i in range(5)]
     return Chart(layout, baseline, bars, ticks, labels)
