@@ -6,7 +6,10 @@
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass
 
+import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -15,7 +18,14 @@ from newsletter.audit import record
 from newsletter.errors import ConflictError, NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.mail.addresses import ascii_domain
-from newsletter.models import Account, MailingList
+from newsletter.models import (
+    Account,
+    Issue,
+    IssueList,
+    MailingList,
+    Subscription,
+    SubscriptionStatus,
+)
 
 SLUG_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,63}")
 # RFC 2919 list-label "." list-id-namespace, kept to the characters every mail filter copes with.
@@ -34,6 +44,43 @@ def check_slug(slug: str) -> str:
             "starting with a letter or digit"
         )
     return slug
+
+
+def slug_from_name(name: str) -> str:
+    """An ASCII slug made from any name: "Café news" -> "cafe-news" ("list" if nothing is left).
+
+    Letters without a decomposition are spelled out (ß -> ss), accents dropped (NFKD, then
+    ASCII only), everything else that is not a letter or digit becomes one hyphen; the same
+    rule as newsletter/static/slug.js, which fills the form in.
+    """
+    spelled = (name or "").lower().translate(_SPELLED_OUT)
+    ascii_name = unicodedata.normalize("NFKD", spelled).encode("ascii", "ignore").decode()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-")[:_SLUG_ROOM].strip("-")
+    return slug or "list"
+
+
+_SPELLED_OUT = str.maketrans(
+    {"ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "đ": "d", "ð": "d", "ł": "l", "þ": "th"}
+)
+_SLUG_ROOM = 60  # of the 64 characters, leaving room for a "-2" … "-999" suffix
+
+
+def unique_slug(name: str) -> str:
+    """The slug from the name, with "-2", "-3" … added if a list has it already."""
+    base = slug_from_name(name)
+    taken = set(
+        db.session.scalars(
+            select(MailingList.slug).where(
+                sa.or_(MailingList.slug == base, MailingList.slug.like(f"{base}-%"))
+            )
+        )
+    )
+    if base not in taken:
+        return base
+    n = 2
+    while f"{base}-{n}" in taken:
+        n += 1
+    return f"{base}-{n}"
 
 
 def check_name(name: str) -> str:
@@ -97,7 +144,11 @@ def create_list(
     list_id_label: str | None = None,
     actor: Account | str | None = None,
 ) -> MailingList:
-    """Create a mailing list; ValidationError or ConflictError if it cannot be."""
+    """Create a mailing list; ValidationError or ConflictError if it cannot be.
+
+    An empty slug is made from the name (`unique_slug`).
+    """
+    slug = (slug or "").strip() or unique_slug(check_name(name))
     check_slug(slug)
     exists_already = ConflictError(f"a list with the slug '{slug}' exists already")
     if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
@@ -158,3 +209,66 @@ def update_list(
     )
     db.session.commit()
     return changed
+
+
+@dataclass(frozen=True)
+class ListCounts:
+    """A list and its number of subscriptions in each state."""
+
+    mailing_list: MailingList
+    pending: int
+    confirmed: int
+    unsubscribed: int
+
+    @property
+    def total(self) -> int:
+        return self.pending + self.confirmed + self.unsubscribed
+
+
+def _counts_by_list(list_ids: list[int] | None = None) -> dict[tuple[int, str], int]:
+    """(list id, status) -> subscriptions: one grouped query on the (list, status) index."""
+    query = sa.select(Subscription.list_id, Subscription.status, sa.func.count()).group_by(
+        Subscription.list_id, Subscription.status
+    )
+    if list_ids is not None:
+        query = query.where(Subscription.list_id.in_(list_ids))
+    return {(list_id, str(status)): n for list_id, status, n in db.session.execute(query)}
+
+
+def _with_counts(mailing_list: MailingList, counts: dict[tuple[int, str], int]) -> ListCounts:
+    def get(status: SubscriptionStatus) -> int:
+        return counts.get((mailing_list.id, status.value), 0)
+
+    return ListCounts(
+        mailing_list,
+        pending=get(SubscriptionStatus.PENDING),
+        confirmed=get(SubscriptionStatus.CONFIRMED),
+        unsubscribed=get(SubscriptionStatus.UNSUBSCRIBED),
+    )
+
+
+def lists_with_counts() -> list[ListCounts]:
+    """Every list by name, with its subscriptions counted by state (two queries in all)."""
+    counts = _counts_by_list()
+    return [_with_counts(ml, counts) for ml in all_lists()]
+
+
+def list_counts(mailing_list: MailingList) -> ListCounts:
+    """One list's subscriptions counted by state."""
+    return _with_counts(mailing_list, _counts_by_list([mailing_list.id]))
+
+
+LIST_ISSUES_SHOWN = 50
+
+
+def list_issues(mailing_list: MailingList, limit: int = LIST_ISSUES_SHOWN) -> list[Issue]:
+    """The newest issues written for the list (any state), newest first."""
+    return list(
+        db.session.scalars(
+            select(Issue)
+            .join(IssueList, IssueList.issue_id == Issue.id)
+            .where(IssueList.list_id == mailing_list.id)
+            .order_by(Issue.id.desc())
+            .limit(limit)
+        )
+    )

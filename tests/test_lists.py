@@ -22,11 +22,19 @@ def test_create_list_defaults_to_public_and_double_opt_in(app):
     assert mailing_list.is_public and mailing_list.double_opt_in
 
 
-@pytest.mark.parametrize("slug", ["", "News", "news letter", "-news", "x" * 65, "café"])
+@pytest.mark.parametrize("slug", ["News", "news letter", "-news", "x" * 65, "café"])
 def test_create_list_refuses_a_slug_that_is_not_lowercase_letters_digits_and_hyphens(app, slug):
     """Slugs are 1 to 64 lowercase letters, digits or hyphens."""
     with pytest.raises(ValidationError, match="Slug must be"):
         create_list(slug, "News", actor="test")
+
+
+def test_create_list_without_a_slug_makes_a_unique_one_from_the_name(app):
+    """ "Café news" -> cafe-news; the next one, and one named by the slug, get -2 and -3."""
+    assert create_list("", "Café news", actor="test").slug == "cafe-news"
+    assert create_list("", "Cafe News!", actor="test").slug == "cafe-news-2"
+    assert create_list("", "CAFÉ NEWS", actor="test").slug == "cafe-news-3"
+    assert create_list("", "新闻", actor="test").slug == "list"
 
 
 def test_create_list_accepts_a_64_character_slug(app):

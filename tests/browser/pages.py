@@ -295,6 +295,18 @@ def send_the_requests(page) -> None:
     _click_and_load(page, page.get_by_role("button", name="Send 1 confirmation request"))
 
 
+def import_then(path: str, then: Callable | None = None) -> Callable:
+    """Import the two-row CSV (its person joins this week), then open `path` and do `then`."""
+
+    def act(page) -> None:
+        upload_a_csv(page)
+        page.goto(page.url.split("/admin/")[0] + path)
+        if then is not None:
+            then(page)
+
+    return act
+
+
 ERRORS = ".error-summary"
 
 
@@ -326,6 +338,7 @@ PUBLIC_PAGES = [
         shows="#email-suggestion",
     ),
     PageState("sign-up form expired", "/subscribe", act=submit_without_session),
+    PageState("sign-up for one list", "/subscribe?list=jobs"),
     PageState("confirm", "/confirm/{confirm_token}", shows="main form button"),
     PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
     PageState(
@@ -366,7 +379,7 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("setup link invalid", "/admin/setup/no-such-setup-token-here"),
-    PageState("dashboard", "/admin/", ADMIN, shows="main figure svg"),
+    PageState("dashboard", "/admin/", ADMIN, shows="main .chart__svg--wide"),
     PageState(
         "dashboard, figures as a table",
         "/admin/",
@@ -374,10 +387,33 @@ ADMIN_PAGES = [
         act=open_details("The figures as a table"),
     ),
     PageState("dashboard as editor", "/admin/", EDITOR),
+    PageState(
+        "dashboard with data",
+        "/admin/imports/new",
+        ADMIN,
+        act=import_then("/admin/"),
+        shows="main .chart__svg--wide .chart__bar--imports",
+    ),
+    PageState(
+        "dashboard with data, figures as a table",
+        "/admin/imports/new",
+        ADMIN,
+        act=import_then("/admin/", open_details("The figures as a table")),
+    ),
     PageState("lists", "/admin/lists", ADMIN),
     PageState("create a list", "/admin/lists/new", ADMIN),
     PageState("create a list sent empty", "/admin/lists/new", ADMIN, act=submit, shows=ERRORS),
     PageState("edit a list", "/admin/lists/news/edit", ADMIN),
+    PageState("list", "/admin/lists/news", ADMIN, shows="main .chart__svg--wide"),
+    PageState(
+        "list with data, figures as a table",
+        "/admin/imports/new",
+        ADMIN,
+        act=import_then("/admin/lists/news", open_details("The figures as a table")),
+        shows="main .chart__svg--wide .chart__bar--imports",
+    ),
+    PageState("list as editor", "/admin/lists/news", EDITOR),
+    PageState("private list", "/admin/lists/members", ADMIN),
     PageState("imports", "/admin/imports", ADMIN),
     PageState("new import", "/admin/imports/new", ADMIN),
     PageState("new import sent empty", "/admin/imports/new", ADMIN, act=submit, shows=ERRORS),

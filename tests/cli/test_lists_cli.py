@@ -57,3 +57,27 @@ def test_bad_slug_is_one_line_and_exit_1(runner):
 def test_missing_name_is_a_usage_error(runner):
     """--name is required (exit 2)."""
     assert run(runner, "news").exit_code == 2
+
+
+def test_lists_list_prints_a_table_with_counts_by_status(runner, make):
+    """A header and one line per list, by name, with its counts; exit 0."""
+    news, staff = make.list(slug="news", name="News"), make.list(slug="staff", name="Staff")
+    make.subscriber("a@example.com", lists=[news])
+    make.subscriber("b@example.com", lists=[news, staff], status="pending")
+    make.subscriber("c@example.com", lists=[staff], status="unsubscribed")
+    result = runner.invoke(main, ["lists", "list"])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.stdout.splitlines()]
+    assert lines == [
+        ["slug", "name", "visibility", "confirmed", "pending", "unsubscribed"],
+        ["news", "News", "public", "1", "1", "0"],
+        ["staff", "Staff", "public", "0", "1", "1"],
+    ]
+
+
+def test_lists_list_on_an_empty_database_says_so_on_stderr(runner):
+    """No lists: nothing on stdout, a sentence on stderr, exit 0."""
+    result = runner.invoke(main, ["lists", "list"])
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert "There are no lists yet" in result.stderr

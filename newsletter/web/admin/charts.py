@@ -1,14 +1,47 @@
-"""Server-side SVG charts: geometry computed here, markup in templates (no script, no CDN)."""
+"""Server-side SVG charts: geometry computed here, markup in templates (no script, no CDN).
+
+The SVG scales with the page, and so do its labels: a label of `font` units shows at
+`font * shown width / view width` pixels. So each chart is drawn twice, a wide one for
+screens from 40em (640px) up and a narrow one below, each sized so that its axis labels never
+show smaller than MIN_LABEL_PX (`label_px` computes it; tests/web/admin/test_dashboard.py checks).
+"""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from newsletter.subscriptions.audience import Week
+from newsletter.compose.times import uk_date
+from newsletter.subscriptions.growth import Week
 
-WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 48, 12, 16, 40
+MIN_LABEL_PX = 12
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One drawing of a chart: its view box, and the widths it is shown at (CSS pixels)."""
+
+    name: str  # "wide" or "narrow": the CSS class that shows it
+    width: int
+    height: int
+    left: int
+    bottom: int
+    font: int  # label size in view-box units
+    label_every: int  # a date under every nth week
+    shown_min: int
+    shown_max: int
+
+    def label_px(self, shown_width: float) -> float:
+        """The labels' size on screen when the chart is `shown_width` CSS pixels wide."""
+        return self.font * shown_width / self.width
+
+
+# Wide: shown from a 640px window (a 610px column, 15px padding each side) to its 720px cap.
+WIDE = Layout("wide", 720, 280, 52, 44, 15, 2, 610, 720)
+# Narrow: shown from a 320px window (290px column) to the 40em breakpoint, capped at 400px.
+NARROW = Layout("narrow", 320, 240, 40, 40, 14, 3, 290, 400)
+LAYOUTS = (WIDE, NARROW)
+TOP, RIGHT = 16, 8
 
 
 @dataclass(frozen=True)
@@ -18,7 +51,8 @@ class Bar:
     width: float
     height: float
     value: int
-    series: str  # "confirmations" or "unsubscribes"
+    series: str  # signups, imports, unsubscribes or bounces
+    label: str  # what the bar's tooltip says
 
 
 @dataclass(frozen=True)
@@ -31,18 +65,28 @@ class Tick:
 class Label:
     x: float
     text: str
+    anchor: str = "middle"  # the last week's label ends at the plot's edge, inside the view
 
 
 @dataclass(frozen=True)
 class Chart:
-    width: int
-    height: int
-    left: int
+    layout: Layout
     baseline: float
     bars: list[Bar]
     ticks: list[Tick]
     labels: list[Label]
-    description: str
+
+    @property
+    def width(self) -> int:
+        return self.layout.width
+
+    @property
+    def height(self) -> int:
+        return self.layout.height
+
+    @property
+    def left(self) -> int:
+        return self.layout.left
 
 
 def _nice_ceiling(value: int) -> int:
@@ -56,36 +100,81 @@ def _nice_ceiling(value: int) -> int:
     return 10 * power
 
 
-def growth_chart(weeks: list[Week]) -> Chart:
-    """Grouped bars, confirmations beside unsubscribes, one group per week."""
-    top = _nice_ceiling(max([w.confirmations for w in weeks] + [w.unsubscribes for w in weeks]))
-    plot_width, plot_height = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
+SERIES_NAMES = {
+    "signups": "confirmed sign-ups",
+    "imports": "imported",
+    "unsubscribes": "unsubscribed",
+    "bounces": "stopped by bounces",
+}
+
+
+def short_date(week: Week) -> str:
+    """ "7 Dec": the week's first day in UK time, without the year."""
+    return uk_date(week.start).rsplit(" ", 1)[0]
+
+
+def _draw(weeks: list[Week], layout: Layout) -> Chart:
+    """Two stacked bars a week: joined (sign-ups, imports on top), left (unsubscribes, bounces)."""
+    top = _nice_ceiling(max([w.joined for w in weeks] + [w.left for w in weeks] + [0]))
+    plot_width = layout.width - layout.left - RIGHT
+    plot_height = layout.height - TOP - layout.bottom
     group = plot_width / max(len(weeks), 1)
-    bar_width = group * 0.35
+    bar_width = group * 0.4
     baseline = TOP + plot_height
     bars, labels = [], []
     for n, week in enumerate(weeks):
-        x0 = LEFT + n * group + group * 0.15
-        for offset, (series, value) in enumerate(
-            (("confirmations", week.confirmations), ("unsubscribes", week.unsubscribes))
-        ):
-            height = plot_height * value / top
-            bars.append(
-                Bar(
-                    round(x0 + offset * bar_width, 1),
-                    round(baseline - height, 1),
-                    round(bar_width, 1),
-                    round(height, 1),
-                    value,
-                    series,
+        x0 = layout.left + n * group + group * 0.1
+        stacks = (
+            (("signups", week.signups), ("imports", week.imports)),
+            (("unsubscribes", week.unsubscribes), ("bounces", week.bounces)),
+        )
+        for offset, stack in enumerate(stacks):
+            y: float = baseline
+            for series, value in stack:
+                if not value:
+                    continue
+                height = plot_height * value / top
+                y -= height
+                bars.append(
+                    Bar(
+                        round(x0 + offset * bar_width, 1),
+                        round(y, 1),
+                        round(bar_width, 1),
+                        round(height, 1),
+                        value,
+                        series,
+                        f"{short_date(week)}: {value} {SERIES_NAMES[series]}",
+                    )
                 )
-            )
-        labels.append(Label(round(LEFT + n * group + group / 2, 1), week.start.strftime("%d %b")))
+        if n == len(weeks) - 1:
+            labels.append(Label(layout.width - RIGHT, short_date(week), "end"))
+        elif (len(weeks) - 1 - n) % layout.label_every == 0:
+            labels.append(Label(round(layout.left + n * group + group / 2, 1), short_date(week)))
     ticks = [Tick(round(baseline - plot_height * i / 4, 1), round(top * i / 4)) for i in range(5)]
-    joined = sum(w.confirmations for w in weeks)
-    left = sum(w.unsubscribes for w in weeks)
-    description = (
-        f"Over the last {len(weeks)} weeks, confirmations: {joined}, unsubscribes: {left}. "
+    return Chart(layout, baseline, bars, ticks, labels)
+
+
+def growth_charts(weeks: list[Week]) -> list[Chart]:
+    """The growth chart in each layout (wide first)."""
+    return [_draw(weeks, layout) for layout in LAYOUTS]
+
+
+def growth_description(weeks: list[Week], with_bounces: bool = True) -> str:
+    """The chart's figures in one sentence, for its <desc>."""
+    if not weeks:
+        return "No weeks to show."
+    signups = sum(w.signups for w in weeks)
+    imports = sum(w.imports for w in weeks)
+    unsubscribes = sum(w.unsubscribes for w in weeks)
+    bounces = sum(w.bounces for w in weeks)
+    left = (
+        f"left: {unsubscribes + bounces} ({unsubscribes} unsubscribed, "
+        f"{bounces} stopped by bounces)"
+        if with_bounces
+        else f"left: {unsubscribes} unsubscribed"
+    )
+    return (
+        f"Over the last {len(weeks)} weeks, joined: {signups + imports} "
+        f"({signups} confirmed sign-ups, {imports} imported); {left}. "
         "The table below gives each week's figures."
     )
-    return Chart(WIDTH, HEIGHT, LEFT, baseline, bars, ticks, labels, description)

@@ -5,10 +5,10 @@ from flask_login import current_user
 
 from newsletter.delivery.ledger import latest_issues
 from newsletter.extensions import login_manager
-from newsletter.lists import all_lists
-from newsletter.subscriptions import audience
+from newsletter.lists import lists_with_counts
+from newsletter.subscriptions import growth
 from newsletter.web.admin.blueprint import bp
-from newsletter.web.admin.charts import growth_chart
+from newsletter.web.admin.charts import growth_charts, growth_description
 
 
 @bp.before_request
@@ -21,12 +21,12 @@ def require_login():
 
 @bp.get("/")
 def dashboard():
-    weeks = audience.weekly_growth()
+    weeks = growth.weekly_growth()
     return render_template(
         "admin/dashboard.html",
-        lists=all_lists(),
-        by_list=audience.subscribers_by_list_and_status(),
+        by_list=lists_with_counts(),
         weeks=weeks,
-        chart=growth_chart(weeks),
+        charts=growth_charts(weeks),
+        description=growth_description(weeks),
         latest=latest_issues(),
     )

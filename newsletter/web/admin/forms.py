@@ -45,11 +45,12 @@ class NewAccountForm(BaseForm):
 
 
 class ListForm(BaseForm):
-    # First, as on the page, so the error summary lists problems in page order.
-    slug = StringField("Slug", validators=[InputRequired("Enter a slug"), domain_check(check_slug)])
+    # In the order of the page, so the error summary lists problems in page order.
     name = StringField(
         "Name", validators=[InputRequired("Enter a name for the list"), domain_check(check_name)]
     )
+    # Blank means "make it from the name" (lists.unique_slug); slug.js fills it in as one types.
+    slug = StringField("Slug", validators=[Optional(), domain_check(check_slug)])
     description = TextAreaField(
         "Description",
         validators=[Length(max=2000, message="Description must be 2000 characters or fewer")],

@@ -5,15 +5,38 @@ from flask_login import current_user
 
 from newsletter import lists
 from newsletter.errors import NewsletterError
+from newsletter.subscriptions import growth
+from newsletter.urls import external_url
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
+from newsletter.web.admin.charts import growth_charts, growth_description
 from newsletter.web.admin.forms import EditListForm, NewListForm
 from newsletter.web.forms import show_error
 
 
 @bp.get("/lists")
 def lists_index():
-    return render_template("admin/lists.html", lists=lists.all_lists())
+    return render_template("admin/lists.html", lists=lists.lists_with_counts())
+
+
+GROWTH_WEEKS = 12
+
+
+@bp.get("/lists/<slug:slug>")
+def lists_show(slug: str):
+    mailing_list = lists.get_list(slug)
+    weeks = growth.weekly_growth(GROWTH_WEEKS, list_id=mailing_list.id)
+    return render_template(
+        "admin/lists_show.html",
+        mailing_list=mailing_list,
+        counts=lists.list_counts(mailing_list),
+        weeks=weeks,
+        charts=growth_charts(weeks),
+        description=growth_description(weeks, with_bounces=False),
+        issues=lists.list_issues(mailing_list),
+        issues_shown=lists.LIST_ISSUES_SHOWN,
+        signup_url=external_url("public.subscribe", list=mailing_list.slug),
+    )
 
 
 @bp.route("/lists/new", methods=["GET", "POST"])
@@ -23,7 +46,7 @@ def lists_new():
     if form.validate_on_submit():
         try:
             mailing_list = lists.create_list(
-                form.slug.data,
+                form.slug.data or "",
                 name=form.name.data,
                 description=form.description.data,
                 is_public=form.is_public.data,
@@ -35,7 +58,7 @@ def lists_new():
             show_error(form.slug, str(error))
         else:
             flash(f"Created the list {mailing_list.name}.", "success")
-            return redirect(url_for("admin.lists_index"))
+            return redirect(url_for("admin.lists_show", slug=mailing_list.slug))
     status = 422 if form.errors else 200
     return render_template("admin/lists_form.html", form=form, mailing_list=None), status
 
@@ -56,7 +79,7 @@ def lists_edit(slug: str):
             actor=current_user._get_current_object(),
         )
         flash(f"Saved the list {mailing_list.name}.", "success")
-        return redirect(url_for("admin.lists_index"))
+        return redirect(url_for("admin.lists_show", slug=mailing_list.slug))
     status = 422 if form.errors else 200
     page = render_template("admin/lists_form.html", form=form, mailing_list=mailing_list)
     return page, status

@@ -54,12 +54,24 @@ def _wording(lists) -> str:
     return wording
 
 
+def _offered(lists) -> tuple[list, str | None]:
+    """The lists the form offers: all public ones, or the one `?list=slug` names.
+
+    A list's own sign-up link (shown on its admin page) offers that list alone, ticked as any
+    one-list form is; a slug that names no public list is ignored.
+    """
+    slug = request.args.get("list", "", type=str)
+    only = [ml for ml in lists if ml.slug == slug] if slug else []
+    return (only, slug) if only else (list(lists), None)
+
+
 @bp.route("/subscribe", methods=["GET", "POST"])
 def subscribe():
-    lists = public_list_choices()
+    lists, only_list = _offered(public_list_choices())
     form = _form(lists, as_sent=request.method == "POST")
+    page = {"form": form, "lists": lists, "only_list": only_list}
     if request.method == "GET":
-        return render_template("public/subscribe.html", form=form, lists=lists)
+        return render_template("public/subscribe.html", **page)
     # The address the person was last asked about ("did you mean …?"): sent again as it was,
     # it is what they mean; "use_suggestion" takes the suggestion instead.
     checked = request.form.get("checked_email", "").strip()
@@ -72,16 +84,14 @@ def subscribe():
         suggestion = suggest(form.address.email)
         if suggestion is not None:
             # Decided by the typed text alone, before any limit is counted or anything read.
-            return render_template(
-                "public/subscribe.html", form=form, lists=lists, suggestion=suggestion
-            )
+            return render_template("public/subscribe.html", **page, suggestion=suggestion)
     # Bots fill the honeypot: their attempts count against the network address only.
     address = form.address if valid and not form.website.data else None
     allowance = count_signup(address.key if address else None)
     if not allowance.network:
         return too_many_signups()
     if not valid:
-        return render_template("public/subscribe.html", form=form, lists=lists), 400
+        return render_template("public/subscribe.html", **page), 400
     # Past the per-address limit, or from a bot, the answer is the same page: it tells
     # nothing about the address.
     if address is not None and allowance.address:

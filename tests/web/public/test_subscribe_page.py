@@ -261,3 +261,33 @@ class TestWithCsrfOn:
         response = sign_up(client, "real@example.com", "news", csrf_token=token)
         assert response.status_code == 200
         assert statuses("real@example.com") == {"news": SubscriptionStatus.PENDING}
+
+
+def test_a_lists_own_sign_up_link_offers_that_list_alone(client, news, jobs):
+    """`?list=jobs`: one box, ticked, and the form posts back to the same link."""
+    page = client.get("/subscribe?list=jobs").get_data(as_text=True)
+    boxes = elements(page, "input", type="checkbox", name="lists")
+    assert [box["value"] for box in boxes] == ["jobs"] and "checked" in boxes[0]
+    assert element(page, "form", method="post")["action"] == "/subscribe?list=jobs"
+    assert news.description not in page
+
+
+def test_signing_up_through_a_lists_link_joins_that_list(client, news, jobs):
+    response = client.post(
+        "/subscribe?list=jobs",
+        data={"email": "ann@example.com", "name": "", "lists": ["jobs"], "website": ""},
+        environ_base={"REMOTE_ADDR": "192.0.2.10"},
+        headers={"User-Agent": "Mozilla/5.0"},
+    )
+    assert response.status_code == 200
+    assert statuses("ann@example.com") == {"jobs": SubscriptionStatus.PENDING}
+
+
+@pytest.mark.parametrize("slug", ["board", "nope", "Not%20OK"])
+def test_a_link_naming_no_public_list_shows_the_whole_form(client, news, jobs, make, slug):
+    """A private or unknown list's slug is ignored: every public list, none ticked."""
+    make.list("board", name="Board papers", is_public=False)
+    page = client.get(f"/subscribe?list={slug}").get_data(as_text=True)
+    boxes = elements(page, "input", type="checkbox", name="lists")
+    assert sorted(box["value"] for box in boxes) == ["jobs", "news"]
+    assert "Board papers" not in page
