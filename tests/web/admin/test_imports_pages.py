@@ -14,10 +14,17 @@ from tests.factories import export_file
 from tests.support.signin import sign_in
 
 
-def upload(client, name: str, content: bytes, **fields):
+def upload(client, name: str, content: bytes, action: str | None = "import", **fields):
+    """Upload a file, see its preview, and start it (`action`: import, dry_run, or None to
+    stay on the preview); the last response."""
     data = {"mailing_list": "news", "format": "auto", "consent": "keep", **fields}
     data["file"] = (io.BytesIO(content), name)
-    return client.post("/admin/imports/new", data=data, content_type="multipart/form-data")
+    response = client.post("/admin/imports/new", data=data, content_type="multipart/form-data")
+    if action is None or response.status_code != 302:
+        return response
+    preview = response.headers["Location"]
+    assert preview.endswith("/preview") and client.get(preview).status_code == 200
+    return client.post(preview.removesuffix("/preview") + "/start", data={"action": action})
 
 
 def run_jobs(stub_broker, stub_worker) -> None:
@@ -92,23 +99,19 @@ def test_rejects_download_as_csv(admin_client, make, stub_broker, stub_worker):
     assert lines[0] == "line,value,reason,file" and lines[1].startswith("5,not an address,")
 
 
-def test_a_file_without_an_email_column_fails_its_job_with_the_reason(
-    admin_client, make, stub_broker, stub_worker
+def test_a_file_without_an_email_column_is_refused_on_the_form_and_nothing_is_kept(
+    admin_client, make
 ):
-    """The request only stores the file; the worker checks it, and the job page gives the
-    reason, with nothing imported."""
+    """The preview reads the file's head: a file it cannot import is refused with the reason,
+    and no job or file is kept."""
     make.list(slug="news")
     response = upload(admin_client, "x.csv", export_file("no_email_column.csv").read_bytes())
-    assert response.status_code == 302
-    job_page = response.headers["Location"]
-    checking = admin_client.get(job_page).get_data(as_text=True)
-    assert "Checking the file" in checking
-    run_jobs(stub_broker, stub_worker)
-    job = db.session.scalars(select(ImportJob)).one()
-    assert (job.status, job.rows_done, job.imported) == ("failed", 0, 0)
-    page = admin_client.get(job_page).get_data(as_text=True)
-    assert "Nothing was imported: x.csv: no email column in the header (Name, Phone)" in page
-    assert db.session.scalars(select(Subscription)).all() == []
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "X.csv: no email column in the header (Name, Phone)" in page
+    assert "There is a problem" in page
+    assert db.session.scalars(select(ImportJob)).all() == []
+    assert db.session.scalars(select(ImportFile)).all() == []
 
 
 def test_the_imports_list_shows_each_job(admin_client, make):
