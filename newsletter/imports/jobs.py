@@ -293,7 +293,9 @@ def _finish(
     job.holder = None
     if status is ImportStatus.DONE:
         job.bytes_done = job.bytes_total
-    if (status is ImportStatus.DONE and not job.dry_run) or not retried:
+    # A finished dry run keeps it (until the retention job), to be imported from its page.
+    keep = job.dry_run if status is ImportStatus.DONE else retried
+    if not keep:
         discard_upload(job)  # it holds every address and name of the file: not kept past use
     job.error = error or None
     actor = db.session.get(Account, job.created_by_id) if job.created_by_id else job.actor
