@@ -12,9 +12,11 @@ from tests.browser.pages import (
     ADMIN,
     SCREENSHOTS,
     PageState,
+    dry_run_a_csv,
     fill_and_submit,
     open_state,
     press,
+    preview_a_csv,
 )
 
 WIDTHS = {"desktop": (1280, 800), "mobile": (375, 740)}
@@ -32,6 +34,8 @@ SHOTS = [
     PageState("admin-dashboard", "/admin/", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
+    PageState("admin-import-preview", "/admin/imports/new", ADMIN, act=preview_a_csv),
+    PageState("admin-import-dry-run", "/admin/imports/new", ADMIN, act=dry_run_a_csv),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]
