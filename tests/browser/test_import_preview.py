@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from playwright.sync_api import expect
+import time
+
+from playwright.sync_api import Error, expect
 
 from newsletter.extensions import db
 from tests.browser.pages import ADMIN, sign_in
@@ -43,6 +45,10 @@ def test_upload_preview_dry_run_then_import_with_live_counts(page, live_server, 
     # The dry run: its page fills in live, then says what would happen.
     page.get_by_role("button", name="Dry run: show what would happen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Dry run of people.csv")
+    # Live: the counters move on this very page (no reload: the marker survives) until the
+    # script reloads it once the dry run has finished.
+    page.evaluate("window.stillHere = true")
+    assert _counts_move_before_any_reload(page)
     expect(page.get_by_text("Would import 30,000, would update 0")).to_be_visible(timeout=60_000)
     expect(page.get_by_text("would reject 1")).to_be_visible()
     expect(page.get_by_role("row", name="Would import 30,000")).to_be_visible()
@@ -52,3 +58,22 @@ def test_upload_preview_dry_run_then_import_with_live_counts(page, live_server, 
     expect(page.locator("#import-progress[data-finished=true]")).to_be_attached(timeout=60_000)
     expect(page.get_by_role("row", name="Imported 30,000")).to_be_visible()
     expect(page.get_by_role("row", name="Rejected 1")).to_be_visible()
+
+
+def _counts_move_before_any_reload(page) -> bool:
+    """True once the rows read change on the page the marker was set on."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            here, rows = page.evaluate(
+                "[window.stillHere === true,"
+                " document.querySelector('[data-field=rows_done]').textContent]"
+            )
+        except Error:  # the page is being reloaded
+            return False
+        if not here:
+            return False
+        if rows != "0":
+            return True
+        time.sleep(0.05)
+    return False
