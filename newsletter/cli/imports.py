@@ -150,7 +150,7 @@ def import_command(
             RejectsWriter(out).write(job_rejects(counts.pop("job")))
     counts.pop("job", None)
     if dry_run:  # stderr: the last line on stdout stays the summary the contract promises
-        click.echo("dry run: nothing was written; the line below is what would happen", err=True)
+        click.echo("dry run: nothing was written; the summary is what it would do", err=True)
     click.echo(summary_line(counts))
 
 
