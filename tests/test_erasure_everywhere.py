@@ -149,7 +149,7 @@ def traces(app, make, admin_client, news, stub_broker, stub_worker, outbox_sink)
     diagnostic = f"550 5.1.1 <{ADDRESS}>: mailbox unavailable"
     apply_report(delivery.id, Report(BounceKind.HARD, "5.1.1", "dsn", diagnostic))
     # An import through the admin page: one row refused, kept in the rejects.
-    admin_client.post(
+    uploaded = admin_client.post(
         "/admin/imports/new",
         data={
             "mailing_list": "news",
@@ -159,6 +159,8 @@ def traces(app, make, admin_client, news, stub_broker, stub_worker, outbox_sink)
         },  # fmt: skip
         content_type="multipart/form-data",
     )
+    start_import = uploaded.headers["Location"].removesuffix("/preview") + "/start"
+    admin_client.post(start_import, data={"action": "import"})
     db.session.remove()
     stub_broker.join(QUEUE_IMPORTS)
     stub_worker.join()

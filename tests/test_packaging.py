@@ -42,6 +42,7 @@ def test_wheel_carries_templates_migrations_static_and_workers(wheel):
     assert "newsletter/migrations/env.py" in names
     assert any(n.startswith("newsletter/migrations/versions/0001") for n in names)
     assert "newsletter/static/app.css" in names
+    assert "newsletter/guides/migration.md" in names  # /admin/imports/guide
     assert "newsletter/background/broker.py" in names
 
 

@@ -149,6 +149,8 @@ def import_command(
         with _open_rejects(rejects_path) as out:
             RejectsWriter(out).write(job_rejects(counts.pop("job")))
     counts.pop("job", None)
+    if dry_run:  # stderr: the last line on stdout stays the summary the contract promises
+        click.echo("dry run: nothing was written; the summary is what it would do", err=True)
     click.echo(summary_line(counts))
 
 

@@ -86,6 +86,8 @@ def _add_job(
     bytes_total: int,
     warnings: list[str],
     content: bytes | None,
+    previewing: bool = False,
+    audited: bool = True,
 ) -> ImportJob:
     account = actor if isinstance(actor, Account) else None
     job = ImportJob(
@@ -101,17 +103,20 @@ def _add_job(
         status=ImportStatus.QUEUED,
         bytes_total=bytes_total,
         warnings=warnings,
+        previewing=previewing,
     )
     db.session.add(job)
     db.session.flush()
     if content is not None:
         db.session.add(ImportFile(job_id=job.id, content=content))
-    audit.record(
-        "import.queued" if content is not None else "import.started",
-        target=f"list:{mailing_list.slug}",
-        detail=_audit_detail(job),
-        actor=actor,
-    )
+    action = "import.uploaded" if previewing else "import.queued"
+    if audited:
+        audit.record(
+            action if content is not None else "import.started",
+            target=f"list:{mailing_list.slug}",
+            detail=_audit_detail(job),
+            actor=actor,
+        )
     db.session.commit()
     return job
 
@@ -270,6 +275,9 @@ def _describe(error: BaseException) -> str:
     return " ".join(text.split())[:500] if text else type(error).__name__
 
 
+describe = _describe  # for a page that shows a refused file's reason (the upload form)
+
+
 def _finish(
     job: ImportJob,
     status: ImportStatus,
@@ -285,12 +293,15 @@ def _finish(
     job.holder = None
     if status is ImportStatus.DONE:
         job.bytes_done = job.bytes_total
-    if status is ImportStatus.DONE or not retried:
+    # A finished dry run keeps it (until the retention job), to be imported from its page.
+    keep = job.dry_run if status is ImportStatus.DONE else retried
+    if not keep:
         discard_upload(job)  # it holds every address and name of the file: not kept past use
     job.error = error or None
     actor = db.session.get(Account, job.created_by_id) if job.created_by_id else job.actor
+    done = "import.dry_run_completed" if job.dry_run else "import.completed"
     audit.record(
-        "import.completed" if status is ImportStatus.DONE else "import.failed",
+        done if status is ImportStatus.DONE else "import.failed",
         target=f"list:{mailing_list.slug}" if mailing_list else "",
         detail=_audit_detail(job) | ({"error": error} if error else {}),
         actor=actor,
@@ -305,6 +316,7 @@ def _audit_detail(job: ImportJob) -> dict:
         "sha256": job.file_sha256,
         "format": job.format,
         "consent": job.consent_mode.value,
+        **({"dry_run": True} if job.dry_run else {}),
         **job.counts,
     }
 
@@ -407,12 +419,156 @@ def run_uploaded_job(job_id: int) -> None:
         job.bytes_total = stream.bytes_total
         job.warnings = list(source.warnings)
         db.session.commit()
-    run_job(job, source)
+    if job.dry_run:
+        run_dry_job(job, source)
+    else:
+        run_job(job, source)
+
+
+def run_dry_job(job: ImportJob, source: Source, batch_size: int = BATCH_SIZE) -> ImportJob:
+    """A dry run of an uploaded file: what the import would do, worked out against the
+    database batch by batch, with nothing written but the job's own counters (which the job
+    page shows live). Run again, it starts from the beginning."""
+    holder = holder_id()
+    claim(job, holder)
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    table = ImportJob.__table__
+
+    def report(rows: int, bytes_done: int, counts: Counts) -> None:
+        db.session.execute(
+            table.update()
+            .where(table.c.id == job.id)
+            .values(
+                rows_done=rows, bytes_done=bytes_done, heartbeat_at=utcnow(), **counts.as_dict()
+            )
+        )
+        db.session.commit()
+
+    try:
+        if mailing_list is None:
+            raise ImportFileError(f"the list of import job {job.id} no longer exists")
+        stream = RecordStream(source, job.format, job.column_map)
+        context, row_context = contexts_for(None, source, stream, mailing_list.id, job.consent_mode)
+        importer = Importer(context, dry_run=True, on_batch=report)
+        importer.run(
+            _batches(source, job.format, job.column_map, row_context, batch_size, 0, False)
+        )
+    except BaseException as error:
+        db.session.rollback()
+        retried = not isinstance(error, NewsletterError)
+        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error), retried=retried)
+        raise
+    _finish(job, ImportStatus.DONE, mailing_list)
+    return job
+
+
+def keep_upload(
+    name: str,
+    content: bytes,
+    mailing_list: MailingList,
+    wanted: str,
+    consent: ConsentMode,
+    actor: Account,
+) -> ImportJob:
+    """Keep an upload whose preview the admin has seen, with a job that waits for them to
+    start it (`start`); the retention job deletes it if they never do."""
+    if wanted not in FORMATS:
+        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
+    if not content:
+        raise ImportFileError(f"{name} is empty")
+    return _add_job(
+        mailing_list,
+        consent,
+        actor,
+        file_name=name,
+        sha256=hashlib.sha256(content).hexdigest(),
+        size=len(content),
+        wanted=wanted,
+        column_map=None,
+        bytes_total=0,
+        warnings=[],
+        content=content,
+        previewing=True,
+    )
+
+
+def start(job: ImportJob, dry_run: bool, actor: Account) -> None:
+    """Hand a previewed upload to a worker, as an import or as a dry run; audited."""
+    if not job.previewing:
+        raise ImportFileError(f"import job {job.id} has already been started")
+    if db.session.get(ImportFile, job.id) is None:
+        raise ImportFileError("its uploaded file has been deleted; upload it again")
+    job.previewing = False
+    job.dry_run = dry_run
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    audit.record(
+        "import.dry_run_queued" if dry_run else "import.queued",
+        target=f"list:{mailing_list.slug}" if mailing_list else "",
+        detail=_audit_detail(job),
+        actor=actor,
+    )
+    db.session.commit()
+    enqueue.run_import(job.id)
+
+
+def import_after_dry_run(job: ImportJob, actor: Account) -> ImportJob:
+    """Import for real the file a finished dry run kept: a new job takes its stored upload."""
+    if not (job.dry_run and job.status is ImportStatus.DONE):
+        raise ImportFileError(f"import job {job.id} is not a finished dry run")
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    if mailing_list is None:
+        raise ImportFileError("its list no longer exists")
+    if db.session.get(ImportFile, job.id) is None:
+        raise ImportFileError("its uploaded file has been deleted; upload it again")
+    new = _add_job(
+        mailing_list,
+        job.consent_mode,
+        actor,
+        file_name=job.file_name,
+        sha256=job.file_sha256,
+        size=job.file_size,
+        wanted=job.format,
+        column_map=job.column_map,
+        bytes_total=0,
+        warnings=[],
+        content=None,
+        previewing=True,
+        audited=False,  # `start` records it
+    )
+    db.session.execute(
+        sa.update(ImportFile).where(ImportFile.job_id == job.id).values(job_id=new.id)
+    )
+    db.session.commit()
+    start(new, dry_run=False, actor=actor)
+    return new
+
+
+def imported_after(job: ImportJob) -> ImportJob | None:
+    """The import a dry run's file was handed to, if any."""
+    return db.session.scalar(
+        sa.select(ImportJob)
+        .where(
+            ImportJob.id > job.id,
+            ImportJob.file_sha256 == job.file_sha256,
+            ImportJob.list_id == job.list_id,
+            ImportJob.dry_run == sa.false(),
+            ImportJob.previewing == sa.false(),
+        )
+        .order_by(ImportJob.id)
+        .limit(1)
+    )
+
+
+def has_upload(job: ImportJob) -> bool:
+    return (
+        db.session.scalar(sa.select(ImportFile.job_id).where(ImportFile.job_id == job.id))
+        is not None
+    )
 
 
 def checking(job: ImportJob) -> bool:
     """True while a worker has yet to check an uploaded file (its format is not yet known)."""
-    return job.status is ImportStatus.QUEUED and job.bytes_total == 0
+    return job.status is ImportStatus.QUEUED and job.bytes_total == 0 and not job.previewing
 
 
 def status(job: ImportJob) -> dict:
@@ -433,5 +589,6 @@ def status(job: ImportJob) -> dict:
         "percent": min(percent, 100),
         "error": job.error,
         "checking": checking(job),
+        "dry_run": job.dry_run,
         **job.counts,
     }

@@ -50,6 +50,7 @@ def discard_upload(job: ImportJob, now: datetime | None = None) -> bool:
 def _give_up(job: ImportJob, why: str, now: datetime) -> None:
     """A job that never ran cannot run without its file: it fails, saying why."""
     if job.status is ImportStatus.QUEUED:
+        job.previewing = False
         job.status = ImportStatus.FAILED
         job.finished_at = now
         job.error = why
@@ -64,7 +65,13 @@ def delete_old_uploads(now: datetime | None = None) -> int:
     jobs = db.session.scalars(
         sa.select(ImportJob)
         .join(ImportFile, ImportFile.job_id == ImportJob.id)
-        .where(sa.or_(ImportJob.status == ImportStatus.DONE, ImportJob.created_at < cutoff))
+        .where(
+            sa.or_(
+                # A finished dry run keeps its file, to be imported, until the cutoff.
+                sa.and_(ImportJob.status == ImportStatus.DONE, ImportJob.dry_run == sa.false()),
+                ImportJob.created_at < cutoff,
+            )
+        )
         .order_by(ImportJob.id)
     ).all()
     deleted = 0

@@ -37,6 +37,9 @@ TEXT_SUFFIXES = (".csv", ".txt", ".tsv")
 ZIP_MAGIC = b"PK\x03\x04"
 # The packing ratio is judged once this much has come out: a small file says little.
 RATIO_AFTER = MB
+# What a preview reads of each text file in an upload (open_head): past RATIO_AFTER, so that
+# a ZIP bomb is refused by the preview as by the import.
+HEAD = 2 * MB
 # The bytes of a ZIP's central directory each allowed entry may take (name and extras).
 DIRECTORY_BYTES_PER_ENTRY = 4096
 
@@ -114,6 +117,50 @@ def open_path(path: str | Path, limits: Limits | None = None) -> Source:
 def open_bytes(name: str, content: bytes, limits: Limits | None = None) -> Source:
     """An uploaded file whose bytes were kept in the database."""
     return _source(name, lambda: io.BytesIO(content), limits or Limits())
+
+
+def open_head(name: str, content: bytes, limits: Limits | None = None, head: int = HEAD) -> Source:
+    """Only the start of an uploaded file, for a preview: the first `head` bytes of each text
+    file in it, under the same limits and refusals as a whole import (ZIP directory and
+    entries, nested ZIPs, UTF-16, packing ratio, line length); nothing past them is read.
+    Each member stops quietly at its head; `Member.size` is what was read of it."""
+    limits = limits or Limits()
+    if not content:
+        raise ImportFileError(f"{name} is empty")
+    if len(content) > limits.file_bytes:
+        raise ImportFileError(
+            f"{name} is larger than {limits.file_bytes // MB:,} MB, more than an import "
+            "reads (IMPORT_MAX_FILE_MB); split it into smaller files"
+        )
+
+    def opener() -> IO[bytes]:
+        return io.BytesIO(content)
+
+    is_zip = content.startswith(ZIP_MAGIC)
+    if is_zip:
+        unmeasured = _zip_members(name, opener, limits)
+    else:
+        unmeasured = [(name, lambda: (opener(), None))]
+    source = Source(name=name, sha256="", size=len(content), members=[], limits=limits)
+    for member_name, raw in unmeasured:
+        if is_zip and _starts_with_zip(raw):
+            raise ImportFileError(
+                f"{member_name} inside {name} is itself a ZIP file; unpack it and import the "
+                "CSV inside"
+            )
+        cap = min(head, limits.member_bytes)
+        ratio = _ratio_check(name, member_name, limits)
+        meter = _LineMeter(member_name, limits.line_chars)
+        measured, utf8, marked = _measure(raw, cap, "", ratio, meter, quiet=True)
+        encoding = UTF8 if utf8 else CP1252
+        if encoding == CP1252:
+            source.warnings.append(
+                f"{member_name} is not UTF-8; it will be read as Windows-1252 (check names "
+                "with accents below)"
+            )
+        opener_after = _limited(raw, measured, "", ratio, quiet=True)
+        source.members.append(Member(member_name, measured, opener_after, encoding, marked))
+    return source
 
 
 # A member before it is measured: a fresh stream of its unpacked bytes, and how many packed
@@ -246,14 +293,15 @@ def _measure(
     too_big: str,
     ratio: Callable[[int, int], None],
     meter: _LineMeter,
+    quiet: bool = False,
 ) -> tuple[int, bool, bool]:
     """Read a member once, to its end or its cap: its unpacked size, whether it is UTF-8, and
-    whether any cell may carry a spreadsheet mark."""
+    whether any cell may carry a spreadsheet mark. `quiet`: stop at the cap, as at an end."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     utf8 = True
     marked = False
     tail = b""
-    with _limited(raw, cap, too_big, ratio)() as stream:
+    with _limited(raw, cap, too_big, ratio, quiet)() as stream:
         chunk = stream.read(CHUNK)
         _refuse_utf16(meter.member, chunk)
         while chunk:
@@ -269,7 +317,7 @@ def _measure(
                     utf8 = False
             chunk = stream.read(CHUNK)
         size = stream.tell()
-    if utf8:
+    if utf8 and not quiet:  # a head may end inside a character
         try:
             decoder.decode(b"", final=True)
         except UnicodeDecodeError:
@@ -332,8 +380,10 @@ class LimitedReader(io.BufferedIOBase):
         limit: int,
         too_big: str,
         ratio: Callable[[int, int], None],
+        quiet: bool = False,
     ) -> None:
         super().__init__()
+        self._quiet = quiet  # stop at `limit` as at an end of file (a preview's head)
         self._stream = stream
         self._packed = packed
         self._limit = limit
@@ -349,7 +399,7 @@ class LimitedReader(io.BufferedIOBase):
             return b"".join(iter(lambda: self.read(CHUNK), b""))
         # One byte past the limit is enough to know it was passed.
         try:
-            data = self._stream.read(min(size, self._limit - self._out + 1))
+            data = self._stream.read(min(size, self._limit - self._out + (0 if self._quiet else 1)))
         except (zipfile.BadZipFile, zlib.error, EOFError) as error:
             raise ImportFileError(f"the ZIP file is damaged and cannot be read: {error}") from error
         self._out += len(data)
@@ -372,11 +422,16 @@ class LimitedReader(io.BufferedIOBase):
 
 
 def _limited(
-    raw: RawOpener, limit: int, too_big: str, ratio: Callable[[int, int], None]
+    raw: RawOpener,
+    limit: int,
+    too_big: str,
+    ratio: Callable[[int, int], None],
+    quiet: bool = False,
 ) -> Callable[[], IO[bytes]]:
     def open_limited() -> IO[bytes]:
         stream, packed = raw()
-        return LimitedReader(stream, packed, limit, too_big, ratio)  # type: ignore[return-value]
+        reader = LimitedReader(stream, packed, limit, too_big, ratio, quiet)
+        return reader  # type: ignore[return-value]
 
     return open_limited
 

@@ -74,6 +74,11 @@ class ImportJob(Model):
     # IMPORT_UPLOAD_RETENTION_HOURS after the upload, or by an erasure. None for a file never
     # stored (the command line) or still kept.
     file_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # An upload being previewed: stored, not yet started (no worker has it). False once the
+    # admin starts it, as an import or as a dry run.
+    previewing: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # A dry run: its counters say what the import would do; it writes nothing but this row.
+    dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
 
     @property
     def counts(self) -> dict[str, int]:

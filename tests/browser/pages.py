@@ -258,13 +258,26 @@ def submit_without_session(page) -> None:
     submit(page)
 
 
-def upload_a_csv(page) -> None:
-    """An import of two addresses: the job's page, once its script reloaded it finished."""
+def preview_a_csv(page) -> None:
+    """An upload of two addresses: its preview (format, columns, first rows), not started."""
     page.get_by_label("List", exact=True).select_option("news")
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
     )
     submit(page)
+
+
+def upload_a_csv(page) -> None:
+    """An import of two addresses: the job's page, once its script reloaded it finished."""
+    preview_a_csv(page)
+    press("Import this file")(page)
+    page.locator("#import-progress[data-finished=true]").wait_for()
+
+
+def dry_run_a_csv(page) -> None:
+    """A dry run of the same upload: its page, finished, saying what would happen."""
+    preview_a_csv(page)
+    press("Dry run: show what would happen")(page)
     page.locator("#import-progress[data-finished=true]").wait_for()
 
 
@@ -279,6 +292,7 @@ def upload_to_reconfirm(page) -> None:
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
     )
     submit(page)
+    press("Import this file")(page)
     page.locator("#import-progress[data-finished=true]").wait_for()
 
 
@@ -417,7 +431,10 @@ ADMIN_PAGES = [
     PageState("imports", "/admin/imports", ADMIN),
     PageState("new import", "/admin/imports/new", ADMIN),
     PageState("new import sent empty", "/admin/imports/new", ADMIN, act=submit, shows=ERRORS),
+    PageState("import preview", "/admin/imports/new", ADMIN, act=preview_a_csv, shows="main form"),
     PageState("import job", "/admin/imports/new", ADMIN, act=upload_a_csv),
+    PageState("import dry run", "/admin/imports/new", ADMIN, act=dry_run_a_csv),
+    PageState("migration guide", "/admin/imports/guide", ADMIN, shows="main h1"),
     PageState("import job to reconfirm", "/admin/imports/new", ADMIN, act=upload_to_reconfirm),
     PageState("ask an import to confirm", "/admin/imports/new", ADMIN, act=ask_to_confirm),
     PageState("confirmation requests", "/admin/imports/new", ADMIN, act=send_the_requests),

@@ -12,10 +12,12 @@ from tests.browser.pages import (
     ADMIN,
     SCREENSHOTS,
     PageState,
+    dry_run_a_csv,
     fill_and_submit,
     import_then,
     open_state,
     press,
+    preview_a_csv,
     sign_up_with_a_typo,
 )
 
@@ -46,6 +48,8 @@ SHOTS = [
         ADMIN,
     ),
     PageState("home", "/"),
+    PageState("admin-import-preview", "/admin/imports/new", ADMIN, act=preview_a_csv),
+    PageState("admin-import-dry-run", "/admin/imports/new", ADMIN, act=dry_run_a_csv),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]

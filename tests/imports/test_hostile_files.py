@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 
 import pytest
+from markupsafe import escape
 from sqlalchemy import func, select
 
 from newsletter.background.enqueue import QUEUE_IMPORTS
 from newsletter.extensions import db
+from newsletter.imports import jobs
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.sources import Limits, open_bytes, open_path
-from newsletter.models import AuditEvent, ImportFile, ImportJob, Subscriber
+from newsletter.lists import get_list
+from newsletter.models import Account, AuditEvent, ConsentMode, ImportFile, ImportJob, Subscriber
 from tests.imports import hostile
 
 
@@ -69,11 +72,11 @@ UPLOADS = {
 
 @pytest.mark.parametrize("config_overrides", [{"IMPORT_MAX_LINE_KB": 64}])
 @pytest.mark.parametrize("case", list(UPLOADS))
-def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
-    admin_client, make, stub_broker, tmp_path, case, request
+def test_the_upload_form_refuses_a_hostile_file_from_its_head_and_keeps_nothing(
+    admin_client, make, tmp_path, case
 ):
-    """The request only stores the file; the worker refuses it, the job page says why, the
-    audit log has it, and nothing is imported."""
+    """The preview reads only the file's head, under the same limits: the form gives the
+    reason, and no job, file or person is kept."""
     make.list(slug="news")
     path, words = UPLOADS[case][0](tmp_path), UPLOADS[case][1]
     response = admin_client.post(
@@ -86,10 +89,29 @@ def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
         },
         content_type="multipart/form-data",
     )
-    assert response.status_code == 302
-    assert "Checking the file" in admin_client.get(response.headers["Location"]).get_data(
-        as_text=True
+    assert response.status_code == 422
+    assert str(escape(words)) in response.get_data(as_text=True)
+    assert db.session.scalars(select(ImportJob)).all() == []
+    assert db.session.scalars(select(ImportFile)).all() == []
+    assert _people() == 0
+
+
+@pytest.mark.parametrize("config_overrides", [{"IMPORT_MAX_LINE_KB": 64}])
+@pytest.mark.parametrize("case", list(UPLOADS))
+def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
+    admin_client, make, stub_broker, tmp_path, case, request
+):
+    """A stored upload is checked again by the worker, whole: it refuses it, the job page
+    says why, the audit log has it, and nothing is imported."""
+    make.list(slug="news")
+    path, words = UPLOADS[case][0](tmp_path), UPLOADS[case][1]
+    admin = db.session.scalars(select(Account).where(Account.email == "admin@example.org")).one()
+    job = jobs.keep_upload(
+        path.name, path.read_bytes(), get_list("news"), "auto", ConsentMode.KEEP, admin
     )
+    jobs.start(job, dry_run=False, actor=admin)
+    job_page = f"/admin/imports/{job.id}"
+    assert "Checking the file" in admin_client.get(job_page).get_data(as_text=True)
     # Only now a worker starts: until it has run, the job waits with its file unread.
     stub_worker = request.getfixturevalue("stub_worker")
     db.session.remove()
@@ -99,7 +121,7 @@ def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
     assert job.status == "failed" and words in job.error
     # The check was final (no retry can use the file): the upload is gone with it.
     assert db.session.get(ImportFile, job.id) is None and job.file_deleted_at is not None
-    page = admin_client.get(response.headers["Location"]).get_data(as_text=True)
+    page = admin_client.get(job_page).get_data(as_text=True)
     assert "Nothing was imported" in page
     failed = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "import.failed"))
     assert words in failed.one().detail["error"]

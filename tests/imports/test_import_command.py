@@ -117,6 +117,10 @@ def test_dry_run_prints_the_same_summary_and_writes_nothing(run_import, news, tm
         export_file("subscribed_members_export.csv"), "--dry-run", "--rejects", str(out)
     )
     assert summary(dry.stdout)["imported"] == 4
+    # The contract's last line on stdout is unchanged; stderr says nothing was written.
+    assert dry.stdout.splitlines()[-1].startswith("imported 4, updated 0, unchanged 0")
+    assert "dry run: nothing was written" in dry.stderr
+    assert "nothing was written" not in dry.stdout
     assert len(list(csv.DictReader(out.read_text().splitlines()))) == 1
     assert db.session.scalar(select(func.count(Subscriber.id))) == 0
     assert db.session.scalar(select(func.count(ImportJob.id))) == 0

@@ -105,3 +105,27 @@ def test_the_periodic_runner_deletes_old_uploads():
     """The job is registered with the runner, every ten minutes."""
     assert REGISTRY["delete_old_uploads"].func is housekeeping.delete_old_uploads_job
     assert REGISTRY["delete_old_uploads"].every == timedelta(minutes=10)
+
+
+def test_a_finished_dry_run_keeps_its_upload_until_the_retention_period(app, make, admin_account):
+    """Its file waits to be imported from its page; the periodic job takes it only once the
+    IMPORT_UPLOAD_RETENTION_HOURS have passed."""
+    from datetime import timedelta
+
+    from newsletter.imports import jobs
+    from newsletter.imports.retention import delete_old_uploads
+    from newsletter.lists import get_list
+    from newsletter.models import ConsentMode, ImportFile
+    from newsletter.models.base import utcnow
+
+    make.list(slug="news")
+    job = jobs.keep_upload(
+        "a.csv", b"email\na@example.org\n", get_list("news"), "auto", ConsentMode.KEEP,
+        admin_account,
+    )  # fmt: skip
+    job.previewing, job.dry_run = False, True
+    jobs.run_uploaded_job(job.id)
+    assert job.status == "done" and job.imported == 1
+    assert delete_old_uploads() == 0 and db.session.get(ImportFile, job.id) is not None
+    assert delete_old_uploads(utcnow() + timedelta(hours=25)) == 1
+    assert db.session.get(ImportFile, job.id) is None

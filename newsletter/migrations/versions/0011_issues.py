@@ -1,6 +1,6 @@
 """issue.sent_by_id: the account that sent or scheduled the issue
 
-Revision ID: 0011_issues
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-05
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0011_issues'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None

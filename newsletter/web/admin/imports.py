@@ -9,10 +9,12 @@ from flask import (
     jsonify,
     redirect,
     render_template,
+    request,
     stream_with_context,
     url_for,
 )
 from flask_login import current_user
+from markupsafe import Markup
 from sqlalchemy import select
 from wtforms import SelectChoice
 
@@ -23,8 +25,10 @@ from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports import jobs
 from newsletter.imports.errors import ImportFileError
+from newsletter.imports.guide import guide_html
+from newsletter.imports.preview import preview
 from newsletter.imports.reports import RejectsWriter, job_rejects
-from newsletter.models import ConsentMode, ImportJob, MailingList
+from newsletter.models import ConsentMode, ImportFile, ImportJob, MailingList
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import ConfirmForm, ImportForm
@@ -55,7 +59,13 @@ def imports_new():
         with upload.stream:  # a large upload is a temporary file: close it once read
             content = upload.read()
         try:
-            job = jobs.queue_upload(
+            # Only the file's head is read here, under the import's limits: a file an import
+            # would refuse for what its start shows is refused now, and nothing is kept.
+            preview(
+                upload.filename or "upload.csv", content, form.format.data,
+                form.consent.data, jobs.limits(),
+            )  # fmt: skip
+            job = jobs.keep_upload(
                 upload.filename or "upload.csv",
                 content,
                 lists.get_list(form.mailing_list.data),
@@ -64,24 +74,100 @@ def imports_new():
                 actor=current_user._get_current_object(),
             )
         except ImportFileError as error:
-            show_error(form.file, str(error))
+            show_error(form.file, jobs.describe(error))
         else:
-            return redirect(url_for("admin.imports_show", job_id=job.id))
+            return redirect(url_for("admin.imports_preview", job_id=job.id))
     status = 422 if form.errors else 200
     return render_template("admin/imports_new.html", form=form), status
+
+
+@bp.get("/imports/guide")
+@admin_required
+def imports_guide():
+    return render_template("admin/imports_guide.html", guide=Markup(guide_html()))
+
+
+@bp.get("/imports/<int:job_id>/preview")
+@admin_required
+def imports_preview(job_id: int):
+    """The detected format, the column mapping and the first rows, before anything starts."""
+    job = _job(job_id)
+    if not job.previewing:
+        return redirect(url_for("admin.imports_show", job_id=job.id))
+    stored = db.session.get(ImportFile, job.id)
+    shown, problem = None, None
+    if stored is None:
+        problem = "its uploaded file has been deleted; upload it again"
+    else:
+        try:
+            shown = preview(
+                job.file_name, stored.content, job.format, job.consent_mode.value, jobs.limits()
+            )
+        except ImportFileError as error:
+            problem = jobs.describe(error)
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    return render_template(
+        "admin/imports_preview.html",
+        job=job,
+        mailing_list=mailing_list,
+        preview=shown,
+        problem=problem,
+        form=ConfirmForm(),
+    )
+
+
+@bp.post("/imports/<int:job_id>/start")
+@admin_required
+def imports_start(job_id: int):
+    """Start a previewed upload: the import itself, or a dry run (`action=dry_run`)."""
+    job = _job(job_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("The form had expired: try again.", "error")
+        return redirect(url_for("admin.imports_preview", job_id=job.id))
+    try:
+        jobs.start(
+            job, request.form.get("action") == "dry_run", actor=current_user._get_current_object()
+        )
+    except ImportFileError as error:
+        flash(sentence(error), "error")
+    return redirect(url_for("admin.imports_show", job_id=job.id))
+
+
+@bp.post("/imports/<int:job_id>/import")
+@admin_required
+def imports_after_dry_run(job_id: int):
+    """Import for real the file a finished dry run kept."""
+    job = _job(job_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        flash("The form had expired: try again.", "error")
+        return redirect(url_for("admin.imports_show", job_id=job.id))
+    try:
+        new = jobs.import_after_dry_run(job, actor=current_user._get_current_object())
+    except ImportFileError as error:
+        flash(sentence(error), "error")
+        return redirect(url_for("admin.imports_show", job_id=job.id))
+    return redirect(url_for("admin.imports_show", job_id=new.id))
 
 
 @bp.get("/imports/<int:job_id>")
 @admin_required
 def imports_show(job_id: int):
     job = _job(job_id)
+    if job.previewing:
+        return redirect(url_for("admin.imports_preview", job_id=job.id))
     mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
+    dry_run_done = job.dry_run and job.status.value == "done"
     return render_template(
         "admin/imports_show.html",
         job=job,
         mailing_list=mailing_list,
         checking=jobs.checking(job),
         reconfirmation=reconfirmation.reconfirmation_of(job),
+        followed_by=jobs.imported_after(job) if dry_run_done else None,
+        file_kept=jobs.has_upload(job) if dry_run_done else False,
+        form=ConfirmForm(),
     )
 
 
