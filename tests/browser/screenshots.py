@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser.pages import (
     ADMIN,
+    EDITOR,
     SCREENSHOTS,
     PageState,
     fill_and_submit,
@@ -32,6 +33,15 @@ SHOTS = [
     PageState("admin-dashboard", "/admin/", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
+    PageState("admin-settings", "/admin/settings", ADMIN),
+    PageState("admin-settings-first-run", "/admin/settings?first_run=1", ADMIN),
+    PageState("admin-accounts", "/admin/accounts", ADMIN),
+    PageState(
+        "admin-password-reset-link",
+        "/admin/accounts",
+        ADMIN,
+        act=press(f"Reset password of {EDITOR}"),
+    ),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]
