@@ -104,6 +104,7 @@ def test_another_process_sees_the_change_within_the_refresh_time(
         settings.refresh(other)
         assert other.config["ORG_ADDRESS"] == "1 High Street, Leeds LS1 1AA"
         db.session.remove()
+        db.engine.dispose()
 
 
 def test_the_environment_wins_and_the_page_says_so(migrated_database, tmp_path, monkeypatch):
