@@ -126,7 +126,8 @@ def refresh(app: Flask, force: bool = False) -> None:
         db.session.rollback()
         state["checked"] = time.monotonic()
         return
-    if row is None or row.version != state["version"] or force:
+    version = row.version if row is not None else None
+    if version != state["version"] or (force and row is not None):
         _apply(app, row)
     else:
         state["checked"] = time.monotonic()
