@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from datetime import datetime, timedelta
 from functools import cache
 
 from argon2 import PasswordHasher
@@ -294,3 +295,96 @@ def set_disabled(account: Account, disabled: bool, actor: Account | str | None) 
     action = "account.disabled" if disabled else "account.enabled"
     record(action, target=f"account:{account.id}", actor=actor)
     db.session.commit()
+
+
+# A password reset link: made by an admin (/admin/accounts) or `newsletter admin reset`, it
+# sets the account's password once, before it expires, and ends the account's sessions. Only
+# its hash is kept (in app_setting, one per account: a new link replaces the last).
+RESET_LINK_HOURS = 24
+_RESET_PREFIX = "password_reset:"
+
+
+class ResetLinkInvalidError(NotFoundError):
+    """The reset link was used, replaced, has expired or was never valid."""
+
+
+def _reset_key(account_id: int) -> str:
+    return f"{_RESET_PREFIX}{account_id}"
+
+
+def issue_reset_token(account: Account, actor: Account | str | None) -> tuple[str, datetime]:
+    """A new one-time token that sets `account`'s password, and when it expires; audited."""
+    acting = _acting_account(actor)
+    if acting is not None and acting.id == account.id:
+        raise ValidationError("To change your own password, use Change password")
+    token = f"{account.id}-{secrets.token_urlsafe(32)}"
+    expires_at = utcnow() + timedelta(hours=RESET_LINK_HOURS)
+    key = _reset_key(account.id)
+    value = f"{_digest(token)} {expires_at.isoformat()}"
+    row = db.session.get(AppSetting, key)
+    if row is None:
+        db.session.add(AppSetting(key=key, value=value))
+    else:
+        row.value = value
+    record(
+        "account.reset_link_created",
+        target=f"account:{account.id}",
+        detail={"expires_at": expires_at.isoformat()},
+        actor=actor,
+    )
+    db.session.commit()
+    return token, expires_at
+
+
+def _stored_reset(token: str) -> tuple[Account, AppSetting] | None:
+    account_id, dash, _ = (token or "").partition("-")
+    if not dash or not account_id.isdigit() or len(account_id) > 12:
+        return None
+    row = db.session.get(AppSetting, _reset_key(int(account_id)))
+    if row is None:
+        return None
+    digest, _, expires = row.value.partition(" ")
+    try:
+        expires_at = datetime.fromisoformat(expires)
+    except ValueError:
+        return None
+    if expires_at <= utcnow() or not hmac.compare_digest(digest, _digest(token)):
+        return None
+    account = db.session.get(Account, int(account_id))
+    return (account, row) if account is not None else None
+
+
+def reset_link_account(token: str) -> Account | None:
+    """The account a valid, unused, unexpired reset token is for, or None."""
+    found = _stored_reset(token)
+    return found[0] if found is not None else None
+
+
+def reset_password(token: str, new_password: str) -> Account:
+    """Set the password with a reset token, consuming it and ending the account's sessions.
+
+    As with the set-up link, a conditional DELETE takes the token: of two requests racing with
+    one link, only one sets a password.
+    """
+    found = _stored_reset(token)
+    if found is None:
+        raise ResetLinkInvalidError("this reset link has been used, has expired or is not valid")
+    account, row = found
+    check_password(new_password)
+    password_hash = _hasher.hash(new_password)
+    taken = db.session.execute(
+        delete(AppSetting).where(AppSetting.key == row.key, AppSetting.value == row.value)
+    )
+    if changed_rows(taken) != 1:
+        db.session.rollback()
+        raise ResetLinkInvalidError("this reset link has been used already")
+    account.password_hash = password_hash
+    account.session_version += 1
+    record(
+        "account.password_reset",
+        target=f"account:{account.id}",
+        detail={"via": "reset link"},
+        actor=account,
+    )
+    db.session.commit()
+    return account

@@ -18,8 +18,20 @@ DEFAULT_BASE_URL = "http://127.0.0.1:5000"
 DEFAULT_MAIL_FROM = "Newsletter <newsletter@localhost>"
 
 
-def instance_dir() -> Path:
-    """The embedded-mode instance folder: ./instance/ in the current directory."""
+# The organisation's identity: set in the admin (/admin/settings, stored in the database) or
+# in the environment, which wins. MAIL_FROM_SYSTEM, BOUNCE_DOMAIN and BOUNCE_COMPLAINTS_ADDRESS
+# follow MAIL_FROM unless the environment sets them.
+IDENTITY_SETTINGS = ("ORG_NAME", "ORG_ADDRESS", "SITE_TITLE", "MAIL_FROM")
+DERIVED_FROM_MAIL_FROM = ("MAIL_FROM_SYSTEM", "BOUNCE_DOMAIN", "BOUNCE_COMPLAINTS_ADDRESS")
+
+
+def instance_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The embedded-mode instance folder: the folder NEWSLETTER_INSTANCE names, else
+    ./instance/ in the current directory."""
+    env = os.environ if environ is None else environ
+    chosen = env.get("NEWSLETTER_INSTANCE", "").strip()
+    if chosen:
+        return (Path.cwd() / Path(chosen).expanduser()).resolve()
     return Path.cwd() / "instance"
 
 
@@ -123,6 +135,59 @@ def system_from(mail_from: str) -> str:
     return f"{name} <noreply@{domain}>" if name else f"noreply@{domain}"
 
 
+def site_title(config: Mapping[str, object]) -> str:
+    """The public site's title: SITE_TITLE, else "<ORG_NAME> newsletter", never
+    "Newsletter newsletter" (a name that says newsletter already is used as it is)."""
+    title = str(config.get("SITE_TITLE") or "").strip()
+    if title:
+        return title
+    org_name = str(config.get("ORG_NAME") or "Newsletter").strip()
+    if org_name.lower().endswith(("newsletter", "newsletters", "news")):
+        return org_name
+    return f"{org_name} newsletter"
+
+
+def env_names(config: Mapping[str, object]) -> frozenset[str]:
+    """The identity settings the environment gives (SETTINGS_FROM_ENV)."""
+    names = config.get("SETTINGS_FROM_ENV")
+    return frozenset(names) if isinstance(names, (set, frozenset, list, tuple)) else frozenset()
+
+
+def apply_stored_identity(
+    base: Mapping[str, object], stored: Mapping[str, str]
+) -> dict[str, object]:
+    """The identity settings with the admin's stored values merged under the environment.
+
+    `base` is the configuration the process started with (environment, defaults, or a test's
+    overrides) and `stored` the values saved on /admin/settings (ORG_NAME, ORG_ADDRESS,
+    SITE_TITLE, MAIL_FROM; empty means unset). A name the environment sets keeps its value;
+    otherwise a stored value replaces the base one. A stored From also moves what follows
+    MAIL_FROM (MAIL_FROM_SYSTEM, BOUNCE_DOMAIN, BOUNCE_COMPLAINTS_ADDRESS) unless the
+    environment sets those.
+    """
+    from_env = env_names(base)
+    merged: dict[str, object] = {}
+    for name in IDENTITY_SETTINGS:
+        value = (stored.get(name) or "").strip()
+        merged[name] = base.get(name) if name in from_env or not value else value
+    mail_from = str(merged["MAIL_FROM"])
+    if mail_from == base.get("MAIL_FROM"):
+        merged.update({name: base.get(name) for name in DERIVED_FROM_MAIL_FROM})
+        return merged
+    bounce_domain = parseaddr(mail_from)[1].rpartition("@")[2] or "localhost"
+    derived = {
+        "MAIL_FROM_SYSTEM": system_from(mail_from),
+        "BOUNCE_DOMAIN": bounce_domain,
+        "BOUNCE_COMPLAINTS_ADDRESS": f"complaints@{bounce_domain}",
+    }
+    if "BOUNCE_DOMAIN" in from_env:
+        derived["BOUNCE_DOMAIN"] = str(base.get("BOUNCE_DOMAIN"))
+        derived["BOUNCE_COMPLAINTS_ADDRESS"] = f"complaints@{base.get('BOUNCE_DOMAIN')}"
+    for name in DERIVED_FROM_MAIL_FROM:
+        merged[name] = base.get(name) if name in from_env else derived[name]
+    return merged
+
+
 def _generated_secret_key(folder: Path) -> str:
     """Read ./instance/secret_key, creating it (owner-only) on first use."""
     path = folder / "secret_key"
@@ -139,7 +204,8 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     env = read_environment(environ)
     database_url = env.get("DATABASE_URL", "").strip()
     embedded = not database_url
-    folder = instance_dir()
+    folder = instance_dir(env)
+    new_instance = embedded and not (folder / "newsletter.db").exists()
     if embedded:
         folder.mkdir(parents=True, exist_ok=True)
         database_url = f"sqlite:///{folder / 'newsletter.db'}"
@@ -155,6 +221,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     ) or "localhost"
     return {
         "EMBEDDED": embedded,
+        "INSTANCE_DIR": str(folder) if embedded else None,
+        # True when no database was in the instance folder: the CLI says it starts a new one.
+        "INSTANCE_NEW": new_instance,
+        # Which identity settings the environment gives: the admin's settings page shows them
+        # read-only, and stored settings never override them (apply_stored_identity).
+        "SETTINGS_FROM_ENV": frozenset(
+            name for name in IDENTITY_SETTINGS + DERIVED_FROM_MAIL_FROM if env.get(name, "").strip()
+        ),
+        # The public pages' title; when empty, site_title(ORG_NAME) ("<org> newsletter").
+        "SITE_TITLE": env.get("SITE_TITLE", "").strip(),
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
         "SECRET_KEY": secret_key,
         "SECRET_KEY_FALLBACKS": _split_list(env.get("SECRET_KEY_FALLBACKS")),

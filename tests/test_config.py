@@ -192,3 +192,33 @@ def test_session_times_must_be_above_zero(empty_cwd, name):
     """A session that ends at once would lock everyone out: refused at start."""
     with pytest.raises(ConfigError, match=f"{name} must be a whole number above 0"):
         load_config({name: "0"})
+
+
+def test_a_stored_from_moves_what_follows_mail_from_unless_the_environment_sets_it(empty_cwd):
+    """apply_stored_identity: stored values under the environment, derived names follow."""
+    from newsletter.config import apply_stored_identity
+
+    base = load_config({"DATABASE_URL": "sqlite://", "SECRET_KEY": "k", "BOUNCE_DOMAIN": "b.org"})
+    merged = apply_stored_identity(base, {"MAIL_FROM": "News <news@new.example>"})
+    assert merged["MAIL_FROM_SYSTEM"] == "News <noreply@new.example>"
+    assert merged["BOUNCE_DOMAIN"] == "b.org"
+    assert merged["BOUNCE_COMPLAINTS_ADDRESS"] == "complaints@b.org"
+    env = load_config({"DATABASE_URL": "sqlite://", "SECRET_KEY": "k", "ORG_NAME": "Env"})
+    assert apply_stored_identity(env, {"ORG_NAME": "Stored"})["ORG_NAME"] == "Env"
+    assert apply_stored_identity(env, {"ORG_ADDRESS": "1 Road"})["ORG_ADDRESS"] == "1 Road"
+
+
+def test_site_title_never_reads_newsletter_newsletter():
+    from newsletter.config import site_title
+
+    assert site_title({"ORG_NAME": "Newsletter"}) == "Newsletter"
+    assert site_title({"ORG_NAME": "Coalition"}) == "Coalition newsletter"
+    assert site_title({"ORG_NAME": "Coalition", "SITE_TITLE": "Coalition updates"}) == (
+        "Coalition updates"
+    )
+
+
+def test_newsletter_instance_names_the_instance_folder(empty_cwd):
+    config = load_config({"NEWSLETTER_INSTANCE": "elsewhere"})
+    assert config["INSTANCE_DIR"] == str(empty_cwd / "elsewhere")
+    assert config["INSTANCE_NEW"] is True

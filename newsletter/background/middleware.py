@@ -8,6 +8,7 @@ from dramatiq import Middleware
 from flask import Flask
 
 from newsletter.extensions import db
+from newsletter.settings import refresh
 
 
 class AppContextMiddleware(Middleware):
@@ -21,6 +22,8 @@ class AppContextMiddleware(Middleware):
         context = self.app.app_context()
         context.push()
         self._local.context = context
+        # The organisation's settings saved in the admin reach each message within seconds.
+        refresh(self.app)
 
     def after_process_message(self, broker, message, *, result=None, exception=None) -> None:
         context = getattr(self._local, "context", None)

@@ -31,6 +31,7 @@ from newsletter.bounces.reports import Report, read_report
 from newsletter.mail.addresses import ascii_domain
 from newsletter.mail.return_path import LOCAL_PREFIX, UNSUBSCRIBE_PREFIX, delivery_id_from
 from newsletter.mail.sink import ControlledServer
+from newsletter.settings import refresh
 
 logger = logging.getLogger(__name__)
 
@@ -88,10 +89,21 @@ class BounceHandler:
         self.app = app
         self.mailboxes = Mailboxes(app)
 
+    def _current_mailboxes(self) -> Mailboxes:
+        """The mailboxes for BOUNCE_DOMAIN as the settings have it now: a From address saved
+        on /admin/settings moves the domain (newsletter.settings, looked at every few seconds)."""
+        refresh(self.app)
+        domain = ascii_domain(self.app.config["BOUNCE_DOMAIN"]).lower()
+        complaints = _ascii(self.app.config["BOUNCE_COMPLAINTS_ADDRESS"])
+        if (domain, complaints) != (self.mailboxes.domain, self.mailboxes.complaints):
+            self.mailboxes = Mailboxes(self.app)
+        return self.mailboxes
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:
-        # One HMAC, no database: a forged token costs the sender its RCPT, and us nothing.
+        # One HMAC (and, every few seconds, a look at the settings row): a forged token costs
+        # the sender its RCPT, and us nothing.
         with self.app.app_context():
-            accepted = self.mailboxes.accepts(address)
+            accepted = self._current_mailboxes().accepts(address)
         if not accepted:
             return NO_SUCH_MAILBOX
         envelope.rcpt_tos.append(address)

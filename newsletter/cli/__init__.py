@@ -9,7 +9,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from newsletter import create_app
 from newsletter.cli import accounts, bounces, imports, issues, lists, serve, subscribers, worker
 from newsletter.config import mask_url
-from newsletter.errors import NewsletterError
+from newsletter.errors import NewsletterError, NotFoundError
 
 
 def _database_message(ctx: click.Context, error: DBAPIError) -> str:
@@ -21,12 +21,32 @@ def _database_message(ctx: click.Context, error: DBAPIError) -> str:
     return f"cannot use the database {mask_url(url)}: {detail}"
 
 
+HIDDEN_COMMANDS = frozenset({"limiter"})
+
+
+def _where(ctx: click.Context) -> str:
+    """The instance folder or the database (password masked) the command used."""
+    app = getattr(ctx.find_object(ScriptInfo), "_loaded_app", None)
+    if app is None:
+        return "an unknown database"
+    if app.config.get("INSTANCE_DIR"):
+        return f"the instance {app.config['INSTANCE_DIR']}"
+    return f"the database {mask_url(app.config['SQLALCHEMY_DATABASE_URI'])}"
+
+
 class NewsletterGroup(FlaskGroup):
     """Turns the errors a user can cause into one line on stderr and exit status 1."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        # Flask-Limiter's maintenance group is no product command (it still runs if named).
+        return [name for name in super().list_commands(ctx) if name not in HIDDEN_COMMANDS]
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
+        except NotFoundError as error:
+            # Something missing may be missing only here: say which instance or database.
+            raise click.ClickException(f"{error} (looked in {_where(ctx)})") from error
         except NewsletterError as error:
             raise click.ClickException(str(error)) from error
         except (OperationalError, DBAPIError) as error:
@@ -34,10 +54,24 @@ class NewsletterGroup(FlaskGroup):
 
 
 def _create_app():
-    return create_app()
+    app = create_app()
+    if app.config.get("INSTANCE_NEW"):
+        # Not silently: a command run in the wrong folder would otherwise start an empty one.
+        click.echo(
+            f"No instance found here: starting a new one in {app.config['INSTANCE_DIR']}",
+            err=True,
+        )
+    return app
 
 
-@click.group(cls=NewsletterGroup, create_app=_create_app, add_version_option=False)
+# Flask's own run, shell and routes are left out (add_default_commands=False): `newsletter`
+# shows the product's commands; `flask --app wsgi` keeps Flask's.
+@click.group(
+    cls=NewsletterGroup,
+    create_app=_create_app,
+    add_version_option=False,
+    add_default_commands=False,
+)
 def main() -> None:
     """Mailing lists and newsletters for the secretariat."""
 

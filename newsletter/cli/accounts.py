@@ -4,8 +4,10 @@ import sys
 
 import click
 
-from newsletter.accounts import create_account
+from newsletter.accounts import create_account, find_account, issue_reset_token
 from newsletter.cli.context import needs_schema
+from newsletter.errors import NotFoundError
+from newsletter.urls import external_url
 
 
 @click.group("admin")
@@ -31,3 +33,15 @@ def create(email: str, role: str) -> None:
     """Create an account; the password (12+ characters) is read from stdin."""
     account = create_account(email, _read_password(), role=role, actor="cli")
     click.echo(f"created {account.role.value} account for {account.email}")
+
+
+@admin.command("reset")
+@click.argument("email")
+@needs_schema
+def reset(email: str) -> None:
+    """Print a one-time link that sets the account's password (it expires; sessions end)."""
+    account = find_account(email)
+    if account is None:
+        raise NotFoundError(f"no account for {email}")
+    token, _ = issue_reset_token(account, actor="cli")
+    click.echo(external_url("auth.reset_password", token=token))

@@ -8,6 +8,7 @@ from flask.cli import with_appcontext
 
 from newsletter.extensions import current_app_object
 from newsletter.models.schema import prepare_schema
+from newsletter.settings import refresh
 
 
 def needs_schema(command):
@@ -17,7 +18,9 @@ def needs_schema(command):
     @wraps(command)
     @with_appcontext
     def wrapper(*args, **kwargs):
-        prepare_schema(current_app_object())
+        app = current_app_object()
+        prepare_schema(app)
+        refresh(app, force=True)
         return command(*args, **kwargs)
 
     return wrapper

@@ -7,6 +7,7 @@ from feedgen.feed import FeedGenerator
 from flask import current_app
 
 from newsletter.compose.render import is_public, web_subject
+from newsletter.config import site_title
 from newsletter.extensions import db
 from newsletter.models import Issue, IssueKind, IssueList, IssueStatus, MailingList
 from newsletter.models.base import utcnow
@@ -66,7 +67,7 @@ def atom_feed() -> bytes:
     org_name = current_app.config["ORG_NAME"]
     feed = FeedGenerator()
     feed.id(external_url("public.archive_index"))
-    feed.title(f"{org_name} newsletter")
+    feed.title(site_title(current_app.config))
     feed.author({"name": org_name})
     feed.link(href=external_url("public.archive_index"), rel="alternate")
     feed.link(href=external_url("public.archive_feed"), rel="self")

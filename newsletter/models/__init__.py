@@ -23,6 +23,7 @@ from newsletter.models.imports import (
 )
 from newsletter.models.issues import Delivery, Issue, IssueList
 from newsletter.models.lists import MailingList
+from newsletter.models.settings import OrganisationSettings
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
 from newsletter.models.system import AppSetting, Lease, OutboxMessage
@@ -55,6 +56,7 @@ __all__ = [
     "Lease",
     "MailingList",
     "OptInLevel",
+    "OrganisationSettings",
     "OutboxMessage",
     "Subscriber",
     "Subscription",

@@ -7,6 +7,7 @@ import logging
 from flask import current_app, render_template
 
 from newsletter import suppression
+from newsletter.config import site_title
 from newsletter.extensions import db
 from newsletter.mail.system import failures_recorded, send_system_message, system_message
 from newsletter.models import Subscriber
@@ -22,6 +23,7 @@ def _identity() -> dict[str, str]:
     return {
         "org_name": current_app.config["ORG_NAME"],
         "org_address": current_app.config["ORG_ADDRESS"],
+        "site_title": site_title(current_app.config),
     }
 
 
@@ -80,6 +82,6 @@ def send_preferences_link(subscriber_id: int) -> bool:
         return False
     token = preferences_token(subscriber)
     context = _identity() | {"preferences_url": external_url("public.preferences", token=token)}
-    subject = f"Your {context['org_name']} newsletter preferences"
+    subject = f"Your {context['site_title']} preferences"
     _send(subscriber, subject, "preferences_link", context)
     return True

@@ -3,7 +3,9 @@ and the benchmark's reference routes when BENCH_ROUTES is on."""
 
 from flask import Flask
 
+from newsletter import settings
 from newsletter.compose.times import uk_date, uk_time
+from newsletter.config import site_title
 from newsletter.web import bench, errorpages, headers, params
 from newsletter.web.admin import bp as admin_bp
 from newsletter.web.auth import bp as auth_bp
@@ -26,6 +28,16 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["uk_date"] = uk_date
     errorpages.init_app(app)
+
+    @app.before_request
+    def current_settings() -> None:
+        # The settings saved on /admin/settings, looked at every few seconds (newsletter.settings).
+        settings.refresh(app)
+
+    @app.context_processor
+    def identity() -> dict[str, object]:
+        return {"site_title": site_title(app.config)}
+
     if app.config.get("BENCH_ROUTES"):
         bench.init_app(app)
 

@@ -324,6 +324,23 @@ def import_then(path: str, then: Callable | None = None) -> Callable:
 ERRORS = ".error-summary"
 
 
+def open_reset_link(page) -> None:
+    """On the accounts page: make the editor's reset link and follow it."""
+    press(f"Reset password of {EDITOR}")(page)
+    link = page.locator("#reset-link").input_value()
+    page.context.clear_cookies()
+    page.goto(link)
+
+
+# Pages shown only when the environment sets part of the organisation's identity; their tests
+# (tests/browser/test_settings_and_reset.py) run the app with ENVIRONMENT_IDENTITY.
+ENVIRONMENT_IDENTITY = {
+    "ORG_NAME": "Local Digital Coalition",
+    "MAIL_FROM": "Coalition news <news@coalition.example>",
+    "SETTINGS_FROM_ENV": frozenset({"ORG_NAME", "MAIL_FROM"}),
+}
+
+
 @dataclass(frozen=True)
 class PageState:
     name: str
@@ -597,6 +614,40 @@ ADMIN_PAGES = [
     PageState("outbox as editor", "/admin/outbox", EDITOR, shows="main table"),
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),
+    PageState(
+        "password reset link",
+        "/admin/accounts",
+        ADMIN,
+        act=press(f"Reset password of {EDITOR}"),
+        shows="#reset-link",
+    ),
+    PageState(
+        "set a new password", "/admin/accounts", ADMIN, act=open_reset_link, shows="main form"
+    ),
+    PageState(
+        "set a new password sent empty",
+        "/admin/accounts",
+        ADMIN,
+        act=lambda page: (open_reset_link(page), submit(page)),
+        shows=ERRORS,
+    ),
+    PageState("reset link invalid", "/admin/reset/1-no-such-reset-token"),
+    PageState("settings", "/admin/settings", ADMIN),
+    PageState("settings on first run", "/admin/settings?first_run=1", ADMIN),
+    PageState(
+        "settings sent with a bad From",
+        "/admin/settings",
+        ADMIN,
+        act=fill_and_press("Save settings", From_address="not an address"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "settings saved",
+        "/admin/settings",
+        ADMIN,
+        act=fill_and_press("Save settings", Postal_address="1 High Street\nLeeds LS1 1AA"),
+        shows=".notification--success",
+    ),
     PageState("test addresses", "/admin/test-addresses", ADMIN),
     PageState(
         "add test address sent empty",
@@ -616,6 +667,11 @@ ADMIN_PAGES = [
 ]
 
 ALL_PAGES = PUBLIC_PAGES + ADMIN_PAGES
+
+# Needs ENVIRONMENT_IDENTITY in the app's configuration (see above).
+ENVIRONMENT_PAGES = [
+    PageState("settings set by the environment", "/admin/settings", ADMIN),
+]
 
 
 def sign_in(page, live_server, email: str, password: str = PASSWORD) -> None:

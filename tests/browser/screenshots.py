@@ -10,6 +10,7 @@ import pytest
 
 from tests.browser.pages import (
     ADMIN,
+    EDITOR,
     SCREENSHOTS,
     PageState,
     dry_run_a_csv,
@@ -50,6 +51,15 @@ SHOTS = [
     PageState("home", "/"),
     PageState("admin-import-preview", "/admin/imports/new", ADMIN, act=preview_a_csv),
     PageState("admin-import-dry-run", "/admin/imports/new", ADMIN, act=dry_run_a_csv),
+    PageState("admin-settings", "/admin/settings", ADMIN),
+    PageState("admin-settings-first-run", "/admin/settings?first_run=1", ADMIN),
+    PageState("admin-accounts", "/admin/accounts", ADMIN),
+    PageState(
+        "admin-password-reset-link",
+        "/admin/accounts",
+        ADMIN,
+        act=press(f"Reset password of {EDITOR}"),
+    ),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
 ]

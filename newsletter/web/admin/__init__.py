@@ -11,6 +11,7 @@ from newsletter.web.admin import (  # noqa: F401
     issues,
     lists,
     outbox,
+    settings,
     subscribers,
     suppressions,
 )

@@ -1,11 +1,13 @@
 """Admin pages: secretariat accounts, and the test addresses test sends may go to (admins only)."""
 
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user
 
 from newsletter import accounts
+from newsletter.compose.issues import editors_may_send
 from newsletter.delivery import trial_send
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
+from newsletter.urls import external_url
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import ConfirmForm, NewAccountForm, TestAddressForm
@@ -30,7 +32,14 @@ def accounts_index():
             flash(f"Created an {account.role.value} account for {account.email}.", "success")
             return redirect(url_for("admin.accounts_index"))
     status = 422 if form.errors else 200
-    page = render_template("admin/accounts.html", form=form, accounts=accounts.all_accounts())
+    page = render_template(
+        "admin/accounts.html",
+        form=form,
+        accounts=accounts.all_accounts(),
+        editors_may_send=editors_may_send(),
+        reset_form=ConfirmForm(formdata=None),
+        reset_hours=accounts.RESET_LINK_HOURS,
+    )
     return page, status
 
 
@@ -44,6 +53,31 @@ def accounts_disable(account_id: int):
 @admin_required
 def accounts_enable(account_id: int):
     return _set_disabled(account_id, disabled=False)
+
+
+@bp.post("/accounts/<int:account_id>/reset")
+@admin_required
+def accounts_reset(account_id: int):
+    """Make a one-time password reset link for another account and show it, this once."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    account = accounts.get_account(account_id)
+    try:
+        token, expires_at = accounts.issue_reset_token(
+            account, actor=current_user._get_current_object()
+        )
+    except ValidationError as error:
+        flash(str(error), "error")
+        return redirect(url_for("admin.accounts_index"))
+    page = render_template(
+        "admin/account_reset_link.html",
+        account=account,
+        link=external_url("auth.reset_password", token=token),
+        expires_at=expires_at,
+    )
+    response = make_response(page)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _set_disabled(account_id: int, disabled: bool):

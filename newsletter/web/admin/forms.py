@@ -186,3 +186,13 @@ class ReasonForm(BaseForm):
 
 class ConfirmForm(BaseForm):
     """A button that only needs the CSRF token (unsubscribe, export, erase)."""
+
+
+class SettingsForm(BaseForm):
+    """The organisation's identity (/admin/settings); newsletter.settings checks the values."""
+
+    org_name = StringField("Organisation name")
+    postal_address = TextAreaField("Postal address")
+    from_name = StringField("From name")
+    from_address = StringField("From address")
+    site_title = StringField("Public site title")

@@ -47,3 +47,17 @@ class SetupForm(BaseForm):
             EqualTo("password", "The passwords do not match"),
         ],
     )
+
+
+class ResetPasswordForm(BaseForm):
+    new_password = PasswordField(
+        "New password",
+        validators=[InputRequired("Enter a new password"), domain_check(check_password)],
+    )
+    confirm_password = PasswordField(
+        "Confirm new password",
+        validators=[
+            InputRequired("Enter the new password again"),
+            EqualTo("new_password", "The new passwords do not match"),
+        ],
+    )

@@ -11,7 +11,12 @@ from newsletter import accounts
 from newsletter.accounts import setup_token_is_valid
 from newsletter.errors import NewsletterError, NotFoundError
 from newsletter.web.auth.blueprint import bp
-from newsletter.web.auth.forms import ChangePasswordForm, LoginForm, SetupForm
+from newsletter.web.auth.forms import (
+    ChangePasswordForm,
+    LoginForm,
+    ResetPasswordForm,
+    SetupForm,
+)
 from newsletter.web.auth.limits import (
     account_key,
     password_attempts_limited,
@@ -121,6 +126,30 @@ def setup(token: str):
             start_session(account)
             accounts.note_login(account, via="setup")
             flash("Your admin account has been created and you are signed in.", "success")
-            return redirect(url_for("admin.dashboard"))
+            # First run: lead on to the organisation's identity, which the mail needs.
+            return redirect(url_for("admin.settings", first_run=1))
     status = 422 if form.errors else 200
     return render_template("auth/setup.html", form=form), status
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+def reset_password(token: str):
+    """A one-time link an admin made: set a new password (the account's sessions end)."""
+    account = accounts.reset_link_account(token)
+    if account is None:
+        return render_template("auth/reset_invalid.html"), 404
+    form = ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.reset_password(token, form.new_password.data)
+        except NotFoundError:
+            return render_template("auth/reset_invalid.html"), 404
+        except NewsletterError as error:
+            show_error(form.new_password, str(error))
+        else:
+            if current_user.is_authenticated:
+                end_session()
+            flash("Your password has been set. Sign in with it.", "success")
+            return redirect(url_for("auth.login"))
+    status = 422 if form.errors else 200
+    return render_template("auth/reset.html", form=form, account=account), status

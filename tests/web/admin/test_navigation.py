@@ -18,6 +18,7 @@ ITEMS = [
     ("/admin/outbox", "Outbox"),
     ("/admin/accounts", "Accounts"),
     ("/admin/audit", "Audit log"),
+    ("/admin/settings", "Settings"),
 ]
 
 

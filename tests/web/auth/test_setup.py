@@ -29,10 +29,10 @@ def test_setup_link_shows_the_form_while_no_account_exists(client):
 
 
 def test_setup_link_creates_the_first_admin_and_signs_them_in(client):
-    """Submitting the form makes an admin and lands on the dashboard, signed in."""
+    """Submitting the form makes an admin and leads on to the organisation's settings, signed in."""
     token = issue_setup_token()
     response = set_up(client, token)
-    assert response.headers["Location"] == "/admin/"
+    assert response.headers["Location"] == "/admin/settings?first_run=1"
     account = db.session.scalars(select(Account)).one()
     assert (account.email, account.role) == ("first@example.org", AccountRole.ADMIN)
     assert client.get("/admin/").status_code == 200
