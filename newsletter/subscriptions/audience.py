@@ -12,11 +12,13 @@ the rows are read.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import sqlalchemy as sa
 
+from newsletter import suppression
 from newsletter.audit import record
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
@@ -28,6 +30,9 @@ from newsletter.models import (
     Subscriber,
     Subscription,
     SubscriptionStatus,
+    SuppressionEntry,
+    SuppressionEntryReason,
+    SuppressionReason,
 )
 from newsletter.models.base import utcnow
 
@@ -192,3 +197,166 @@ def list_export_rows(mailing_list: MailingList) -> Iterator[tuple]:
                 value.isoformat() if isinstance(value, datetime) else str(value or "")
                 for value in row[1:]
             )
+
+
+class Sort(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    ADDRESS = "address"
+
+
+# A broad text search is counted up to here, then said to match "more than" this many.
+COUNT_CAP = 1000
+
+
+@dataclass(frozen=True)
+class Filters:
+    """What the subscribers page asks for: a text, a list, a status on it, and an order.
+
+    The status is per list: a person with a pending subscription to any list (or to the
+    chosen one) matches `pending`.
+    """
+
+    term: str = ""
+    list_id: int | None = None
+    status: SubscriptionStatus | None = None
+    sort: Sort = Sort.NEWEST
+
+    @property
+    def by_address(self) -> bool:
+        """Address order does not combine with a text search (its index cannot serve both)."""
+        return self.sort == Sort.ADDRESS and not self.term
+
+    @property
+    def newest_first(self) -> bool:
+        return self.sort == Sort.NEWEST or (self.sort == Sort.ADDRESS and bool(self.term))
+
+
+def _filtered(query: sa.Select, filters: Filters) -> sa.Select:
+    table, subscription = Subscriber.__table__, Subscription.__table__
+    if filters.term:
+        query = query.where(SEARCH_TEXT.like(_like_pattern(filters.term.casefold()), escape="\\"))
+    if filters.list_id is not None:
+        # One subscription a person and list: a join, which walks the list's own index.
+        on = [subscription.c.subscriber_id == table.c.id]
+        on.append(subscription.c.list_id == filters.list_id)
+        if filters.status is not None:
+            on.append(subscription.c.status == filters.status)
+        query = query.join(subscription, sa.and_(*on))
+    elif filters.status is not None:
+        query = query.where(
+            sa.exists().where(
+                subscription.c.subscriber_id == table.c.id,
+                subscription.c.status == filters.status,
+            )
+        )
+    return query
+
+
+def find_query(filters: Filters, after: int | None = None, limit: int = PAGE_SIZE) -> sa.Select:
+    """One keyset page of people matching `filters`, in their order, continuing after `after`.
+
+    `after` is the id of the last person shown; in address order the next page starts after
+    that person's address key (looked up by id, so no address travels in a URL).
+    """
+    table = Subscriber.__table__
+    query = _filtered(
+        sa.select(table.c.id, table.c.email, table.c.email_key, table.c.name, table.c.created_at),
+        filters,
+    )
+    if filters.by_address:
+        if after:
+            last = sa.select(table.c.email_key).where(table.c.id == after).scalar_subquery()
+            query = query.where(table.c.email_key > last)
+        return query.order_by(table.c.email_key).limit(limit + 1)
+    if filters.newest_first:
+        if after:
+            query = query.where(table.c.id < after)
+        return query.order_by(table.c.id.desc()).limit(limit + 1)
+    if after:
+        query = query.where(table.c.id > after)
+    return query.order_by(table.c.id).limit(limit + 1)
+
+
+def find_subscribers(
+    filters: Filters, after: int | None = None, limit: int = PAGE_SIZE
+) -> SearchPage:
+    """One page of the people `filters` match and the id to continue after, if there are more."""
+    filters = replace(filters, term=check_search(filters.term))
+    rows = db.session.execute(find_query(filters, after, limit)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SearchPage(rows, rows[-1].id if more else None)
+
+
+@dataclass(frozen=True)
+class Count:
+    n: int
+    more: bool  # True: "more than n"
+
+
+def count_subscribers(filters: Filters) -> Count:
+    """How many people match: exactly for list and status filters, up to COUNT_CAP with a text.
+
+    A broad text search would read every matching row to count them all, so it stops at
+    the cap and says "more than".
+    """
+    table = Subscriber.__table__
+    filters = replace(filters, term=check_search(filters.term))
+    if filters.term:
+        capped = _filtered(sa.select(table.c.id), filters).limit(COUNT_CAP + 1).subquery()
+        n = db.session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
+        return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+    if filters.list_id is not None:
+        # Counted from the subscription index alone, never touching the people.
+        subscription = Subscription.__table__
+        query = sa.select(sa.func.count()).select_from(subscription).where(
+            subscription.c.list_id == filters.list_id
+        )
+        if filters.status is not None:
+            query = query.where(subscription.c.status == filters.status)
+        return Count(db.session.scalar(query) or 0, False)
+    query = _filtered(sa.select(sa.func.count()).select_from(table), filters)
+    return Count(db.session.scalar(query) or 0, False)
+
+
+@dataclass(frozen=True)
+class Standing:
+    """A person's subscription on one list, as a row of the subscribers page shows it."""
+
+    list_name: str
+    status: SubscriptionStatus
+
+
+def standings(subscriber_ids: Sequence[int]) -> dict[int, list[Standing]]:
+    """Each person's lists and statuses, for one page of people, in one query."""
+    if not subscriber_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Subscription.subscriber_id, MailingList.name, Subscription.status)
+        .join(MailingList, MailingList.id == Subscription.list_id)
+        .where(Subscription.subscriber_id.in_(list(subscriber_ids)))
+        .order_by(Subscription.subscriber_id, Subscription.list_id)
+    ).all()
+    found: dict[int, list[Standing]] = {}
+    for subscriber_id, name, status in rows:
+        found.setdefault(subscriber_id, []).append(Standing(name, SubscriptionStatus(status)))
+    return found
+
+
+def suppressed_reasons(keys: Sequence[str]) -> dict[str, list[SuppressionReason]]:
+    """The standing suppression reasons of each of these address keys that has any (one query)."""
+    if not keys:
+        return {}
+    hash_key = suppression.hasher()
+    by_hash = {hash_key(key): key for key in keys}
+    rows = db.session.execute(
+        sa.select(SuppressionEntry.key_hash, SuppressionEntryReason.reason)
+        .join(SuppressionEntryReason, SuppressionEntryReason.entry_id == SuppressionEntry.id)
+        .where(suppression.STANDING, SuppressionEntry.key_hash.in_(list(by_hash)))
+        .order_by(SuppressionEntryReason.id)
+    ).all()
+    found: dict[str, list[SuppressionReason]] = {}
+    for key_hash, reason in rows:
+        found.setdefault(by_hash[key_hash], []).append(SuppressionReason(reason))
+    return found
