@@ -310,8 +310,10 @@ def count_subscribers(filters: Filters) -> Count:
     if filters.list_id is not None:
         # Counted from the subscription index alone, never touching the people.
         subscription = Subscription.__table__
-        query = sa.select(sa.func.count()).select_from(subscription).where(
-            subscription.c.list_id == filters.list_id
+        query = (
+            sa.select(sa.func.count())
+            .select_from(subscription)
+            .where(subscription.c.list_id == filters.list_id)
         )
         if filters.status is not None:
             query = query.where(subscription.c.status == filters.status)

@@ -88,7 +88,7 @@ def subscribers_index():
     after = request.args.get("after", type=to_id)
     error, page, count = None, None, None
     standings: dict[int, list] = {}
-    suppressed: dict[str, list] = {}
+    suppressed: dict[str, list[str]] = {}
     try:
         page = audience.find_subscribers(filters, after)
         count = audience.count_subscribers(filters)
@@ -96,7 +96,12 @@ def subscribers_index():
         error = str(exc)
     if page is not None:
         standings = audience.standings([row.id for row in page.rows])
-        suppressed = audience.suppressed_reasons([row.email_key for row in page.rows])
+        suppressed = {
+            key: [reason_words(r) for r in reasons]
+            for key, reasons in audience.suppressed_reasons(
+                [row.email_key for row in page.rows]
+            ).items()
+        }
     query = {
         "q": " ".join(filters.term.split()) or None,
         "list": chosen.slug if chosen else None,
@@ -116,7 +121,6 @@ def subscribers_index():
         count=count,
         standings=standings,
         suppressed=suppressed,
-        reason_words=reason_words,
         error=error,
         paged=after,
     ), (422 if error else 200)
@@ -139,8 +143,7 @@ def subscribers_show(subscriber_id: int):
         subscriber=subscriber,
         history=_history(subscriber),
         active=active,
-        reasons=entry.active_reasons if entry else [],
-        reason_words=reason_words,
+        reasons=[reason_words(r) for r in entry.active_reasons] if entry else [],
         deliveries=deliveries,
         bounces=rights.subscriber_bounces(subscriber.id),
         entry=entry,
