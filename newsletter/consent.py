@@ -173,7 +173,7 @@ def describe_event(
 
     if action == ConsentAction.REQUESTED:
         if method == ConsentMethod.FORM:
-            return f"signed up on the form at {source or '/subscribe'}"
+            return f"signed up on the form at {_page(source)}"
         return f"asked to join ({_words(method)})"
     if action in (ConsentAction.CONFIRMED, ConsentAction.RESUBSCRIBED):
         again = " again" if action == ConsentAction.RESUBSCRIBED else ""
@@ -181,7 +181,7 @@ def describe_event(
             verb = "joined again" if again else "confirmed"
             return f"{verb} by the link in the confirmation email"
         if method == ConsentMethod.FORM:
-            return f"joined{again} on the form at {source or '/subscribe'} (single opt-in)"
+            return f"joined{again} on the form at {_page(source)} (single opt-in)"
         if method in _JOIN_BY:
             return f"joined{again} {_JOIN_BY[method]}{by}"
         return f"joined{again} ({_words(method)})"
@@ -211,6 +211,11 @@ def describe_event(
         how = _JOIN_BY.get(method, f"({_words(method)})")
         return f"suppression ({reasons}) lifted by opting in again {how}"
     return f"{_words(action)} ({_words(method)})"
+
+
+def _page(source: str) -> str:
+    """A form's page as its path, never a route pattern with `<token>` in it."""
+    return source.split("/<")[0] if source.startswith("/") else "/subscribe"
 
 
 def _words(value: str) -> str:
