@@ -8,18 +8,21 @@ event to the session and its caller commits it with the change it records.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
 from newsletter.extensions import db
 from newsletter.models import (
+    Account,
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
     ConsentWording,
+    Issue,
     OptInLevel,
     Subscriber,
 )
@@ -211,6 +214,23 @@ def describe_event(
         how = _JOIN_BY.get(method, f"({_words(method)})")
         return f"suppression ({reasons}) lifted by opting in again {how}"
     return f"{_words(action)} ({_words(method)})"
+
+
+def describe_events(events: Sequence[ConsentEvent]) -> list[str]:
+    """`describe_event` for each of a person's events, with the issues and accounts they name
+    looked up in two queries."""
+    issue_ids = {e.detail.get("issue_id") for e in events if isinstance(e.detail, dict)}
+    issue_ids = {i for i in issue_ids if isinstance(i, int)}
+    account_ids = {e.account_id for e in events if e.account_id}
+    issues: dict[int, str] = {}
+    accounts: dict[int, str] = {}
+    if issue_ids:
+        query = sa.select(Issue.id, Issue.subject).where(Issue.id.in_(issue_ids))
+        issues = {row.id: row.subject for row in db.session.execute(query)}
+    if account_ids:
+        query = sa.select(Account.id, Account.email).where(Account.id.in_(account_ids))
+        accounts = {row.id: row.email for row in db.session.execute(query)}
+    return [describe_event(e, issues=issues, accounts=accounts) for e in events]
 
 
 def _page(source: str) -> str:

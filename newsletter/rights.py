@@ -33,6 +33,7 @@ from sqlalchemy.orm import InstrumentedAttribute
 from newsletter import suppression
 from newsletter.addresses import Address, canonical_key, parse_address
 from newsletter.audit import Actor, record
+from newsletter.consent import describe_events
 from newsletter.delivery.counts import fold_and_delete
 from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
@@ -158,8 +159,12 @@ def _events(subscriber: Subscriber) -> list[dict]:
             "source_system": e.source_system,
             "import_job_id": e.import_job_id,
             "detail": e.detail,
+            # The same fields in words, as the admin's history shows them.
+            "description": description,
         }
-        for e in subscriber.consent_events
+        for e, description in zip(
+            subscriber.consent_events, describe_events(subscriber.consent_events), strict=True
+        )
     ]
 
 

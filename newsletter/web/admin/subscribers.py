@@ -20,12 +20,11 @@ from flask import (
 from flask_login import current_user
 
 from newsletter import rights, spreadsheet, suppression
-from newsletter.consent import Origin, describe_event, reason_words
+from newsletter.consent import Origin, describe_events, reason_words
 from newsletter.errors import NewsletterError, ValidationError
 from newsletter.extensions import db
 from newsletter.lists import get_list
 from newsletter.models import (
-    Account,
     Delivery,
     Issue,
     MailingList,
@@ -155,32 +154,15 @@ def subscribers_show(subscriber_id: int):
 def _history(subscriber: Subscriber) -> list[tuple]:
     """The person's consent events, oldest first, each with its sentence and its list's name."""
     events = subscriber.consent_events
-    issue_ids = {e.detail.get("issue_id") for e in events if isinstance(e.detail, dict)}
-    issue_ids = {i for i in issue_ids if isinstance(i, int)}
-    account_ids = {e.account_id for e in events if e.account_id}
-    issues = dict(
-        db.session.execute(sa.select(Issue.id, Issue.subject).where(Issue.id.in_(issue_ids))).all()
-        if issue_ids
-        else []
-    )
-    accounts = dict(
-        db.session.execute(
-            sa.select(Account.id, Account.email).where(Account.id.in_(account_ids))
-        ).all()
-        if account_ids
-        else []
-    )
     list_ids = {e.list_id for e in events if e.list_id}
-    names = dict(
-        db.session.execute(
-            sa.select(MailingList.id, MailingList.name).where(MailingList.id.in_(list_ids))
-        ).all()
-        if list_ids
-        else []
-    )
+    names: dict[int, str] = {}
+    if list_ids:
+        query = sa.select(MailingList.id, MailingList.name).where(MailingList.id.in_(list_ids))
+        names = {row.id: row.name for row in db.session.execute(query)}
+    sentences = describe_events(events)
     return [
-        (e, describe_event(e, issues=issues, accounts=accounts), names.get(e.list_id or 0, ""))
-        for e in events
+        (e, sentence, names.get(e.list_id or 0, ""))
+        for e, sentence in zip(events, sentences, strict=True)
     ]
 
 
