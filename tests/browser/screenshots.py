@@ -29,6 +29,8 @@ SHOTS = [
     PageState("admin-issue-sent", "/admin/issues/{sent_issue_id}", ADMIN),
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
+    PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
+    PageState("admin-subscriber-history", "/admin/subscribers/{history_subscriber_id}", ADMIN),
     PageState("admin-dashboard", "/admin/", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
