@@ -217,3 +217,19 @@ def test_editors_may_search_but_not_export_a_list(client, make, news):
     sign_in(client, "ed@example.org")
     assert client.get("/admin/subscribers?q=example").status_code == 200
     assert client.get("/admin/lists/news/subscribers.csv").status_code == 403
+
+
+def test_everyone_past_the_threshold_is_an_estimate_on_postgresql(
+    admin_client, make, news, monkeypatch
+):
+    """PostgreSQL's estimate ("About N") for everyone; SQLite always counts exactly."""
+    monkeypatch.setattr(audience, "ESTIMATE_ABOVE", -1)
+    make.subscriber("ann@example.com", lists=[news])
+    on_postgresql = db.engine.dialect.name == "postgresql"
+    if on_postgresql:
+        db.session.execute(sa.text("ANALYZE subscriber"))
+        db.session.commit()
+    page = admin_client.get("/admin/subscribers").get_data(as_text=True)
+    assert (
+        ("<strong>About " in page) if on_postgresql else ("<strong>1</strong> subscriber" in page)
+    )
