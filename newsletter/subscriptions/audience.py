@@ -2,8 +2,9 @@
 
 Search matches part of an address or of a name. On PostgreSQL a trigram GIN index on the two
 together (migration 0005) keeps `LIKE '%term%'` fast at a million people; results are paged
-by id (keyset: `id > after`), never by OFFSET, and never counted, since a count of a broad
-match would read every matching row.
+by keyset (`after` the last id shown), never by OFFSET. A broad match is counted only up to
+COUNT_CAP, since counting it all would read every matching row; list and status filters are
+counted exactly from the subscription indexes of migration 0011.
 
 Everything here reads, except `export_list`, which commits the export's audit record before
 the rows are read.
