@@ -255,6 +255,8 @@ def main() -> None:
         client.post("/admin/login", data={"email": "bench@example.org", "password": PASSWORD})
         lists = dict(db.session.execute(sa.select(MailingList.slug, MailingList.id)).all())
         everything: dict[str, list[float]] = {"query": [], "count": [], "page": []}
+        # The text searches alone, without list or status: the target's original cases.
+        texts: dict[str, list[float]] = {"query": [], "count": [], "page": []}
         for label, args in searches(sample):
             filters = filters_of(args, lists)
             page = find_subscribers(filters)
@@ -281,6 +283,11 @@ def main() -> None:
                 for name, samples in (("query", query), ("count", counts), ("page", pages)):
                     report(name, samples)
                     everything[name] += samples
+                    if set(args) == {"q"}:
+                        texts[name] += samples
+        print("text searches alone:")
+        for name, samples in texts.items():
+            report(name, samples)
         print("all cases:")
         for name, samples in everything.items():
             report(name, samples)
