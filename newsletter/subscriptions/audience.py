@@ -62,30 +62,10 @@ def check_search(term: str) -> str:
     return term
 
 
-def search_query(term: str, after: int | None = None, limit: int = PAGE_SIZE) -> sa.Select:
-    """People whose address or name contains `term` (any case), in id order after `after`."""
-    table = Subscriber.__table__
-    query = sa.select(table.c.id, table.c.email, table.c.name, table.c.created_at)
-    if term:
-        # The key is the address casefolded; the name is lowered in SEARCH_TEXT.
-        query = query.where(SEARCH_TEXT.like(_like_pattern(term.casefold()), escape="\\"))
-    if after:
-        query = query.where(table.c.id > after)
-    return query.order_by(table.c.id).limit(limit + 1)
-
-
 @dataclass(frozen=True)
 class SearchPage:
     rows: Sequence[sa.Row]
     next_after: int | None
-
-
-def search_subscribers(term: str, after: int | None = None, limit: int = PAGE_SIZE) -> SearchPage:
-    """One page of matches and the id to continue after, if there are more."""
-    rows = db.session.execute(search_query(check_search(term), after, limit)).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return SearchPage(rows, rows[-1].id if more else None)
 
 
 def subscribers_by_list_and_status() -> list[dict]:
