@@ -7,18 +7,25 @@
 Drops and recreates the throwaway database `--database`, builds the schema with the real
 migrations, and loads the subscribers by COPY (addresses over 6,000 domains, a few big and a
 long tail; names from 400 first names and 600 surnames), then builds the trigram index and
-ANALYZEs, as a migration over a populated table would. Then it runs representative searches,
-each `--repeat` times after one warm-up, two ways:
+ANALYZEs, as a migration over a populated table would. Each person is on some of three lists
+(`news` 90 %, `members` 30 %, `events` 5 %; confirmed 85 %, pending 5 %, unsubscribed 10 % of
+subscriptions) and 1 % are suppressed. Then it runs representative searches, each `--repeat`
+times after one warm-up, three ways:
 
-- `query`: `audience.search_subscribers`, the function the page calls (SQLAlchemy Core, one
-  SELECT ... WHERE (email_key || ' ' || lower(name)) LIKE … ORDER BY id LIMIT 51);
-- `page`: GET /admin/subscribers?q=… through Flask's test client, signed in, template included.
+- `query`: `audience.find_subscribers`, the page's query (SQLAlchemy Core, one SELECT of people
+  by text, list and status, in the chosen order, keyset-paged, LIMIT 51);
+- `count`: `audience.count_subscribers`, the page's count (exact for list and status filters,
+  capped at 1,000 for a text search);
+- `page`: GET /admin/subscribers?… through Flask's test client, signed in, template included
+  (query, count, the page's statuses and suppression, and the template).
 
 Searches: a whole address, part of a local part, a domain (few and many matches), a big
 provider (a third of everyone), a surname, part of a surname, a first and last name, a term
-matching nobody, and the pages after the first (keyset `after=`) of broad ones. It prints the
-p50 and p95 of each search and of all of them, and the load average before and after (the
-machine may be shared). The database is dropped at the end unless `--keep`.
+matching nobody, and the pages after the first (keyset `after=`) of broad ones, all newest
+first (the page's default); then the filters: everyone in each order, a list in each order, a
+list and a status, a status on any list, a rare status, a search within a list and status.
+It prints the p50 and p95 of each case and of all of them, and the load average before and
+after (the machine may be shared). The database is dropped at the end unless `--keep`.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlencode
 
 import sqlalchemy as sa
 
@@ -38,6 +46,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 BIG = ["gmail.com", "outlook.com", "yahoo.co.uk", "btinternet.com", "hotmail.co.uk"]
 TLDS = ["org", "org.uk", "gov.uk", "ac.uk", "com", "net", "co.uk", "nhs.uk", "eu"]
 PASSWORD = "bench password 123"
+# Each list and the share of everyone on it; the statuses of subscriptions and their weights.
+LISTS = [("news", 0.9), ("members", 0.3), ("events", 0.05)]
+STATUSES = ["confirmed", "pending", "unsubscribed"]
+STATUS_WEIGHTS = [85, 5, 10]
 
 
 def parse_args() -> argparse.Namespace:
@@ -79,6 +91,7 @@ def load(app, rows: int) -> dict[str, str]:
     """COPY the subscribers in; returns names of people to search for."""
     import psycopg
 
+    from newsletter import suppression
     from newsletter.extensions import db
 
     rng = random.Random(20261127)
@@ -104,24 +117,61 @@ def load(app, rows: int) -> dict[str, str]:
                 token = f"t{i:x}-{rng.getrandbits(64):x}"
                 when = "2025-01-01T00:00:00Z"
                 copy.write_row((email, email, f"{first} {last}", "{}", token, "import", when, when))
+        first_id = connection.execute("SELECT min(id) FROM subscriber").fetchone()[0]
+        list_ids = {}
+        for slug, _share in LISTS:
+            list_ids[slug] = connection.execute(
+                "INSERT INTO mailing_list (slug, name, description, is_public, double_opt_in, "
+                "list_id_label, created_at, updated_at) VALUES (%s, %s, '', true, true, %s, "
+                "now(), now()) RETURNING id",
+                (slug, slug.capitalize(), f"{slug}.bench.example"),
+            ).fetchone()[0]
+        columns = "subscriber_id, list_id, status, opt_in_level, requested_via, created_at, " \
+                  "updated_at"  # fmt: skip
+        when = "2025-01-01T00:00:00Z"
+        with connection.cursor().copy(f"COPY subscription ({columns}) FROM STDIN") as copy:
+            for i in range(rows):
+                for slug, share in LISTS:
+                    if rng.random() < share:
+                        status = rng.choices(STATUSES, weights=STATUS_WEIGHTS)[0]
+                        level = "confirmed" if status != "pending" else "unknown"
+                        row = (first_id + i, list_ids[slug], status, level, "import", when, when)
+                        copy.write_row(row)
+        hash_key = suppression.hasher()
+        keys = connection.execute("SELECT email_key FROM subscriber WHERE id % 100 = 7").fetchall()
+        with connection.cursor().copy(
+            "COPY suppression_entry (key_hash, created_at) FROM STDIN"
+        ) as copy:
+            for (key,) in keys:
+                copy.write_row((hash_key(key), when))
+        connection.execute(
+            "INSERT INTO suppression_entry_reason (entry_id, reason, given_at, note) "
+            "SELECT id, 'hard_bounce', created_at, '' FROM suppression_entry"
+        )
         loaded = time.perf_counter()
         connection.execute(
             "CREATE INDEX ix_subscriber_search_trgm ON subscriber "
             "USING gin ((email_key || ' ' || lower(name)) gin_trgm_ops)"
         )
-        connection.execute("ANALYZE subscriber")
+        # What autovacuum does to a loaded table soon after: statistics and the visibility map
+        # (which lets the counts read only the indexes).
+        connection.commit()
+        connection.autocommit = True
+        for table in ("subscriber", "subscription", "suppression_entry"):
+            connection.execute(f"VACUUM ANALYZE {table}")
         indexed = time.perf_counter()
     print(
-        f"loaded {rows:,} subscribers by COPY in {loaded - started:.1f} s; trigram index and "
-        f"ANALYZE in {indexed - loaded:.1f} s",
+        f"loaded {rows:,} subscribers, their subscriptions and suppressions by COPY in "
+        f"{loaded - started:.1f} s; trigram index and VACUUM ANALYZE in {indexed - loaded:.1f} s",
         flush=True,
     )
     return sample
 
 
-def searches(sample: dict[str, str]) -> list[tuple[str, str]]:
+def searches(sample: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
+    """Each case: a label and the page's query-string arguments (besides `after`)."""
     local = sample["email"].split("@")[0]
-    return [
+    texts = [
         ("whole address", sample["email"]),
         ("part of a local part", local[2:-2]),
         ("small domain", "@council4321."),
@@ -132,6 +182,35 @@ def searches(sample: dict[str, str]) -> list[tuple[str, str]]:
         ("first and last name", f"{sample['first']} {sample['last']}"),
         ("no match", "zzqxj"),
     ]
+    filters: list[tuple[str, dict[str, str]]] = [
+        ("everyone, newest first", {}),
+        ("everyone, oldest first", {"sort": "oldest"}),
+        ("everyone, by address", {"sort": "address"}),
+        ("list news, newest first", {"list": "news"}),
+        ("list members, oldest first", {"list": "members", "sort": "oldest"}),
+        ("list members, by address", {"list": "members", "sort": "address"}),
+        ("list events, confirmed", {"list": "events", "status": "confirmed"}),
+        ("list news, pending, by address",
+         {"list": "news", "status": "pending", "sort": "address"}),
+        ("status unsubscribed, any list", {"status": "unsubscribed"}),
+        ("status pending, any list, oldest", {"status": "pending", "sort": "oldest"}),
+        ("big provider on members, confirmed",
+         {"q": "gmail", "list": "members", "status": "confirmed"}),
+        ("surname on events", {"q": sample["last"], "list": "events"}),
+    ]  # fmt: skip
+    return [(label, {"q": term}) for label, term in texts] + filters
+
+
+def filters_of(args: dict[str, str], lists: dict[str, int]):
+    from newsletter.models import SubscriptionStatus
+    from newsletter.subscriptions.audience import Filters, Sort
+
+    return Filters(
+        term=args.get("q", ""),
+        list_id=lists[args["list"]] if "list" in args else None,
+        status=SubscriptionStatus(args["status"]) if "status" in args else None,
+        sort=Sort(args.get("sort", "newest")),
+    )
 
 
 def timed(function, repeat: int) -> list[float]:
@@ -154,52 +233,67 @@ def report(label: str, samples: list[float]) -> None:
 
 
 def main() -> None:
-    args = parse_args()
+    args_ = parse_args()
     print(f"load average before: {', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
-    url = recreate_database(args.postgres, args.database)
+    url = recreate_database(args_.postgres, args_.database)
     from newsletter import create_app
     from newsletter.accounts import create_account
     from newsletter.config import load_config
     from newsletter.extensions import db
+    from newsletter.models import MailingList
     from newsletter.models.schema import upgrade_schema
-    from newsletter.subscriptions.audience import search_subscribers
+    from newsletter.subscriptions.audience import count_subscribers, find_subscribers
 
     config = load_config({"DATABASE_URL": url, "SECRET_KEY": "bench", "SUPPRESSION_KEY": "bench"})
     config.update(WTF_CSRF_ENABLED=False, RATELIMIT_ENABLED=False, SERVER_NAME="localhost")
     app = create_app(config)
     upgrade_schema(app)
     with app.app_context():
-        sample = load(app, args.rows)
+        sample = load(app, args_.rows)
         create_account("bench@example.org", PASSWORD, role="admin", actor="bench")
         client = app.test_client()
         client.post("/admin/login", data={"email": "bench@example.org", "password": PASSWORD})
-        everything = {"query": [], "page": []}
-        for label, term in searches(sample):
-            page = search_subscribers(term)
-            cases = [(label, term, None)]
+        lists = dict(db.session.execute(sa.select(MailingList.slug, MailingList.id)).all())
+        everything: dict[str, list[float]] = {"query": [], "count": [], "page": []}
+        # The text searches alone, without list or status: the target's original cases.
+        texts: dict[str, list[float]] = {"query": [], "count": [], "page": []}
+        for label, args in searches(sample):
+            filters = filters_of(args, lists)
+            page = find_subscribers(filters)
+            cases = [(label, None)]
             if page.next_after:
-                second = search_subscribers(term, page.next_after)
-                cases.append((f"{label}, page 2", term, page.next_after))
+                second = find_subscribers(filters, page.next_after)
+                cases.append((f"{label}, page 2", page.next_after))
                 if second.next_after:
-                    cases.append((f"{label}, page 3", term, second.next_after))
-            for case, text, after in cases:
-                query = timed(lambda t=text, a=after: search_subscribers(t, a), args.repeat)
-                path = f"/admin/subscribers?q={text}" + (f"&after={after}" if after else "")
+                    cases.append((f"{label}, page 3", second.next_after))
+            for case, after in cases:
+                query = timed(lambda f=filters, a=after: find_subscribers(f, a), args_.repeat)
+                counts = timed(lambda f=filters: count_subscribers(f), args_.repeat)
+                path = "/admin/subscribers?" + urlencode(
+                    {**args, **({"after": after} if after else {})}
+                )
                 response = client.get(path)
                 assert response.status_code == 200, response.status_code
-                pages = timed(lambda p=path: client.get(p), args.repeat)
+                pages = timed(lambda p=path: client.get(p), args_.repeat)
                 db.session.rollback()
-                print(f"{case} ({len(search_subscribers(text, after).rows)} shown):", flush=True)
-                report("query", query)
-                report("page", pages)
-                everything["query"] += query
-                everything["page"] += pages
-        print("all searches:")
-        report("query", everything["query"])
-        report("page", everything["page"])
+                shown = len(find_subscribers(filters, after).rows)
+                counted = count_subscribers(filters)
+                total = f"{'more than ' if counted.more else ''}{counted.n:,}"
+                print(f"{case} ({shown} shown of {total}):", flush=True)
+                for name, samples in (("query", query), ("count", counts), ("page", pages)):
+                    report(name, samples)
+                    everything[name] += samples
+                    if set(args) == {"q"}:
+                        texts[name] += samples
+        print("text searches alone:")
+        for name, samples in texts.items():
+            report(name, samples)
+        print("all cases:")
+        for name, samples in everything.items():
+            report(name, samples)
         db.engine.dispose()
-    if not args.keep:
-        recreate_database(args.postgres, args.database, create=False)
+    if not args_.keep:
+        recreate_database(args_.postgres, args_.database, create=False)
     print(f"load average after: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 

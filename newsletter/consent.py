@@ -8,17 +8,21 @@ event to the session and its caller commits it with the change it records.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import current_app, has_request_context, request
 
 from newsletter.extensions import db
 from newsletter.models import (
+    Account,
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
     ConsentWording,
+    Issue,
     OptInLevel,
     Subscriber,
 )
@@ -119,3 +123,157 @@ def event_values(
         "detail": {},
         **columns,
     }
+
+
+# Suppression reasons in words, for the consent history and the subscriber pages.
+REASON_WORDS = {
+    "left_all": "left every list",
+    "hard_bounce": "the address bounced permanently",
+    "soft_bounces": "the address bounced again and again",
+    "complaint": "a spam complaint",
+    "erased": "the person was erased",
+    "imported_unsubscribed": "imported as unsubscribed",
+    "imported_cleaned": "imported as cleaned (undeliverable)",
+    "imported_blocklisted": "imported as blocklisted",
+    "manual": "suppressed by hand",
+}
+
+_SYSTEMS = {"mailchimp": "Mailchimp", "listmonk": "listmonk", "mailman": "Mailman", "csv": "CSV"}
+_JOIN_BY = {
+    ConsentMethod.CONFIRM_LINK: "by the link in the confirmation email",
+    ConsentMethod.PREFERENCES: "on their preferences page",
+    ConsentMethod.ADMIN: "by an administrator",
+}
+
+
+def reason_words(reason: str) -> str:
+    """A suppression reason ("hard_bounce") as words ("the address bounced permanently")."""
+    return REASON_WORDS.get(str(reason), str(reason).replace("_", " "))
+
+
+def describe_event(
+    event: ConsentEvent,
+    *,
+    issues: Mapping[int, str] | None = None,
+    accounts: Mapping[int, str] | None = None,
+) -> str:
+    """One consent event as a plain-English sentence, for people rather than auditors.
+
+    `issues` maps issue ids to subjects and `accounts` account ids to addresses (looked up by
+    the caller, once for a whole history); without them an issue is named by its number. The
+    stored fields stay as they are: the sentence is only how they read.
+    """
+    action, method = ConsentAction(event.action), ConsentMethod(event.method)
+    detail = event.detail or {}
+    source = event.source or ""
+    issue_id = detail.get("issue_id")
+    issue = ""
+    if isinstance(issue_id, int):
+        subject = (issues or {}).get(issue_id)
+        issue = f"the issue ‘{subject}’" if subject else f"issue {issue_id}"
+    account = (accounts or {}).get(event.account_id) if event.account_id else None
+    by = f" by {account}" if account else ""
+
+    if action == ConsentAction.REQUESTED:
+        if method == ConsentMethod.FORM:
+            return f"signed up on the form at {_page(source)}"
+        return f"asked to join ({_words(method)})"
+    if action in (ConsentAction.CONFIRMED, ConsentAction.RESUBSCRIBED):
+        again = " again" if action == ConsentAction.RESUBSCRIBED else ""
+        if method == ConsentMethod.CONFIRM_LINK:
+            verb = "joined again" if again else "confirmed"
+            return f"{verb} by the link in the confirmation email"
+        if method == ConsentMethod.FORM:
+            return f"joined{again} on the form at {_page(source)} (single opt-in)"
+        if method in _JOIN_BY:
+            return f"joined{again} {_JOIN_BY[method]}{by}"
+        return f"joined{again} ({_words(method)})"
+    if action == ConsentAction.IMPORTED:
+        return f"imported{_import_origin(event, source)}{by}{_level(event)}"
+    if action == ConsentAction.UNSUBSCRIBED:
+        return _unsubscribed(method, source, issue, by, event, detail)
+    if action == ConsentAction.PREFERENCES_CHANGED:
+        changed = " and ".join(str(c) for c in detail.get("changed", [])) or "their details"
+        where = "on their preferences page" if method == ConsentMethod.PREFERENCES else ""
+        return " ".join(part for part in (f"changed their {changed}", where) if part)
+    if action == ConsentAction.BOUNCED:
+        if source == "smtp" and not issue:
+            return "the receiving mail server refused the address (the mailbox does not exist)"
+        kind = {"hard": "a permanent bounce", "soft": "a temporary bounce"}.get(
+            str(detail.get("kind")), "a bounce"
+        )
+        status = f", status {detail['status']}" if detail.get("status") else ""
+        return f"{issue or 'an email'} came back: {kind}{status}"
+    if action == ConsentAction.COMPLAINED:
+        return f"reported {issue or 'an email'} as spam"
+    if action == ConsentAction.SUPPRESSION_LIFTED:
+        reasons = ", ".join(reason_words(r) for r in detail.get("reasons", [])) or "suppression"
+        if method == ConsentMethod.ADMIN:
+            why = f": “{detail['why']}”" if detail.get("why") else ""
+            return f"suppression ({reasons}) removed{by or ' by an administrator'}{why}"
+        how = _JOIN_BY.get(method, f"({_words(method)})")
+        return f"suppression ({reasons}) lifted by opting in again {how}"
+    return f"{_words(action)} ({_words(method)})"
+
+
+def describe_events(events: Sequence[ConsentEvent]) -> list[str]:
+    """`describe_event` for each of a person's events, with the issues and accounts they name
+    looked up in two queries."""
+    issue_ids = {e.detail.get("issue_id") for e in events if isinstance(e.detail, dict)}
+    issue_ids = {i for i in issue_ids if isinstance(i, int)}
+    account_ids = {e.account_id for e in events if e.account_id}
+    issues: dict[int, str] = {}
+    accounts: dict[int, str] = {}
+    if issue_ids:
+        query = sa.select(Issue.id, Issue.subject).where(Issue.id.in_(issue_ids))
+        issues = {row.id: row.subject for row in db.session.execute(query)}
+    if account_ids:
+        query = sa.select(Account.id, Account.email).where(Account.id.in_(account_ids))
+        accounts = {row.id: row.email for row in db.session.execute(query)}
+    return [describe_event(e, issues=issues, accounts=accounts) for e in events]
+
+
+def _page(source: str) -> str:
+    """A form's page as its path, never a route pattern with `<token>` in it."""
+    return source.split("/<")[0] if source.startswith("/") else "/subscribe"
+
+
+def _words(value: str) -> str:
+    return str(value).replace("_", " ")
+
+
+def _level(event: ConsentEvent) -> str:
+    level = {
+        OptInLevel.CONFIRMED: " as a confirmed (double) opt-in",
+        OptInLevel.SINGLE: " as a single opt-in",
+    }
+    return level.get(OptInLevel(event.opt_in_level), "") if event.opt_in_level else ""
+
+
+def _import_origin(event: ConsentEvent, source: str) -> str:
+    system = _SYSTEMS.get(event.source_system or "", event.source_system or "")
+    named = " ".join(part for part in (system, source) if part)
+    return f" from {named}" if named else ""
+
+
+def _unsubscribed(
+    method: ConsentMethod, source: str, issue: str, by: str, event: ConsentEvent, detail: dict
+) -> str:
+    from_issue = f" from {issue}" if issue else ""
+    if method == ConsentMethod.ONE_CLICK:
+        if source == "List-Unsubscribe mailto":
+            return f"unsubscribed by email (the List-Unsubscribe address){from_issue}"
+        return f"unsubscribed with one click{from_issue or ' from an email'}"
+    if method == ConsentMethod.UNSUBSCRIBE_PAGE:
+        return f"unsubscribed on the unsubscribe page{from_issue}"
+    if method == ConsentMethod.PREFERENCES:
+        return "left the list on their preferences page"
+    if method == ConsentMethod.ADMIN:
+        return f"unsubscribed by hand{by or ' by an administrator'}"
+    if method == ConsentMethod.IMPORT:
+        return f"imported as unsubscribed{_import_origin(event, source)}{by}"
+    if method == ConsentMethod.COMPLAINT:
+        return f"left every list after a spam complaint{' about ' + issue if issue else ''}"
+    if method == ConsentMethod.BOUNCE:
+        return "unsubscribed because the address bounced"
+    return f"unsubscribed ({_words(method)})"

@@ -70,6 +70,11 @@ def test_export_prints_everything_held_as_json(runner, person):
     assert data["profile"]["name"] == "Jo Bloggs"
     assert [s["list"] for s in data["subscriptions"]] == ["news"]
     assert data["consent_events"][0]["ip_address"] == "192.0.2.7"
+    # The raw fields stay; the sentence the admin's history shows comes beside them.
+    assert data["consent_events"][0]["method"] == "confirm_link"
+    assert data["consent_events"][0]["description"] == (
+        "confirmed by the link in the confirmation email"
+    )
     assert data["deliveries"][0]["subject"] == "Spring news"
     assert data["deliveries"][0]["status"] == "sent"
     assert data["bounces"][0]["status_code"] == "4.2.2"

@@ -181,7 +181,7 @@ def _complaint(subscriber: Subscriber, delivery: Delivery, detail: dict) -> None
     note = f"complaint about issue {delivery.issue_id}"
     suppression.suppress(subscriber.email_key, SuppressionReason.COMPLAINT, note)
     # Leaves every list, with an `unsubscribed` event per list; apply_report commits.
-    leave_lists(subscriber, ConsentMethod.COMPLAINT, ORIGIN)
+    leave_lists(subscriber, ConsentMethod.COMPLAINT, ORIGIN, detail={"issue_id": delivery.issue_id})
 
 
 def unsubscribe_by_mail(delivery_id: int | None) -> None:
@@ -198,5 +198,6 @@ def unsubscribe_by_mail(delivery_id: int | None) -> None:
     issue = db.session.get(Issue, delivery.issue_id)
     list_ids = {link.list_id for link in issue.issue_lists} if issue is not None else None
     origin = Origin(source="List-Unsubscribe mailto")
-    unsubscribe(subscriber, ConsentMethod.ONE_CLICK, origin, list_ids)
+    issue_id = delivery.issue_id
+    unsubscribe(subscriber, ConsentMethod.ONE_CLICK, origin, list_ids, {"issue_id": issue_id})
     logger.info("unsubscribe mail for delivery %s applied", delivery.id)

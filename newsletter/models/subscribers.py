@@ -75,6 +75,9 @@ class Subscription(Model):
         sa.Index("ix_subscription_status_created", "status", "created_at"),
         # The ledger's INSERT ... SELECT walks confirmed subscriptions of a list by subscriber.
         sa.Index("ix_subscription_list_status_subscriber", "list_id", "status", "subscriber_id"),
+        # The subscribers page: a list's people, or everyone with a status, in subscriber order.
+        sa.Index("ix_subscription_list_subscriber", "list_id", "subscriber_id"),
+        sa.Index("ix_subscription_status_subscriber", "status", "subscriber_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from newsletter import suppression
 from newsletter.addresses import Address, canonical_key, parse_address
 from newsletter.audit import Actor, record
+from newsletter.consent import describe_events
 from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.models import (
@@ -126,8 +127,12 @@ def _events(subscriber: Subscriber) -> list[dict]:
             "source_system": e.source_system,
             "import_job_id": e.import_job_id,
             "detail": e.detail,
+            # The same fields in words, as the admin's history shows them.
+            "description": description,
         }
-        for e in subscriber.consent_events
+        for e, description in zip(
+            subscriber.consent_events, describe_events(subscriber.consent_events), strict=True
+        )
     ]
 
 

@@ -41,9 +41,13 @@ def unsubscribe(
     method: ConsentMethod,
     origin: Origin,
     list_ids: set[int] | None = None,
+    detail: dict | None = None,
 ) -> list[MailingList]:
-    """Leave the given lists (all lists when None); idempotent. Returns the lists left now."""
-    left = leave_lists(subscriber, method, origin, list_ids)
+    """Leave the given lists (all lists when None); idempotent. Returns the lists left now.
+
+    `detail` goes on each consent event (`{"issue_id": …}` when an issue's link was used).
+    """
+    left = leave_lists(subscriber, method, origin, list_ids, detail)
     db.session.commit()
     return left
 
@@ -68,6 +72,7 @@ def leave_lists(
     method: ConsentMethod,
     origin: Origin,
     list_ids: set[int] | None = None,
+    detail: dict | None = None,
 ) -> list[MailingList]:
     """`unsubscribe` without the commit."""
     leaving = [
@@ -76,18 +81,20 @@ def leave_lists(
         if s.status in ACTIVE and (list_ids is None or s.list_id in list_ids)
     ]
     for subscription in leaving:
-        leave(subscription, method, origin)
+        leave(subscription, method, origin, detail)
     suppress_if_left_all(subscriber)
     return [s.mailing_list for s in leaving]
 
 
-def leave(subscription: Subscription, method: ConsentMethod, origin: Origin) -> None:
+def leave(
+    subscription: Subscription, method: ConsentMethod, origin: Origin, detail: dict | None = None
+) -> None:
     """Unsubscribe one subscription, with its consent event."""
     subscription.status = SubscriptionStatus.UNSUBSCRIBED
     subscription.unsubscribed_at = utcnow()
     record_consent(
         subscription.subscriber, ConsentAction.UNSUBSCRIBED, method, origin,
-        list_id=subscription.list_id,
+        list_id=subscription.list_id, detail=detail,
     )  # fmt: skip
 
 

@@ -43,6 +43,8 @@ class World:
     tampered_web_token: str
     subscriber_id: int
     suppressed_subscriber_id: int
+    # Someone who signed up, confirmed, left by one click, came back, bounced: a long history.
+    history_subscriber_id: int
     outbox_message_id: int
     unsubscribe_token: str
     preferences_token: str
@@ -52,6 +54,38 @@ class World:
     # A link naming a list its person is no longer waiting for (confirmed or left since).
     used_confirm_token: str
     tampered_token: str
+
+
+def _long_history(make, news, jobs, issue_id: int):
+    """Eve: signed up on the form, confirmed, imported to another list, left it by one click
+    from an issue, joined again on her preferences page, then an issue bounced."""
+    from newsletter.consent import Origin, record_consent
+    from newsletter.models import ConsentAction, ConsentMethod, OptInLevel, SubscriptionStatus
+    from newsletter.subscriptions.unsubscribe import unsubscribe
+
+    A, M = ConsentAction, ConsentMethod
+    eve = make.subscriber("eve@example.com", lists=[news, jobs], name="Eve")
+    form = Origin("/subscribe", "192.0.2.7", "Firefox")
+    record_consent(eve, A.REQUESTED, M.FORM, form, list_id=news.id, wording="Sign me up")
+    record_consent(eve, A.CONFIRMED, M.CONFIRM_LINK, Origin("/confirm/<token>"), list_id=news.id)
+    record_consent(
+        eve, A.IMPORTED, M.IMPORT, Origin("jobs export.csv"), list_id=jobs.id,
+        source_system="mailchimp", opt_in_level=OptInLevel.SINGLE,
+    )  # fmt: skip
+    db.session.commit()
+    one_click = Origin("/unsubscribe/<token>/<int:issue_id>")
+    unsubscribe(eve, M.ONE_CLICK, one_click, {news.id}, {"issue_id": issue_id})
+    news_subscription = next(s for s in eve.subscriptions if s.list_id == news.id)
+    news_subscription.status = SubscriptionStatus.CONFIRMED
+    record_consent(
+        eve, A.RESUBSCRIBED, M.PREFERENCES, Origin("/preferences/<token>"), list_id=news.id
+    )
+    record_consent(
+        eve, A.BOUNCED, M.BOUNCE, Origin("bounce receiver"),
+        detail={"kind": "soft", "issue_id": issue_id, "status": "4.2.2"},
+    )  # fmt: skip
+    unsubscribe(eve, M.PREFERENCES, Origin("/preferences/<token>"), {jobs.id})
+    return eve
 
 
 def _tampered(token: str) -> str:
@@ -114,6 +148,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     # Suppressed by hand once the sending is done, so that it changes no issue's recipients.
     dan = make.subscriber("dan@example.com", lists=[news], name="Dan")
     manual.add_addresses([dan.email], "Asked by letter", actor="test")
+    eve = _long_history(make, news, jobs, sent.id)
     mail = EmailMessage()
     mail["From"], mail["To"], mail["Subject"] = "news@example.org", ann.email, "Spring news"
     mail.set_content("Spring is here.")
@@ -136,6 +171,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         tampered_web_token=_tampered(web_token),
         subscriber_id=ann.id,
         suppressed_subscriber_id=dan.id,
+        history_subscriber_id=eve.id,
         outbox_message_id=captured.id,
         unsubscribe_token=ann.unsubscribe_token,
         preferences_token=preferences,
@@ -566,6 +602,26 @@ ADMIN_PAGES = [
         act=press("Unsubscribe from every list"),
     ),
     PageState("suppressed subscriber", "/admin/subscribers/{suppressed_subscriber_id}", ADMIN),
+    PageState(
+        "subscribers on a list with a status",
+        "/admin/subscribers?list=news&status=confirmed",
+        ADMIN,
+        shows="main table",
+    ),
+    PageState(
+        "subscribers by address", "/admin/subscribers?sort=address", ADMIN, shows="main table"
+    ),
+    PageState(
+        "subscribers, address order asked with a search",
+        "/admin/subscribers?q=example&sort=address",
+        ADMIN,
+    ),
+    PageState(
+        "subscribers, filters match nobody", "/admin/subscribers?list=jobs&status=pending", ADMIN
+    ),
+    PageState(
+        "subscriber with a long history", "/admin/subscribers/{history_subscriber_id}", ADMIN
+    ),
     PageState(
         "suppressed subscriber, lifted without a reason",
         "/admin/subscribers/{suppressed_subscriber_id}",

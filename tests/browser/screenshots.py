@@ -37,6 +37,8 @@ SHOTS = [
     PageState("admin-lists", "/admin/lists", ADMIN),
     PageState("admin-list", "/admin/lists/news", ADMIN),
     PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
+    PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
+    PageState("admin-subscriber-history", "/admin/subscribers/{history_subscriber_id}", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
     PageState("admin-outbox-search", "/admin/outbox?q=spring", ADMIN),

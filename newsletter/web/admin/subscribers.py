@@ -21,11 +21,17 @@ from flask_login import current_user
 
 from newsletter import rights, spreadsheet, suppression
 from newsletter.background.erasure import erase_person
-from newsletter.consent import Origin
+from newsletter.consent import Origin, describe_events, reason_words
 from newsletter.errors import NewsletterError, ValidationError
 from newsletter.extensions import db
 from newsletter.lists import get_list
-from newsletter.models import Delivery, Issue, Subscriber
+from newsletter.models import (
+    Delivery,
+    Issue,
+    MailingList,
+    Subscriber,
+    SubscriptionStatus,
+)
 from newsletter.subscriptions import audience
 from newsletter.subscriptions.unsubscribe import unsubscribe_by_admin
 from newsletter.suppression.manual import lift_for_subscriber
@@ -45,19 +51,79 @@ def _actor():
     return current_user._get_current_object()
 
 
+STATUS_CHOICES = [
+    ("", "Any status"),
+    ("confirmed", "Confirmed"),
+    ("pending", "Pending (not yet confirmed)"),
+    ("unsubscribed", "Unsubscribed"),
+]
+_STATUSES = {status.value for status in SubscriptionStatus}
+_SORTS = {sort.value for sort in audience.Sort}
+SORT_CHOICES = [
+    ("newest", "Newest first"),
+    ("oldest", "Oldest first"),
+    ("address", "By address (A to Z)"),
+]
+
+
+def _filters() -> tuple[audience.Filters, list[tuple[str, str]], MailingList | None]:
+    """The page's filters from its query string; unknown values are ignored, not errors."""
+    args = request.args
+    lists = db.session.scalars(sa.select(MailingList).order_by(MailingList.name)).all()
+    chosen = next((ml for ml in lists if ml.slug == args.get("list")), None)
+    status = args.get("status", "")
+    sort = args.get("sort", "")
+    filters = audience.Filters(
+        term=args.get("q", ""),
+        list_id=chosen.id if chosen else None,
+        status=SubscriptionStatus(status) if status in _STATUSES else None,
+        sort=audience.Sort(sort) if sort in _SORTS else audience.Sort.NEWEST,
+    )
+    return filters, [(ml.slug, ml.name) for ml in lists], chosen
+
+
 @bp.get("/subscribers")
 def subscribers_index():
-    term = request.args.get("q", "")
+    filters, lists, chosen = _filters()
     after = request.args.get("after", type=to_id)
-    error, page = None, None
+    error, page, count = None, None, None
+    standings: dict[int, list] = {}
+    suppressed: dict[str, list[str]] = {}
     try:
-        page = audience.search_subscribers(term, after)
+        page = audience.find_subscribers(filters, after)
+        count = audience.count_subscribers(filters)
     except ValidationError as exc:
         error = str(exc)
-    status = 422 if error else 200
+    if page is not None:
+        standings = audience.standings([row.id for row in page.rows])
+        suppressed = {
+            key: [reason_words(r) for r in reasons]
+            for key, reasons in audience.suppressed_reasons(
+                [row.email_key for row in page.rows]
+            ).items()
+        }
+    query = {
+        "q": " ".join(filters.term.split()) or None,
+        "list": chosen.slug if chosen else None,
+        "status": filters.status.value if filters.status else None,
+        "sort": filters.sort.value if filters.sort != audience.Sort.NEWEST else None,
+    }
     return render_template(
-        "admin/subscribers.html", term=term, page=page, error=error, paged=after
-    ), status
+        "admin/subscribers.html",
+        term=filters.term,
+        filters=filters,
+        lists=lists,
+        chosen=chosen,
+        statuses=STATUS_CHOICES,
+        sorts=SORT_CHOICES,
+        query=query,
+        page=page,
+        count=count,
+        standings=standings,
+        suppressed=suppressed,
+        error=error,
+        paged=after,
+    ), (422 if error else 200)
 
 
 @bp.get("/subscribers/<int:subscriber_id>")
@@ -70,15 +136,35 @@ def subscribers_show(subscriber_id: int):
         .order_by(Delivery.id.desc())
         .limit(DELIVERIES_SHOWN)
     ).all()
+    entry = suppression.find_entry(subscriber.email_key)
+    active = [s for s in subscriber.subscriptions if s.status != SubscriptionStatus.UNSUBSCRIBED]
     return render_template(
         "admin/subscriber_show.html",
         subscriber=subscriber,
+        history=_history(subscriber),
+        active=active,
+        reasons=[reason_words(r) for r in entry.active_reasons] if entry else [],
         deliveries=deliveries,
         bounces=rights.subscriber_bounces(subscriber.id),
-        entry=suppression.find_entry(subscriber.email_key),
+        entry=entry,
         form=ConfirmForm(),
         reason_form=ReasonForm(),
     )
+
+
+def _history(subscriber: Subscriber) -> list[tuple]:
+    """The person's consent events, oldest first, each with its sentence and its list's name."""
+    events = subscriber.consent_events
+    list_ids = {e.list_id for e in events if e.list_id}
+    names: dict[int, str] = {}
+    if list_ids:
+        query = sa.select(MailingList.id, MailingList.name).where(MailingList.id.in_(list_ids))
+        names = {row.id: row.name for row in db.session.execute(query)}
+    sentences = describe_events(events)
+    return [
+        (e, sentence, names.get(e.list_id or 0, ""))
+        for e, sentence in zip(events, sentences, strict=True)
+    ]
 
 
 @bp.post("/subscribers/<int:subscriber_id>/unsubscribe")

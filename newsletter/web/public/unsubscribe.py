@@ -49,7 +49,9 @@ def unsubscribe(token: str, issue_id: int | None = None):
         )
     one_click = request.form.get("List-Unsubscribe") == ONE_CLICK_BODY
     method = ConsentMethod.ONE_CLICK if one_click else ConsentMethod.UNSUBSCRIBE_PAGE
-    left = leaving.unsubscribe(subscriber, method, Origin.from_request(), list_ids)
+    # The issue's number (not the token) goes with the evidence: "from the issue 'Spring …'".
+    detail = {"issue_id": issue_id} if issue_id is not None else None
+    left = leaving.unsubscribe(subscriber, method, Origin.from_request(), list_ids, detail)
     # Always 200, never a redirect: some mail clients treat a redirect as failure.
     return render_template(
         "public/unsubscribed.html",
