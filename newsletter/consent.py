@@ -126,16 +126,20 @@ def event_values(
 
 
 # Suppression reasons in words, for the consent history and the subscriber pages.
+# A suppression reason in words: the one vocabulary of the admin's suppression list, a
+# person's page and the consent history.
 REASON_WORDS = {
-    "left_all": "left every list",
-    "hard_bounce": "the address bounced permanently",
-    "soft_bounces": "the address bounced again and again",
-    "complaint": "a spam complaint",
-    "erased": "the person was erased",
+    "left_all": "unsubscribed from every list",
+    "hard_bounce": "hard bounce: the receiving server said the mailbox does not exist",
+    "soft_bounces": (
+        "repeated soft bounces: the mailbox was full or unavailable for issue after issue"
+    ),
+    "complaint": "complaint: marked as spam",
+    "erased": "erased on request",
     "imported_unsubscribed": "imported as unsubscribed",
-    "imported_cleaned": "imported as cleaned (undeliverable)",
-    "imported_blocklisted": "imported as blocklisted",
-    "manual": "suppressed by hand",
+    "imported_cleaned": "imported as cleaned: the old system had stopped mailing it after bounces",
+    "imported_blocklisted": "imported as blocklisted by the old system",
+    "manual": "suppressed by hand in the admin",
 }
 
 _SYSTEMS = {"mailchimp": "Mailchimp", "listmonk": "listmonk", "mailman": "Mailman", "csv": "CSV"}
@@ -146,9 +150,10 @@ _JOIN_BY = {
 }
 
 
-def reason_words(reason: str) -> str:
-    """A suppression reason ("hard_bounce") as words ("the address bounced permanently")."""
-    return REASON_WORDS.get(str(reason), str(reason).replace("_", " "))
+def reason_words(reason: object) -> str:
+    """A suppression reason ("hard_bounce") as words ("hard bounce: the receiving server …")."""
+    value = getattr(reason, "value", reason)
+    return REASON_WORDS.get(str(value), str(value).replace("_", " "))
 
 
 def describe_event(

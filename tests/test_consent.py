@@ -132,7 +132,8 @@ RECORDED = [
             account_id=3,
             detail={"reasons": ["hard_bounce"], "why": "mailbox fixed"},
         ),
-        "suppression (the address bounced permanently) removed by ann@example.org: “mailbox fixed”",
+        "suppression (hard bounce: the receiving server said the mailbox does not exist) "
+        "removed by ann@example.org: “mailbox fixed”",
     ),
     (
         event(
@@ -141,7 +142,7 @@ RECORDED = [
             "/confirm/<token>",
             detail={"reasons": ["left_all"]},
         ),
-        "suppression (left every list) lifted by opting in again"
+        "suppression (unsubscribed from every list) lifted by opting in again"
         " by the link in the confirmation email",
     ),
 ]

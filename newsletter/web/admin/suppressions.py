@@ -7,8 +7,9 @@ from flask_login import current_user
 
 from newsletter import suppression
 from newsletter.addresses import parse_address
+from newsletter.consent import reason_words
 from newsletter.errors import ValidationError
-from newsletter.models import SuppressionEntry, SuppressionReason
+from newsletter.models import SuppressionEntry
 from newsletter.models.enums import SELF_LIFTABLE_REASONS
 from newsletter.suppression import manual
 from newsletter.web.admin.access import admin_required
@@ -16,29 +17,6 @@ from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import AddSuppressionForm, ReasonForm
 from newsletter.web.forms import show_error
 from newsletter.web.params import to_id
-
-# Each reason in words: a short name, then what happened, as an admin would say it.
-REASON_WORDS = {
-    SuppressionReason.LEFT_ALL: "unsubscribed from every list",
-    SuppressionReason.HARD_BOUNCE: (
-        "hard bounce: the receiving server said the mailbox does not exist"
-    ),
-    SuppressionReason.SOFT_BOUNCES: (
-        "repeated soft bounces: the mailbox was full or unavailable for issue after issue"
-    ),
-    SuppressionReason.COMPLAINT: "complaint: marked as spam",
-    SuppressionReason.ERASED: "erased on request",
-    SuppressionReason.IMPORTED_UNSUBSCRIBED: "imported as unsubscribed",
-    SuppressionReason.IMPORTED_CLEANED: (
-        "imported as cleaned: the old system had stopped mailing it after bounces"
-    ),
-    SuppressionReason.IMPORTED_BLOCKLISTED: "imported as blocklisted by the old system",
-    SuppressionReason.MANUAL: "suppressed by hand in the admin",
-}
-
-
-def reason_words(reason: SuppressionReason | str) -> str:
-    return REASON_WORDS[SuppressionReason(reason)]
 
 
 def entry_actions(entry: SuppressionEntry) -> str:

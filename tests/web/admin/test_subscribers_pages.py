@@ -116,7 +116,10 @@ def test_a_suppressed_person_is_marked_in_the_list(admin_client, make, news):
     suppression.suppress(person.email_key, SuppressionReason.HARD_BOUNCE)
     db.session.commit()
     page = admin_client.get("/admin/subscribers").get_data(as_text=True)
-    assert "Suppressed</strong> the address bounced permanently" in page
+    assert (
+        "Suppressed</strong> hard bounce: the receiving server said the mailbox does not exist"
+        in page
+    )
 
 
 def test_actions_fit_the_persons_state(admin_client, make, news):
@@ -156,7 +159,7 @@ def test_the_subscriber_page_shows_lists_history_deliveries_and_bounces(admin_cl
     page = admin_client.get(f"/admin/subscribers/{person.id}").get_data(as_text=True)
     for heading in ("Lists", "Consent history", "Deliveries", "Bounces and complaints"):
         assert f"<h2>{heading}</h2>" in page
-    assert "bounced again and again" in page and "Ann Smith" in page
+    assert "repeated soft bounces" in page and "Ann Smith" in page
 
 
 def test_an_unknown_subscriber_is_404(admin_client):
