@@ -46,6 +46,7 @@ SHARED_ENDPOINTS = frozenset(
     {
         "static",
         "public.favicon",
+        "public.favicon_svg",
         "public.home",
         "public.archive_index",
         "public.archive_issue",

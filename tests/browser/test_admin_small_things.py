@@ -144,8 +144,8 @@ def test_the_favicon_is_fetched_without_a_404(app, page, live_server, news):
     )
     assert [icon.removeprefix(live_server.url) for icon in icons] == [
         "/favicon.ico",
-        "/static/favicon.svg",
+        "/favicon.svg",
     ]
-    for path in ("/favicon.ico", "/static/favicon.svg"):
+    for path in ("/favicon.ico", "/favicon.svg"):
         assert page.request.get(live_server(path)).status == 200
     assert not [path for path, status in answers.items() if status == 404]

@@ -24,7 +24,7 @@ def test_favicon_ico_is_served_and_cached(client):
 
 
 def test_the_svg_icon_is_served(client):
-    response = client.get("/static/favicon.svg")
+    response = client.get("/favicon.svg")
     response.close()
     assert response.status_code == 200
     assert response.mimetype == "image/svg+xml"
@@ -37,7 +37,7 @@ def test_every_kind_of_page_links_the_icons(client, admin_client, news):
     for path in ("/admin/", "/admin/outbox", "/admin/suppressions"):
         pages.append(admin_client.get(path).get_data(as_text=True))
     for page in pages:
-        assert icon_links(page) == ["/favicon.ico", "/static/favicon.svg"]
+        assert icon_links(page) == ["/favicon.ico", "/favicon.svg"]
 
 
 def test_the_sign_in_page_links_them_too(client):

@@ -33,24 +33,36 @@ def accessibility():
 
 
 # A day: browsers ask for /favicon.ico on every site whatever the page links, so it is answered
-# (never a 404 in the log) and cached; pages link the SVG in newsletter/static as well.
+# (never a 404 in the log) and cached; pages link the SVG too. Both come from memory: a browser
+# fetches the icon after the page and drops the request when it moves on, and a file being
+# streamed then would be left open.
 FAVICON_MAX_AGE = 86_400
-_FAVICON = "newsletter.favicon"
+_ICONS = {"favicon.ico": "image/vnd.microsoft.icon", "favicon.svg": "image/svg+xml"}
 
 
-@bp.get("/favicon.ico")
-def favicon() -> ResponseBase:
+def _icon(name: str) -> ResponseBase:
     """The icon from memory (read once per process), cached, with an ETag to revalidate."""
-    icon = current_app.extensions.get(_FAVICON)
+    key = f"newsletter.{name}"
+    icon = current_app.extensions.get(key)
     if icon is None:
         assert current_app.static_folder is not None  # set by create_app
-        icon = (Path(current_app.static_folder) / "favicon.ico").read_bytes()
-        current_app.extensions[_FAVICON] = icon
-    response = Response(icon, mimetype="image/vnd.microsoft.icon")
+        icon = (Path(current_app.static_folder) / name).read_bytes()
+        current_app.extensions[key] = icon
+    response = Response(icon, mimetype=_ICONS[name])
     response.cache_control.public = True
     response.cache_control.max_age = FAVICON_MAX_AGE
     response.add_etag()
     return response.make_conditional(request)
+
+
+@bp.get("/favicon.ico")
+def favicon() -> ResponseBase:
+    return _icon("favicon.ico")
+
+
+@bp.get("/favicon.svg")
+def favicon_svg() -> ResponseBase:
+    return _icon("favicon.svg")
 
 
 @bp.get("/")
