@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -25,8 +25,6 @@ from newsletter.errors import ValidationError
 from newsletter.extensions import db
 from newsletter.models import (
     Account,
-    ConsentAction,
-    ConsentEvent,
     MailingList,
     Subscriber,
     Subscription,
@@ -35,7 +33,6 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
-from newsletter.models.base import utcnow
 
 PAGE_SIZE = 50
 # Exactly the expression of the trigram index of migration 0005 (written out, so that the
@@ -66,68 +63,6 @@ def check_search(term: str) -> str:
 class SearchPage:
     rows: Sequence[sa.Row]
     next_after: int | None
-
-
-def subscribers_by_list_and_status() -> list[dict]:
-    """Each list with its number of subscriptions in each state (zeros included)."""
-    counts = {
-        (list_id, SubscriptionStatus(status)): n
-        for list_id, status, n in db.session.execute(
-            sa.select(Subscription.list_id, Subscription.status, sa.func.count()).group_by(
-                Subscription.list_id, Subscription.status
-            )
-        )
-    }
-    lists = db.session.scalars(sa.select(MailingList).order_by(MailingList.name))
-    return [
-        {
-            "list": ml,
-            "counts": {s.value: counts.get((ml.id, s), 0) for s in SubscriptionStatus},
-        }
-        for ml in lists
-    ]
-
-
-@dataclass(frozen=True)
-class Week:
-    start: datetime
-    confirmations: int
-    unsubscribes: int
-
-
-def weekly_growth(weeks: int = 12, now: datetime | None = None) -> list[Week]:
-    """Confirmations and unsubscribes recorded in each of the last `weeks` weeks (Mon–Sun).
-
-    One indexed range scan of consent events (by `recorded_at`), bucketed by CASE, so the same
-    SQL runs on SQLite and PostgreSQL.
-    """
-    now = now or utcnow()
-    monday = (now - timedelta(days=now.weekday())).replace(
-        hour=0, minute=0, second=0, microsecond=0
-    )
-    starts = [monday - timedelta(weeks=n) for n in reversed(range(weeks))]
-    joined = (ConsentAction.CONFIRMED, ConsentAction.RESUBSCRIBED)
-    columns = []
-    for n, start in enumerate(starts):
-        in_week = sa.and_(
-            ConsentEvent.recorded_at >= start,
-            ConsentEvent.recorded_at < start + timedelta(weeks=1),
-        )
-        for label, actions in (("c", joined), ("u", (ConsentAction.UNSUBSCRIBED,))):
-            hit = sa.and_(in_week, ConsentEvent.action.in_(actions))
-            columns.append(
-                sa.func.coalesce(sa.func.sum(sa.case((hit, 1), else_=0)), 0).label(f"{label}{n}")
-            )
-    row = db.session.execute(
-        sa.select(*columns).where(
-            ConsentEvent.recorded_at >= starts[0],
-            ConsentEvent.action.in_((*joined, ConsentAction.UNSUBSCRIBED)),
-        )
-    ).one()
-    return [
-        Week(start, int(row._mapping[f"c{n}"]), int(row._mapping[f"u{n}"]))
-        for n, start in enumerate(starts)
-    ]
 
 
 EXPORT_COLUMNS = (
