@@ -157,7 +157,12 @@ def load(app, rows: int) -> dict[str, str]:
         # (which lets the counts read only the indexes).
         connection.commit()
         connection.autocommit = True
-        for table in ("subscriber", "subscription", "suppression_entry"):
+        for table in (
+            "subscriber",
+            "subscription",
+            "suppression_entry",
+            "suppression_entry_reason",
+        ):
             connection.execute(f"VACUUM ANALYZE {table}")
         indexed = time.perf_counter()
     print(
