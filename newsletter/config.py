@@ -223,14 +223,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     embedded = not database_url
     folder = instance_dir(env)
     new_instance = embedded and not (folder / "newsletter.db").exists()
-    if embedded:
-        folder.mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{folder / 'newsletter.db'}"
     secret_key = env.get("SECRET_KEY", "").strip()
-    if not secret_key:
-        if not embedded:
-            raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
-        secret_key = _generated_secret_key(folder)
+    if embedded:
+        database_url = f"sqlite:///{folder / 'newsletter.db'}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not secret_key:
+                secret_key = _generated_secret_key(folder)
+        except OSError as error:
+            # A file in its place, no permission, a read-only disk: one line, not a traceback.
+            reason = error.strerror or type(error).__name__
+            raise ConfigError(f"cannot use the instance folder {folder}: {reason}") from None
+    elif not secret_key:
+        raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
     mail_from = _sender(env, "MAIL_FROM", DEFAULT_MAIL_FROM)
     base_url = env.get("BASE_URL", "").strip().rstrip("/")
     bounce_domain = (
