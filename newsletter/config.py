@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
-from email.utils import parseaddr
+from email.utils import parseaddr, quote
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -128,11 +129,27 @@ def _sender(env: Mapping[str, str], name: str, default: str) -> str:
     return value
 
 
+# Characters that make a display name need quotes (RFC 5322 specials), as formataddr has them.
+_SPECIALS = re.compile(r'[][\\()<>@,:;".]')
+
+
+def mailbox(name: str, address: str) -> str:
+    """`Name <address>` as a From setting is written, in Unicode, the name quoted when it holds
+    a comma or another special: the mail layer encodes the name and puts the domain in ASCII
+    when it builds each message (email.utils.formataddr would refuse an international domain
+    and encode the name here, so that inboxes showed it encoded)."""
+    if not name:
+        return address
+    if _SPECIALS.search(name):
+        name = f'"{quote(name)}"'
+    return f"{name} <{address}>"
+
+
 def system_from(mail_from: str) -> str:
     """MAIL_FROM with its local part replaced by noreply."""
     name, address = parseaddr(mail_from)
     domain = address.rpartition("@")[2] or "localhost"
-    return f"{name} <noreply@{domain}>" if name else f"noreply@{domain}"
+    return mailbox(name, f"noreply@{domain}")
 
 
 def site_title(config: Mapping[str, object]) -> str:
@@ -206,14 +223,19 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
     embedded = not database_url
     folder = instance_dir(env)
     new_instance = embedded and not (folder / "newsletter.db").exists()
-    if embedded:
-        folder.mkdir(parents=True, exist_ok=True)
-        database_url = f"sqlite:///{folder / 'newsletter.db'}"
     secret_key = env.get("SECRET_KEY", "").strip()
-    if not secret_key:
-        if not embedded:
-            raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
-        secret_key = _generated_secret_key(folder)
+    if embedded:
+        database_url = f"sqlite:///{folder / 'newsletter.db'}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            if not secret_key:
+                secret_key = _generated_secret_key(folder)
+        except OSError as error:
+            # A file in its place, no permission, a read-only disk: one line, not a traceback.
+            reason = error.strerror or type(error).__name__
+            raise ConfigError(f"cannot use the instance folder {folder}: {reason}") from None
+    elif not secret_key:
+        raise ConfigError("SECRET_KEY is required when DATABASE_URL is set")
     mail_from = _sender(env, "MAIL_FROM", DEFAULT_MAIL_FROM)
     base_url = env.get("BASE_URL", "").strip().rstrip("/")
     bounce_domain = (

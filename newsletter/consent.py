@@ -8,7 +8,7 @@ event to the session and its caller commits it with the change it records.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -221,17 +221,21 @@ def describe_event(
     return f"{_words(action)} ({_words(method)})"
 
 
-def describe_events(events: Sequence[ConsentEvent]) -> list[str]:
+def describe_events(
+    events: Sequence[ConsentEvent], title: Callable[[Issue], str] | None = None
+) -> list[str]:
     """`describe_event` for each of a person's events, with the issues and accounts they name
-    looked up in two queries."""
+    looked up in two queries. `title` gives an issue's name as the sentence shows it (the
+    admin passes the public title, so that no raw `{{ subscriber.name }}` shows); without it,
+    the subject as written."""
     issue_ids = {e.detail.get("issue_id") for e in events if isinstance(e.detail, dict)}
     issue_ids = {i for i in issue_ids if isinstance(i, int)}
     account_ids = {e.account_id for e in events if e.account_id}
     issues: dict[int, str] = {}
     accounts: dict[int, str] = {}
     if issue_ids:
-        query = sa.select(Issue.id, Issue.subject).where(Issue.id.in_(issue_ids))
-        issues = {row.id: row.subject for row in db.session.execute(query)}
+        found = db.session.scalars(sa.select(Issue).where(Issue.id.in_(issue_ids)))
+        issues = {issue.id: title(issue) if title else issue.subject for issue in found}
     if account_ids:
         query = sa.select(Account.id, Account.email).where(Account.id.in_(account_ids))
         accounts = {row.id: row.email for row in db.session.execute(query)}

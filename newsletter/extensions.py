@@ -74,9 +74,17 @@ limiter = Limiter(key_func=network_key, default_limits=[])
 @sa.event.listens_for(Engine, "connect")
 def _overwrite_deleted_rows(dbapi_connection, _connection_record) -> None:
     """SQLite zeroes what a DELETE or UPDATE frees (`secure_delete`), so an erased person's
-    address does not stay readable in the database file's free pages."""
+    address does not stay readable in the database file's free pages; and lowers text as
+    PostgreSQL does (below)."""
     if isinstance(dbapi_connection, sqlite3.Connection):
         dbapi_connection.execute("PRAGMA secure_delete = ON")
+        # SQLite's own lower() changes only A to Z, so a search for "Ελένη" or "Ñandú" found
+        # nobody named so; Python's lower() is what PostgreSQL's does in a UTF-8 database.
+        dbapi_connection.create_function("lower", 1, _unicode_lower, deterministic=True)
+
+
+def _unicode_lower(text: str | bytes | int | float | None) -> str | bytes | int | float | None:
+    return text.lower() if isinstance(text, str) else text
 
 
 def init_app(app) -> None:

@@ -83,10 +83,17 @@ def unique_slug(name: str) -> str:
     return f"{base}-{n}"
 
 
+def has_visible_text(text: str) -> bool:
+    """Whether `text` has a character one can see: not only spaces, control and format
+    characters (zero-width spaces, direction marks and overrides)."""
+    return any(unicodedata.category(c)[0] not in "CZ" for c in text)
+
+
 def check_name(name: str) -> str:
     """The name with spaces trimmed, or ValidationError."""
     name = (name or "").strip()
-    if not name:
+    if not has_visible_text(name):
+        # Zero-width spaces or direction marks alone: a sign-up checkbox with no label.
         raise ValidationError("Enter a name for the list")
     if len(name) > MAX_NAME_LENGTH:
         raise ValidationError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")

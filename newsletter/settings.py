@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from email.utils import formataddr, parseaddr
+from email.utils import parseaddr
 
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,6 +25,7 @@ from newsletter.config import (
     IDENTITY_SETTINGS,
     apply_stored_identity,
     env_names,
+    mailbox,
 )
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
@@ -80,7 +81,7 @@ def stored_values(row: OrganisationSettings | None = None) -> dict[str, str]:
 def as_config(values: Mapping[str, str]) -> dict[str, str]:
     """Stored fields as the configuration names apply_stored_identity takes."""
     from_address = values.get("from_address", "")
-    mail_from = formataddr((values.get("from_name", ""), from_address)) if from_address else ""
+    mail_from = mailbox(values.get("from_name", ""), from_address) if from_address else ""
     return {
         "ORG_NAME": values.get("org_name", ""),
         "ORG_ADDRESS": values.get("postal_address", ""),

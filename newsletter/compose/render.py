@@ -225,7 +225,8 @@ def _constants(issue: Issue, web: bool) -> dict[str, str]:
 
 
 def web_subject(issue: Issue) -> str:
-    """The subject as the public sees it: the archive, the feed, the web version's title.
+    """The subject as the public sees it: the archive, the feed, the web version's title;
+    never empty.
 
     The personal placeholders are left out, with the punctuation that joined them ("Spring
     news, {{ subscriber.name }}!" reads "Spring news!"), so no public title says "…, reader".
@@ -234,7 +235,10 @@ def web_subject(issue: Issue) -> str:
     for placeholder in PLACEHOLDERS:
         if placeholder.per_recipient:
             subject = _drop_marker(subject, placeholder.marker)
-    return replace_markers(subject, _constants(issue, web=True))
+    title = replace_markers(subject, _constants(issue, web=True)).strip()
+    # A subject made only of personal placeholders leaves nothing: the archive's link would
+    # be empty and the feed's entry invalid, so the issue is named by its list and number.
+    return title or f"{issue.primary_list.name}: issue {issue.id}"
 
 
 _SEPARATORS = ",;:–—-"

@@ -57,11 +57,12 @@ def outbox_page(before: int | None = None, term: str = "", limit: int = PAGE_SIZ
     if before is not None:
         query = query.where(OutboxMessage.id < before)
     if term:
-        pattern = "%" + _escape_like(term) + "%"
+        # lower() on both sides, not ILIKE: SQLite's LIKE ignores the case of A to Z only.
+        pattern = "%" + _escape_like(term.lower()) + "%"
         query = query.where(
             sa.or_(
-                OutboxMessage.recipients.ilike(pattern, escape="\\"),
-                OutboxMessage.subject.ilike(pattern, escape="\\"),
+                sa.func.lower(OutboxMessage.recipients).like(pattern, escape="\\"),
+                sa.func.lower(OutboxMessage.subject).like(pattern, escape="\\"),
             )
         )
     rows = list(db.session.scalars(query))

@@ -15,12 +15,26 @@
   var fields = ["rows_done", "imported", "updated", "unchanged", "suppressed", "rejected", "duplicates"];
 
   var phase = root.querySelector('[data-field="phase"]');
+  // The status tag, as _import_status_tag.html labels each state.
+  var tag = root.querySelector('[data-field="status_label"] .tag');
+  var labels = {
+    queued: ["Waiting", "tag--grey"],
+    running: ["Running", ""],
+    done: ["Done", ""],
+    failed: ["Failed", "tag--red"]
+  };
 
   function show(status) {
     if (phase) {
       phase.textContent = status.checking
         ? "Checking the file: a worker opens it and reads its header before any row is imported."
-        : "Importing the rows.";
+        : status.status === "queued"
+          ? "Waiting for a worker to start it."
+          : "Importing the rows.";
+    }
+    if (tag && labels[status.status]) {
+      tag.textContent = labels[status.status][0];
+      tag.className = ("tag " + labels[status.status][1]).trim();
     }
     if (bar) {
       bar.value = status.percent;

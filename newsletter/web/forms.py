@@ -45,9 +45,14 @@ def domain_check(check: Callable[[str], object]) -> Callable[[Form, Field], None
 def sentence(error: Exception | str) -> str:
     """A domain error's message as a sentence for a page.
 
-    Domain sentences read well after "Error: " on the command line; a page wants a capital.
+    Domain sentences read well after "Error: " on the command line; a page wants a capital,
+    but only on a plain word: a sentence that starts with a file name or an address
+    ("x.csv: no email column…", "zoë@example.org is…") keeps it as it is written.
     """
     text = str(error)
+    first = text.split(" ", 1)[0]
+    if not (first.isalpha() and first.islower()):
+        return text
     return text[:1].upper() + text[1:]
 
 

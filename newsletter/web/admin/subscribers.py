@@ -21,6 +21,7 @@ from flask_login import current_user
 
 from newsletter import rights, spreadsheet, suppression
 from newsletter.background.erasure import erase_person
+from newsletter.compose.render import web_subject
 from newsletter.consent import Origin, describe_events, reason_words
 from newsletter.errors import NewsletterError, ValidationError
 from newsletter.extensions import db
@@ -129,13 +130,15 @@ def subscribers_index():
 @bp.get("/subscribers/<int:subscriber_id>")
 def subscribers_show(subscriber_id: int):
     subscriber = _subscriber_or_404(subscriber_id)
-    deliveries = db.session.execute(
-        sa.select(Delivery, Issue.subject)
+    rows = db.session.execute(
+        sa.select(Delivery, Issue)
         .join(Issue, Issue.id == Delivery.issue_id)
         .where(Delivery.subscriber_id == subscriber.id)
         .order_by(Delivery.id.desc())
         .limit(DELIVERIES_SHOWN)
     ).all()
+    # Each issue by its public title: no raw placeholder, no other person's name.
+    deliveries = [(delivery, web_subject(issue)) for delivery, issue in rows]
     entry = suppression.find_entry(subscriber.email_key)
     active = [s for s in subscriber.subscriptions if s.status != SubscriptionStatus.UNSUBSCRIBED]
     return render_template(
@@ -160,7 +163,7 @@ def _history(subscriber: Subscriber) -> list[tuple]:
     if list_ids:
         query = sa.select(MailingList.id, MailingList.name).where(MailingList.id.in_(list_ids))
         names = {row.id: row.name for row in db.session.execute(query)}
-    sentences = describe_events(events)
+    sentences = describe_events(events, title=web_subject)
     return [
         (e, sentence, names.get(e.list_id or 0, ""))
         for e, sentence in zip(events, sentences, strict=True)

@@ -9,6 +9,7 @@ from wtforms.validators import InputRequired, Length, ValidationError
 
 from newsletter.addresses import MAX_LENGTH, Address, parse_address
 from newsletter.errors import ValidationError as DomainValidationError
+from newsletter.lists import has_visible_text
 from newsletter.web.forms import BaseForm
 
 # Line breaks and other control characters have no place in a name that may reach a header.
@@ -18,6 +19,12 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def check_name(form, field) -> None:
     if field.data and _CONTROL.search(field.data):
         raise ValidationError("Name must not contain line breaks or control characters")
+
+
+def visible_or_empty(value: str | None) -> str | None:
+    """A name of nothing visible (zero-width spaces, direction marks) is no name: the mail
+    then says "reader", not an invisible name."""
+    return value if value is None or has_visible_text(value) else ""
 
 
 class ListCheckboxes(SelectMultipleField):
@@ -44,6 +51,7 @@ class SubscribeForm(BaseForm):
         "Name (optional)",
         # A client that leaves the field out (not a browser) sends no name, not None.
         default="",
+        filters=[visible_or_empty],
         validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)
@@ -71,6 +79,7 @@ class PreferencesForm(BaseForm):
         "Name (optional)",
         # A client that leaves the field out (not a browser) sends no name, not None.
         default="",
+        filters=[visible_or_empty],
         validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)

@@ -109,7 +109,7 @@ def test_a_file_without_an_email_column_is_refused_on_the_form_and_nothing_is_ke
     response = upload(admin_client, "x.csv", export_file("no_email_column.csv").read_bytes())
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "X.csv: no email column in the header (Name, Phone)" in page
+    assert "x.csv: no email column in the header (Name, Phone)" in page
     assert "There is a problem" in page
     assert db.session.scalars(select(ImportJob)).all() == []
     assert db.session.scalars(select(ImportFile)).all() == []
