@@ -47,7 +47,6 @@ from newsletter.subscriptions.confirmation import (
     list_may_be_named_sql,
     under_address_cap_sql,
 )
-from newsletter.suppression import hasher
 
 
 def reconfirmation_of(job: ImportJob) -> Issue | None:
@@ -96,15 +95,7 @@ def awaiting_reconfirmation(job: ImportJob) -> sa.Select:
 
 def count_awaiting_reconfirmation(job: ImportJob) -> int:
     """How many people a reconfirmation of `job` would write to now (the suppressed left out)."""
-    subscriber = Subscriber.__table__
-    keys = db.session.scalars(
-        sa.select(subscriber.c.email_key).where(subscriber.c.id.in_(awaiting_reconfirmation(job)))
-    )
-    suppressed = ledger.standing_suppressions()
-    if not suppressed:
-        return sum(1 for _ in keys)
-    hash_key = hasher()
-    return sum(1 for email_key in keys if hash_key(email_key) not in suppressed)
+    return ledger.count_mailable(awaiting_reconfirmation(job))
 
 
 def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:
