@@ -7,12 +7,12 @@ paced, pausable, crash-safe. Its message (`message.ReconfirmationMessage`) is th
 confirmation mail (templates/email/confirmation.*) in the one MIME skeleton: from MAIL_FROM_SYSTEM,
 `Auto-Submitted: auto-generated`, no List-Unsubscribe (confirming is the only thing the link
 does; ignoring the mail leaves the person unsubscribed). Each request sent is noted on the
-person as a confirmation mail is (`store.mark_confirmation_sent`), so the sign-up rules on how often
-a person is asked hold for both.
+person as a confirmation mail is (`store_base.mark_confirmation_sent`), so the sign-up rules
+on how often a person is asked hold for both.
 
 It lives with the delivery engine rather than with imports because everything it does after
 the admin's click is the engine's: its ledger, its batches, its message and its writes
-(`store.mark_confirmation_sent`).
+(`store_base.mark_confirmation_sent`).
 """
 
 from __future__ import annotations
