@@ -7,7 +7,7 @@ blank lines, a 20 MB CSV of blank lines, a 60 MB line, a ZIP nested 20 deep, a Z
 is a ZIP, a ZIP of 100,000 members) and, as a yardstick, a plain 100,000-row export. For
 each it does what the admin's upload does, in one child process (store the bytes with a
 queued job), then what the `run_import` actor does, in a second child process
-(`jobs.run_uploaded_job`: load the stored file, check it, import it), and reports that
+(`uploads.run_uploaded_job`: load the stored file, check it, import it), and reports that
 process's peak RSS from the kernel (getrusage), the memory it had before the job, and how the
 job ended. The bound is the import benchmark's: 300 MB (docs/benchmarks.md).
 
@@ -51,7 +51,7 @@ def child_store(path: Path) -> None:
     """The web request's part: keep the bytes with a queued job (the message goes nowhere)."""
     from newsletter import create_app, lists
     from newsletter.accounts import create_account
-    from newsletter.imports import jobs
+    from newsletter.imports import uploads
     from newsletter.models import Account, ConsentMode
 
     app = create_app()
@@ -61,7 +61,7 @@ def child_store(path: Path) -> None:
         account = db.session.query(Account).first() or create_account(
             "bench@example.org", "bench-password-long", role="admin", actor="bench"
         )
-        job = jobs.queue_upload(
+        job = uploads.queue_upload(
             path.name,
             path.read_bytes(),
             lists.get_list("bench"),
@@ -76,14 +76,14 @@ def child_run(job_id: int) -> None:
     """The actor's part, in a process of its own so that its peak memory is the job's."""
     from newsletter import create_app
     from newsletter.extensions import db
-    from newsletter.imports import jobs
+    from newsletter.imports import uploads
     from newsletter.models import ImportJob
 
     app = create_app()
     with app.app_context():
         db.session.execute(db.select(ImportJob.id)).all()  # connect before the baseline
         before = peak_mb()
-        jobs.run_uploaded_job(job_id)
+        uploads.run_uploaded_job(job_id)
         job = db.session.get(ImportJob, job_id)
         print(
             json.dumps(

@@ -195,8 +195,10 @@ def populate(app, sizes: dict[str, int]) -> None:
     from newsletter.lists import create_list
     from newsletter.models import Subscriber, Subscription
     from newsletter.models.subscribers import new_unsubscribe_token
+    from newsletter.suppression import hasher
 
     with app.app_context():
+        hash_key = hasher()
         lists = {slug: create_list(slug, name=slug, actor="bench").id for slug in sizes}
         largest = max(sizes.values())
         step = 10_000
@@ -205,6 +207,7 @@ def populate(app, sizes: dict[str, int]) -> None:
                 {
                     "email": f"person{n}@example.com",
                     "email_key": f"person{n}@example.com",
+                    "key_hash": hash_key(f"person{n}@example.com"),
                     "name": f"Person {n}",
                     "attributes": {},
                     "unsubscribe_token": new_unsubscribe_token(),

@@ -104,7 +104,12 @@ def seed_states(env: dict[str, str], pool: int, cwd: Path) -> None:
                 )
                 for state in ("confirmed", "unsubscribed"):
                     parsed = parse_address(address(state, n))
-                    person = Subscriber(email=parsed.email, email_key=parsed.key, name="")
+                    person = Subscriber(
+                        email=parsed.email,
+                        email_key=parsed.key,
+                        key_hash=suppression.address_hash(parsed.key),
+                        name="",
+                    )
                     db.session.add(person)
                     db.session.add(
                         Subscription(

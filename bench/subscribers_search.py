@@ -2,7 +2,7 @@
 
     python bench/subscribers_search.py [--rows 1000000] [--repeat 20]
         [--postgres postgresql://postgres@127.0.0.1:5432] [--database newsletter_bench_search]
-        [--keep]
+        [--keep] [--only TEXT]
 
 Drops and recreates the throwaway database `--database`, builds the schema with the real
 migrations, and loads the subscribers by COPY (addresses over 6,000 domains, a few big and a
@@ -24,8 +24,12 @@ provider (a third of everyone), a surname, part of a surname, a first and last n
 matching nobody, and the pages after the first (keyset `after=`) of broad ones, all newest
 first (the page's default); then the filters: everyone in each order, a list in each order, a
 list and a status, a status on any list, a rare status, a search within a list and status.
-It prints the p50 and p95 of each case and of all of them, and the load average before and
-after (the machine may be shared). The database is dropped at the end unless `--keep`.
+Before them, the send confirmation: the count of an issue to `news` and `members`
+(`ledger.planned_recipients`) and its page, then the ledger the real send writes, counted, to
+check the two agree. `--only TEXT` runs only the cases whose label contains TEXT (the send
+confirmation always runs). It prints the p50 and p95 of each case and of all of them, and the
+load average before and after (the machine may be shared). The database is dropped at the end
+unless `--keep`.
 """
 
 from __future__ import annotations
@@ -59,6 +63,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--postgres", default="postgresql://postgres@127.0.0.1:5432")
     parser.add_argument("--database", default="newsletter_bench_search")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--only", default="", help="run only the cases whose label has this")
     return parser.parse_args()
 
 
@@ -106,8 +111,9 @@ def load(app, rows: int) -> dict[str, str]:
     started = time.perf_counter()
     with psycopg.connect(url) as connection:
         connection.execute("DROP INDEX ix_subscriber_search_trgm")
-        columns = "email, email_key, name, attributes, unsubscribe_token, created_via, " \
-                  "created_at, updated_at"  # fmt: skip
+        columns = "email, email_key, key_hash, name, attributes, unsubscribe_token, " \
+                  "created_via, created_at, updated_at"  # fmt: skip
+        hash_key = suppression.hasher()
         with connection.cursor().copy(f"COPY subscriber ({columns}) FROM STDIN") as copy:
             for i in range(rows):
                 first, last = rng.choice(firsts), rng.choice(lasts)
@@ -116,7 +122,10 @@ def load(app, rows: int) -> dict[str, str]:
                     sample = {"email": email, "first": first, "last": last}
                 token = f"t{i:x}-{rng.getrandbits(64):x}"
                 when = "2025-01-01T00:00:00Z"
-                copy.write_row((email, email, f"{first} {last}", "{}", token, "import", when, when))
+                copy.write_row(
+                    (email, email, hash_key(email), f"{first} {last}", "{}", token, "import",
+                     when, when)
+                )  # fmt: skip
         first_id = connection.execute("SELECT min(id) FROM subscriber").fetchone()[0]
         list_ids = {}
         for slug, _share in LISTS:
@@ -137,7 +146,6 @@ def load(app, rows: int) -> dict[str, str]:
                         level = "confirmed" if status != "pending" else "unknown"
                         row = (first_id + i, list_ids[slug], status, level, "import", when, when)
                         copy.write_row(row)
-        hash_key = suppression.hasher()
         keys = connection.execute("SELECT email_key FROM subscriber WHERE id % 100 = 7").fetchall()
         with connection.cursor().copy(
             "COPY suppression_entry (key_hash, created_at) FROM STDIN"
@@ -202,6 +210,13 @@ def searches(sample: dict[str, str]) -> list[tuple[str, dict[str, str]]]:
         ("big provider on members, confirmed",
          {"q": "gmail", "list": "members", "status": "confirmed"}),
         ("surname on events", {"q": sample["last"], "list": "events"}),
+        ("suppressed, newest first", {"status": "suppressed"}),
+        ("suppressed on news, oldest first", {"list": "news", "status": "suppressed",
+                                              "sort": "oldest"}),
+        ("suppressed on members, by address", {"list": "members", "status": "suppressed",
+                                               "sort": "address"}),
+        ("suppressed on events", {"list": "events", "status": "suppressed"}),
+        ("big provider, suppressed", {"q": "gmail", "status": "suppressed"}),
     ]  # fmt: skip
     return [(label, {"q": term}) for label, term in texts] + filters
 
@@ -210,12 +225,50 @@ def filters_of(args: dict[str, str], lists: dict[str, int]):
     from newsletter.models import SubscriptionStatus
     from newsletter.subscriptions.audience import Filters, Sort
 
+    status = args.get("status")
     return Filters(
         term=args.get("q", ""),
         list_id=lists[args["list"]] if "list" in args else None,
-        status=SubscriptionStatus(args["status"]) if "status" in args else None,
+        status=SubscriptionStatus(status) if status and status != "suppressed" else None,
         sort=Sort(args.get("sort", "newest")),
+        suppressed=status == "suppressed",
     )
+
+
+def confirmation_count(client, repeat: int) -> None:
+    """The send confirmation's count of an issue to `news` and `members`, then the real ledger.
+
+    `planned_recipients` is the count the page shows; the page is GET /admin/issues/<id>/send.
+    The ledger is then written (send_issue without dispatch) and its rows counted: the two
+    numbers must be equal.
+    """
+    from newsletter.compose.issues import create_issue
+    from newsletter.delivery.control import send_issue
+    from newsletter.delivery.ledger import planned_recipients
+    from newsletter.extensions import db
+    from newsletter.models import Delivery
+
+    issue = create_issue("Bench news", "Hello.\n", ["news", "members"], actor="bench")
+    counts = timed(lambda: planned_recipients(issue), repeat)
+    pages = timed(lambda: client.get(f"/admin/issues/{issue.id}/send"), repeat)
+    db.session.rollback()
+    planned = planned_recipients(issue).recipients
+    started = time.perf_counter()
+    written = send_issue(issue, "bench", dispatch=False)
+    wrote = time.perf_counter() - started
+    rows = db.session.scalar(
+        sa.select(sa.func.count()).select_from(Delivery).where(Delivery.issue_id == issue.id)
+    )
+    print(f"send confirmation of an issue to news and members ({planned:,} recipients):")
+    report("count (planned_recipients)", counts)
+    report("page (GET …/send)", pages)
+    print(
+        f"  ledger written by the send: {written:,} rows ({rows:,} counted) in {wrote:.1f} s; "
+        f"{'equal' if planned == written == rows else 'NOT EQUAL'} to the page's count",
+        flush=True,
+    )
+    db.session.execute(sa.delete(Delivery).where(Delivery.issue_id == issue.id))
+    db.session.commit()
 
 
 def timed(function, repeat: int) -> list[float]:
@@ -234,6 +287,8 @@ def p95(samples: list[float]) -> float:
 
 
 def report(label: str, samples: list[float]) -> None:
+    if not samples:  # no case of this kind ran (--only)
+        return
     print(f"  {label:<34} p50 {statistics.median(samples):7.1f} ms   p95 {p95(samples):7.1f} ms")
 
 
@@ -262,7 +317,10 @@ def main() -> None:
         everything: dict[str, list[float]] = {"query": [], "count": [], "page": []}
         # The text searches alone, without list or status: the target's original cases.
         texts: dict[str, list[float]] = {"query": [], "count": [], "page": []}
+        confirmation_count(client, args_.repeat)
         for label, args in searches(sample):
+            if args_.only not in label:
+                continue
             filters = filters_of(args, lists)
             page = find_subscribers(filters)
             cases = [(label, None)]

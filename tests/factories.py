@@ -35,6 +35,7 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 from newsletter.subscriptions.signup import request_subscription
+from newsletter.suppression import address_hash
 
 # The password of every account a test makes, unless the test says otherwise.
 PASSWORD = "correct horse battery"
@@ -69,7 +70,12 @@ class Factories:
         self, email: str | None = None, lists=(), status: str = "confirmed", name: str = ""
     ):
         address = parse_address(email or f"person{next(_counter)}@example.com")
-        subscriber = Subscriber(email=address.email, email_key=address.key, name=name)
+        subscriber = Subscriber(
+            email=address.email,
+            email_key=address.key,
+            key_hash=address_hash(address.key),
+            name=name,
+        )
         db.session.add(subscriber)
         for mailing_list in lists:
             db.session.add(

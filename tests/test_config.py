@@ -168,7 +168,7 @@ def test_signup_rate_per_ip_may_come_from_the_environment(empty_cwd):
 
 def test_the_import_limits_have_defaults_and_must_be_above_zero(empty_cwd):
     """The limits a hostile upload meets; a real million-row export is far inside them."""
-    from newsletter.imports.sources import Limits
+    from newsletter.imports.limits import Limits
 
     config = load_config({"IMPORT_MAX_LINE_KB": "64"})
     limits = Limits.from_config(config)

@@ -26,7 +26,7 @@ from newsletter.bounces.policy import apply_report
 from newsletter.bounces.reports import Report
 from newsletter.cli import main
 from newsletter.extensions import db
-from newsletter.imports import jobs
+from newsletter.imports import jobs, uploads
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.sources import open_bytes
 from newsletter.lists import get_list
@@ -276,7 +276,7 @@ def test_an_upload_holding_them_in_another_spelling_is_deleted(
     """Capitals, a decomposed ë, Excel's UTF-16 "Unicode Text" and Windows-1252 all name the
     same person: the stored upload goes whichever way it spells them."""
     make.subscriber("zoë.ahmed@hackney.gov.uk", lists=[news], name="Zoë Ahmed")
-    job = jobs.queue_upload("old.csv", content, news, "auto", ConsentMode.KEEP, admin_account)
+    job = uploads.queue_upload("old.csv", content, news, "auto", ConsentMode.KEEP, admin_account)
     result = runner.invoke(main, ["subscribers", "erase", "zoë.ahmed@hackney.gov.uk"])
     assert result.exit_code == 0, result.output
     db.session.expire_all()

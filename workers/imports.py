@@ -7,7 +7,7 @@ import dramatiq
 
 from newsletter.background import enqueue
 from newsletter.errors import NewsletterError
-from newsletter.imports.jobs import run_uploaded_job
+from newsletter.imports.uploads import run_uploaded_job
 
 # A million rows take under a minute; the limit only stops a run that has hung.
 TIME_LIMIT_MS = 6 * 60 * 60 * 1000

@@ -16,6 +16,7 @@ from newsletter.imports.formats import FORMATS, MAPPABLE_FIELDS
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.reports import RejectsWriter, job_rejects, summary_line
 from newsletter.imports.sources import open_path
+from newsletter.imports.uploads import limits
 from newsletter.lists import get_list
 from newsletter.models import ConsentMode
 
@@ -127,7 +128,7 @@ def import_command(
     """
     column_map = parse_map(mapping)
     mailing_list = get_list(slug)
-    source = open_path(file, jobs.limits())
+    source = open_path(file, limits())
     stream = RecordStream(source, wanted, column_map)
     for warning in source.warnings:
         click.echo(f"warning: {warning}", err=True)

@@ -8,7 +8,8 @@ Read the modules in this order, the order a send runs through them:
 3. `ledger`     one row per recipient, written when the issue starts; cut into batches by id
                 range and enqueued; the issue marked sent once no row is open.
 4. `sender`     one batch: claim rows, build and send each person's message, record outcomes.
-5. `store`      where a batch reads and writes: `BatchStore`, one implementation per database.
+5. `store`      where a batch reads and writes: `BatchStore`, one implementation per database
+                (`store_sqlite`, `store_postgres`; what they share in `store_base`).
 6. `heartbeat`  keeps a live batch's claimed rows its own while it works.
 7. `message`    the issue's message built once, each recipient's bytes cut from it
                 (`reconfirmation` builds its request the same way); `pacing` spaces messages.

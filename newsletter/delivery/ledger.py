@@ -1,14 +1,13 @@
 """An issue's ledger: written once when it starts, cut into batches, and closed when done.
 
 The ledger is one `delivery` row per recipient, written in one set-based INSERT ... SELECT
-when the issue starts (the suppressed taken out in the same transaction). Batches are id
+when the issue starts (the suppressed left out by the same statement). Batches are id
 ranges of its queued rows, enqueued as messages that only say "go look": the rows are the
 truth. An issue is sent once none of its rows is queued or sending.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,15 +31,13 @@ from newsletter.models import (
     SubscriptionStatus,
 )
 from newsletter.models.base import utcnow
-from newsletter.suppression import hasher, standing_hashes
-
-_KEYSET_PAGE = 5000
+from newsletter.suppression import suppressed_sql
 
 
 def confirmed_on_lists(issue: Issue) -> sa.Select:
     """The ids of the confirmed subscribers of the issue's lists: who the ledger is written for.
 
-    Suppressed addresses are among them; `write_rows` and `planned_recipients` leave them out.
+    Suppressed addresses are among them; `mailable` leaves them out.
     """
     subscription = Subscription.__table__
     list_ids = sa.select(IssueList.list_id).where(IssueList.issue_id == issue.id)
@@ -50,11 +47,24 @@ def confirmed_on_lists(issue: Issue) -> sa.Select:
     )
 
 
+def mailable(subscriber_ids: sa.Select) -> sa.Select:
+    """The people among `subscriber_ids` (each once) against whom no suppression stands.
+
+    The one selection of recipients: the ledger is written from it, and the send's
+    confirmation page and a reconfirmation's count count it, so each shows the number of rows
+    the ledger gets. Set-based: the suppression test joins on the person's stored hash.
+    """
+    subscriber = Subscriber.__table__
+    return sa.select(subscriber.c.id, subscriber.c.email).where(
+        subscriber.c.id.in_(subscriber_ids), ~suppressed_sql(subscriber.c.key_hash)
+    )
+
+
 def write_ledger(issue: Issue) -> int:
     """Insert one queued row per confirmed subscriber of the issue's lists; returns the count.
 
-    One set-based INSERT ... SELECT (DISTINCT: one row however many of the lists a person is
-    on), then the suppressed are taken out again. The caller commits, so both happen together.
+    One set-based INSERT ... SELECT (one row however many of the lists a person is on, the
+    suppressed left out). The caller commits.
     """
     return write_rows(issue, confirmed_on_lists(issue))
 
@@ -70,103 +80,41 @@ class PlannedSend:
 def planned_recipients(issue: Issue) -> PlannedSend:
     """How many rows `write_ledger` would write now, and the first of them (lowest id).
 
-    Reads only, with the same selection and the same suppression test as the send, so the
-    number a confirmation page shows is the number the ledger gets (unless people join, leave
-    or are suppressed in between).
+    Reads only, in one query over the same selection as the send, so the number a
+    confirmation page shows is the number the ledger gets (unless people join, leave or are
+    suppressed in between).
     """
-    subscriber = Subscriber.__table__
-    chosen = sa.select(subscriber.c.id, subscriber.c.email_key).where(
-        subscriber.c.id.in_(confirmed_on_lists(issue))
-    )
-    is_suppressed = suppression_test()
-    if is_suppressed is None:
-        count = db.session.scalar(sa.select(sa.func.count()).select_from(chosen.subquery()))
-        first_id = db.session.scalar(sa.select(sa.func.min(chosen.subquery().c.id)))
-    else:
-        count, first_id, last_id = 0, None, 0
-        while True:
-            page = db.session.execute(
-                chosen.where(subscriber.c.id > last_id)
-                .order_by(subscriber.c.id)
-                .limit(_KEYSET_PAGE)
-            ).all()
-            if not page:
-                break
-            last_id = page[-1].id
-            kept = [row.id for row in page if not is_suppressed(row.email_key)]
-            count += len(kept)
-            first_id = first_id or (kept[0] if kept else None)
+    chosen = mailable(confirmed_on_lists(issue)).subquery()
+    count, first_id = db.session.execute(sa.select(sa.func.count(), sa.func.min(chosen.c.id))).one()
     first = db.session.get(Subscriber, first_id) if first_id is not None else None
     return PlannedSend(recipients=count or 0, first=first)
 
 
+def count_mailable(subscriber_ids: sa.Select) -> int:
+    """How many rows `write_rows` would write for `subscriber_ids` now (one query)."""
+    chosen = mailable(subscriber_ids).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(chosen)) or 0
+
+
 def write_rows(issue: Issue, subscriber_ids: sa.Select) -> int:
     """One queued row per subscriber in `subscriber_ids`, the suppressed left out; the count."""
-    subscriber = Subscriber.__table__
-    recipients = (
-        sa.select(
-            sa.literal(issue.id),
-            subscriber.c.id,
-            subscriber.c.email,
-            sa.literal(DeliveryStatus.QUEUED.value),
-            sa.literal(0),
-        )
-        .where(subscriber.c.id.in_(subscriber_ids))
-        .order_by(subscriber.c.id)
-    )
+    chosen = mailable(subscriber_ids).subquery()
+    recipients = sa.select(
+        sa.literal(issue.id),
+        chosen.c.id,
+        chosen.c.email,
+        sa.literal(DeliveryStatus.QUEUED.value),
+        sa.literal(0),
+    ).order_by(chosen.c.id)
     db.session.execute(
         sa.insert(DELIVERY).from_select(
             ["issue_id", "subscriber_id", "email", "status", "attempts"], recipients
         )
     )
-    _remove_suppressed(issue.id)
     count = db.session.scalar(
         sa.select(sa.func.count()).select_from(DELIVERY).where(DELIVERY.c.issue_id == issue.id)
     )
     return count or 0
-
-
-def standing_suppressions() -> set[str]:
-    """The key hash of every address that has a reason still standing."""
-    return set(db.session.scalars(standing_hashes()))
-
-
-def suppression_test() -> Callable[[str], bool] | None:
-    """email_key → True when that address is suppressed; None when nobody is.
-
-    The suppression list holds HMACs, not addresses, so SQL cannot join on it: callers walk
-    their rows by keyset and test each address in Python.
-    """
-    suppressed = standing_suppressions()
-    if not suppressed:
-        return None
-    hash_key = hasher()
-    return lambda email_key: hash_key(email_key) in suppressed
-
-
-def _remove_suppressed(issue_id: int) -> None:
-    # Walk the new rows by keyset and test each address, when anyone is suppressed.
-    is_suppressed = suppression_test()
-    if is_suppressed is None:
-        return
-    subscriber = Subscriber.__table__
-    last_id, doomed = 0, []
-    while True:
-        page = db.session.execute(
-            sa.select(DELIVERY.c.id, subscriber.c.email_key)
-            .join(subscriber, subscriber.c.id == DELIVERY.c.subscriber_id)
-            .where(DELIVERY.c.issue_id == issue_id, DELIVERY.c.id > last_id)
-            .order_by(DELIVERY.c.id)
-            .limit(_KEYSET_PAGE)
-        ).all()
-        if not page:
-            break
-        last_id = page[-1].id
-        doomed += [row.id for row in page if is_suppressed(row.email_key)]
-    for start in range(0, len(doomed), _KEYSET_PAGE):
-        db.session.execute(
-            sa.delete(DELIVERY).where(DELIVERY.c.id.in_(doomed[start : start + _KEYSET_PAGE]))
-        )
 
 
 def due_ranges(issue_id: int, batch_size: int) -> list[tuple[int, int]]:

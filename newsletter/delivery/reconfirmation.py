@@ -7,12 +7,12 @@ paced, pausable, crash-safe. Its message (`message.ReconfirmationMessage`) is th
 confirmation mail (templates/email/confirmation.*) in the one MIME skeleton: from MAIL_FROM_SYSTEM,
 `Auto-Submitted: auto-generated`, no List-Unsubscribe (confirming is the only thing the link
 does; ignoring the mail leaves the person unsubscribed). Each request sent is noted on the
-person as a confirmation mail is (`store.mark_confirmation_sent`), so the sign-up rules on how often
-a person is asked hold for both.
+person as a confirmation mail is (`store_base.mark_confirmation_sent`), so the sign-up rules
+on how often a person is asked hold for both.
 
 It lives with the delivery engine rather than with imports because everything it does after
 the admin's click is the engine's: its ledger, its batches, its message and its writes
-(`store.mark_confirmation_sent`).
+(`store_base.mark_confirmation_sent`).
 """
 
 from __future__ import annotations
@@ -47,7 +47,6 @@ from newsletter.subscriptions.confirmation import (
     list_may_be_named_sql,
     under_address_cap_sql,
 )
-from newsletter.suppression import hasher
 
 
 def reconfirmation_of(job: ImportJob) -> Issue | None:
@@ -96,15 +95,7 @@ def awaiting_reconfirmation(job: ImportJob) -> sa.Select:
 
 def count_awaiting_reconfirmation(job: ImportJob) -> int:
     """How many people a reconfirmation of `job` would write to now (the suppressed left out)."""
-    subscriber = Subscriber.__table__
-    keys = db.session.scalars(
-        sa.select(subscriber.c.email_key).where(subscriber.c.id.in_(awaiting_reconfirmation(job)))
-    )
-    suppressed = ledger.standing_suppressions()
-    if not suppressed:
-        return sum(1 for _ in keys)
-    hash_key = hasher()
-    return sum(1 for email_key in keys if hash_key(email_key) not in suppressed)
+    return ledger.count_mailable(awaiting_reconfirmation(job))
 
 
 def start_reconfirmation(job: ImportJob, actor: Actor, dispatch: bool) -> Issue:

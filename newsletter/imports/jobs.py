@@ -1,14 +1,15 @@
 """Import jobs: creating one, finding one to resume, claiming it, and running it to the end.
 
-The CLI and the background actor both come through `run_job`, so an import behaves the same
-whichever started it. A job belongs to one process at a time (`holder`); a holder that stops
+The CLI and the background actor both come through `run_job` (or `run_dry_job`, for a dry run
+of an upload), so an import behaves the same whichever started it; both go through one loop
+(`_run_claimed`). A job belongs to one process at a time (`holder`); a holder that stops
 showing life (no batch committed for STALE_AFTER, or a dead process on this machine) can be
-taken over, and the new holder carries on from the job's checkpoint.
+taken over, and the new holder carries on from the job's checkpoint. Uploads, their check in
+a worker and the preview's start are in uploads.py.
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import unicodedata
@@ -16,20 +17,17 @@ from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import sqlalchemy as sa
-from flask import current_app
 
 from newsletter import audit, suppression
-from newsletter.background import enqueue
 from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
-from newsletter.imports.formats import FORMATS
 from newsletter.imports.importer import Importer, Reject, job_checkpoint
 from newsletter.imports.merge import Counts, ImportContext
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.retention import discard_upload
 from newsletter.imports.rows import BATCH_SIZE, Prepared, RowContext, prepare, prepare_in_parallel
-from newsletter.imports.sources import Limits, Source, open_bytes
+from newsletter.imports.sources import Source
 from newsletter.models import (
     Account,
     ConsentMode,
@@ -220,25 +218,36 @@ def run_job(
     parallel: bool = False,
 ) -> ImportJob:
     """Claim the job and import (or resume) it to the end; the job holds the result."""
+    return _run_claimed(job, source, batch_size, parallel, progress)
+
+
+def run_dry_job(job: ImportJob, source: Source, batch_size: int = BATCH_SIZE) -> ImportJob:
+    """A dry run of an uploaded file: what the import would do, worked out against the
+    database batch by batch, with nothing written but the job's own counters (which the job
+    page shows live). Run again, it starts from the beginning."""
+    return _run_claimed(job, source, batch_size, parallel=False, progress=None)
+
+
+def _run_claimed(
+    job: ImportJob,
+    source: Source,
+    batch_size: int,
+    parallel: bool,
+    progress: Progress | None,
+) -> ImportJob:
+    """Claim the job, run its import (a dry run if `job.dry_run`) to the end, record the end."""
     holder = holder_id()
     claim(job, holder)
-    mailing_list = db.session.get(MailingList, job.list_id)
+    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
     try:
-        if job.list_id is None:  # the list's row went (the foreign key sets NULL)
+        if mailing_list is None:  # the list's row went (the foreign key sets NULL)
             raise ImportFileError(f"the list of import job {job.id} no longer exists")
         stream = RecordStream(source, job.format, job.column_map)
-        context, row_context = contexts_for(job, source, stream, job.list_id, job.consent_mode)
-        importer = Importer(
-            context,
-            checkpoint=job_checkpoint(job.id, holder),
-            on_batch=_reporter(progress, stream),
-            counts=Counts(**job.counts),
-            rows_done=job.rows_done,
+        importer, row_context = _importer_for(job, holder, source, stream, progress)
+        skip = 0 if job.dry_run else job.rows_done
+        importer.run(
+            _batches(source, job.format, job.column_map, row_context, batch_size, skip, parallel)
         )
-        batches = _batches(
-            source, job.format, job.column_map, row_context, batch_size, job.rows_done, parallel
-        )
-        importer.run(batches)
     except BaseException as error:
         db.session.rollback()
         # The actor retries anything but a NewsletterError (a file it cannot read, a list
@@ -248,6 +257,44 @@ def run_job(
         raise
     _finish(job, ImportStatus.DONE, mailing_list)
     return job
+
+
+def _importer_for(
+    job: ImportJob, holder: str, source: Source, stream: RecordStream, progress: Progress | None
+) -> tuple[Importer, RowContext]:
+    """The job's importer: a real run resumes from the job's checkpoint; a dry run writes
+    nothing but its counters on the job, and starts from the beginning."""
+    assert job.list_id is not None  # checked by the caller
+    if job.dry_run:
+        context, row_context = contexts_for(None, source, stream, job.list_id, job.consent_mode)
+        on_batch = _reporter(progress, stream) or _dry_run_counters(job)
+        return Importer(context, dry_run=True, on_batch=on_batch), row_context
+    context, row_context = contexts_for(job, source, stream, job.list_id, job.consent_mode)
+    importer = Importer(
+        context,
+        checkpoint=job_checkpoint(job.id, holder),
+        on_batch=_reporter(progress, stream),
+        counts=Counts(**job.counts),
+        rows_done=job.rows_done,
+    )
+    return importer, row_context
+
+
+def _dry_run_counters(job: ImportJob) -> Callable[[int, int, Counts], None]:
+    """After each batch of a dry run, its counters on the job (the page shows them live)."""
+    table = ImportJob.__table__
+
+    def report(rows: int, bytes_done: int, counts: Counts) -> None:
+        db.session.execute(
+            table.update()
+            .where(table.c.id == job.id)
+            .values(
+                rows_done=rows, bytes_done=bytes_done, heartbeat_at=utcnow(), **counts.as_dict()
+            )
+        )
+        db.session.commit()
+
+    return report
 
 
 def _batches(
@@ -343,252 +390,3 @@ def dry_run(
     return importer.run(
         _batches(source, stream.format, column_map, row_context, batch_size, 0, parallel)
     )
-
-
-def limits() -> Limits:
-    """What an import file may hold, from the app's settings (IMPORT_MAX_…)."""
-    return Limits.from_config(current_app.config)
-
-
-def uploaded_source(job: ImportJob) -> Source:
-    """The source of a job whose file was uploaded (its bytes are in the database)."""
-    stored = db.session.get(ImportFile, job.id)
-    if stored is None:
-        if job.file_deleted_at is not None:
-            raise ImportFileError(
-                f"the uploaded file of import job {job.id} has been deleted; upload it again"
-            )
-        raise ImportFileError(f"import job {job.id} has no stored file")
-    return open_bytes(job.file_name, stored.content, limits())
-
-
-def queue_upload(
-    name: str,
-    content: bytes,
-    mailing_list: MailingList,
-    wanted: str,
-    consent: ConsentMode,
-    actor: Account,
-) -> ImportJob:
-    """Keep an uploaded file with a new job and hand it to a worker, which checks and reads it.
-
-    Nothing here opens the file: unpacking and parsing a hostile upload would cost the web
-    worker its memory and time, so the request only stores the bytes (Flask has already
-    capped their size, MAX_CONTENT_LENGTH). The job's format stays what was asked for
-    (maybe "auto") until the worker has recognised it; a file it cannot read fails the job
-    with the reason, and nothing is imported."""
-    if wanted not in FORMATS:
-        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
-    if not content:
-        raise ImportFileError(f"{name} is empty")
-    job = _add_job(
-        mailing_list,
-        consent,
-        actor,
-        file_name=name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        wanted=wanted,
-        column_map=None,
-        bytes_total=0,  # counted by the worker's check (`checking` until then)
-        warnings=[],
-        content=content,
-    )
-    enqueue.run_import(job.id)
-    return job
-
-
-def run_uploaded_job(job_id: int) -> None:
-    """What the background actor does: check the stored file, then run (or resume) the job.
-
-    A file that cannot be read, or breaks a limit, fails the job with the reason before any
-    row is read into the database."""
-    job = db.session.get(ImportJob, job_id)
-    if job is None or job.status is ImportStatus.DONE:
-        return
-    try:
-        source = uploaded_source(job)
-        stream = RecordStream(source, job.format, job.column_map)
-    except ImportFileError as error:
-        db.session.rollback()
-        mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
-        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error))
-        return
-    if (job.format, job.bytes_total) != (stream.format, stream.bytes_total):
-        job.format = stream.format
-        job.bytes_total = stream.bytes_total
-        job.warnings = list(source.warnings)
-        db.session.commit()
-    if job.dry_run:
-        run_dry_job(job, source)
-    else:
-        run_job(job, source)
-
-
-def run_dry_job(job: ImportJob, source: Source, batch_size: int = BATCH_SIZE) -> ImportJob:
-    """A dry run of an uploaded file: what the import would do, worked out against the
-    database batch by batch, with nothing written but the job's own counters (which the job
-    page shows live). Run again, it starts from the beginning."""
-    holder = holder_id()
-    claim(job, holder)
-    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
-    table = ImportJob.__table__
-
-    def report(rows: int, bytes_done: int, counts: Counts) -> None:
-        db.session.execute(
-            table.update()
-            .where(table.c.id == job.id)
-            .values(
-                rows_done=rows, bytes_done=bytes_done, heartbeat_at=utcnow(), **counts.as_dict()
-            )
-        )
-        db.session.commit()
-
-    try:
-        if mailing_list is None:
-            raise ImportFileError(f"the list of import job {job.id} no longer exists")
-        stream = RecordStream(source, job.format, job.column_map)
-        context, row_context = contexts_for(None, source, stream, mailing_list.id, job.consent_mode)
-        importer = Importer(context, dry_run=True, on_batch=report)
-        importer.run(
-            _batches(source, job.format, job.column_map, row_context, batch_size, 0, False)
-        )
-    except BaseException as error:
-        db.session.rollback()
-        retried = not isinstance(error, NewsletterError)
-        _finish(job, ImportStatus.FAILED, mailing_list, error=_describe(error), retried=retried)
-        raise
-    _finish(job, ImportStatus.DONE, mailing_list)
-    return job
-
-
-def keep_upload(
-    name: str,
-    content: bytes,
-    mailing_list: MailingList,
-    wanted: str,
-    consent: ConsentMode,
-    actor: Account,
-) -> ImportJob:
-    """Keep an upload whose preview the admin has seen, with a job that waits for them to
-    start it (`start`); the retention job deletes it if they never do."""
-    if wanted not in FORMATS:
-        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
-    if not content:
-        raise ImportFileError(f"{name} is empty")
-    return _add_job(
-        mailing_list,
-        consent,
-        actor,
-        file_name=name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        wanted=wanted,
-        column_map=None,
-        bytes_total=0,
-        warnings=[],
-        content=content,
-        previewing=True,
-    )
-
-
-def start(job: ImportJob, dry_run: bool, actor: Account) -> None:
-    """Hand a previewed upload to a worker, as an import or as a dry run; audited."""
-    if not job.previewing:
-        raise ImportFileError(f"import job {job.id} has already been started")
-    if db.session.get(ImportFile, job.id) is None:
-        raise ImportFileError("its uploaded file has been deleted; upload it again")
-    job.previewing = False
-    job.dry_run = dry_run
-    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
-    audit.record(
-        "import.dry_run_queued" if dry_run else "import.queued",
-        target=f"list:{mailing_list.slug}" if mailing_list else "",
-        detail=_audit_detail(job),
-        actor=actor,
-    )
-    db.session.commit()
-    enqueue.run_import(job.id)
-
-
-def import_after_dry_run(job: ImportJob, actor: Account) -> ImportJob:
-    """Import for real the file a finished dry run kept: a new job takes its stored upload."""
-    if not (job.dry_run and job.status is ImportStatus.DONE):
-        raise ImportFileError(f"import job {job.id} is not a finished dry run")
-    mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
-    if mailing_list is None:
-        raise ImportFileError("its list no longer exists")
-    if db.session.get(ImportFile, job.id) is None:
-        raise ImportFileError("its uploaded file has been deleted; upload it again")
-    new = _add_job(
-        mailing_list,
-        job.consent_mode,
-        actor,
-        file_name=job.file_name,
-        sha256=job.file_sha256,
-        size=job.file_size,
-        wanted=job.format,
-        column_map=job.column_map,
-        bytes_total=0,
-        warnings=[],
-        content=None,
-        previewing=True,
-        audited=False,  # `start` records it
-    )
-    db.session.execute(
-        sa.update(ImportFile).where(ImportFile.job_id == job.id).values(job_id=new.id)
-    )
-    db.session.commit()
-    start(new, dry_run=False, actor=actor)
-    return new
-
-
-def imported_after(job: ImportJob) -> ImportJob | None:
-    """The import a dry run's file was handed to, if any."""
-    return db.session.scalar(
-        sa.select(ImportJob)
-        .where(
-            ImportJob.id > job.id,
-            ImportJob.file_sha256 == job.file_sha256,
-            ImportJob.list_id == job.list_id,
-            ImportJob.dry_run == sa.false(),
-            ImportJob.previewing == sa.false(),
-        )
-        .order_by(ImportJob.id)
-        .limit(1)
-    )
-
-
-def has_upload(job: ImportJob) -> bool:
-    return (
-        db.session.scalar(sa.select(ImportFile.job_id).where(ImportFile.job_id == job.id))
-        is not None
-    )
-
-
-def checking(job: ImportJob) -> bool:
-    """True while a worker has yet to check an uploaded file (its format is not yet known)."""
-    return job.status is ImportStatus.QUEUED and job.bytes_total == 0 and not job.previewing
-
-
-def status(job: ImportJob) -> dict:
-    """What the progress bar and the report need, as JSON."""
-    total = job.bytes_total or 0
-    percent = (
-        100
-        if job.status is ImportStatus.DONE
-        else (int(100 * job.bytes_done / total) if total else 0)
-    )
-    return {
-        "id": job.id,
-        "status": job.status.value,
-        "finished": job.finished,
-        "rows_done": job.rows_done,
-        "bytes_done": job.bytes_done,
-        "bytes_total": total,
-        "percent": min(percent, 100),
-        "error": job.error,
-        "checking": checking(job),
-        "dry_run": job.dry_run,
-        **job.counts,
-    }

@@ -232,6 +232,7 @@ class BatchPlanner:
             plan.new_subscribers[row.key] = {
                 "email": row.email,
                 "email_key": row.key,
+                "key_hash": row.key_hash,
                 "name": row.name,
                 "attributes": row.attributes,
                 "unsubscribe_token": next(self.tokens),

@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 
 from newsletter.addresses import AddressValidator
 from newsletter.imports.formats import MAILCHIMP_SYSTEM, fold
+from newsletter.imports.limits import Limits
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.records import RowKind
-from newsletter.imports.sources import HEAD, Limits, Source, open_head
+from newsletter.imports.sources import HEAD, Source, open_head
 
 ROWS = 10
 

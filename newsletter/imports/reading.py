@@ -8,8 +8,9 @@ from typing import IO, cast
 
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, Layout, detect, first_line, records
+from newsletter.imports.limits import Limits
 from newsletter.imports.records import ImportRecord, RowKind
-from newsletter.imports.sources import Limits, Member, Source, lines, open_text
+from newsletter.imports.sources import Member, Source, lines, open_text
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,11 @@ class Subscriber(Model):
     email: Mapped[str] = mapped_column(sa.String(320))
     # The normalised form casefolded: the key for deduplication, suppression and erasure.
     email_key: Mapped[str] = mapped_column(sa.String(320), unique=True)
+    # The suppression list's HMAC of email_key (newsletter/suppression/__init__.py), written
+    # with the person: it joins a person to their suppression entry in SQL, so the ledger,
+    # the send's count and the subscribers page's "suppressed" filter are set-based queries.
+    # The address never changes and the key is never rotated, so it is never rewritten.
+    key_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     unsubscribe_token: Mapped[str] = mapped_column(

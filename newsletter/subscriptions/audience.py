@@ -4,7 +4,8 @@ Search matches part of an address or of a name. On PostgreSQL a trigram GIN inde
 together (migration 0005) keeps `LIKE '%term%'` fast at a million people; results are paged
 by keyset (`after` the last id shown), never by OFFSET. A broad match is counted only up to
 COUNT_CAP, since counting it all would read every matching row; list and status filters are
-counted exactly from the subscription indexes of migration 0011.
+counted exactly from the subscription indexes of migration 0011, and the suppressed through
+each person's stored suppression hash (migration 0015).
 
 Everything here reads, except `export_list`, which commits the export's audit record before
 the rows are read.
@@ -133,13 +134,15 @@ class Filters:
     """What the subscribers page asks for: a text, a list, a status on it, and an order.
 
     The status is per list: a person with a pending subscription to any list (or to the
-    chosen one) matches `pending`.
+    chosen one) matches `pending`. Suppression is the person's, whatever their lists.
     """
 
     term: str = ""
     list_id: int | None = None
     status: SubscriptionStatus | None = None
     sort: Sort = Sort.NEWEST
+    # Only people against whom a suppression reason stands (on the chosen list, if any).
+    suppressed: bool = False
 
     @property
     def by_address(self) -> bool:
@@ -155,6 +158,8 @@ def _filtered(query: sa.Select, filters: Filters) -> sa.Select:
     table, subscription = Subscriber.__table__, Subscription.__table__
     if filters.term:
         query = query.where(SEARCH_TEXT.like(_like_pattern(filters.term.casefold()), escape="\\"))
+    if filters.suppressed:
+        query = query.where(suppression.suppressed_sql(table.c.key_hash))
     if filters.list_id is not None:
         # One subscription a person and list: a join, which walks the list's own index.
         on = [subscription.c.subscriber_id == table.c.id]
@@ -216,7 +221,8 @@ class Count:
 
 
 def count_subscribers(filters: Filters) -> Count:
-    """How many people match: exactly for list and status filters, up to COUNT_CAP with a text.
+    """How many people match: exactly for list, status and suppressed filters, up to COUNT_CAP
+    with a text.
 
     A broad text search would read every matching row to count them all, so it stops at
     the cap and says "more than"; everyone, unfiltered, past ESTIMATE_ABOVE on PostgreSQL is
@@ -228,6 +234,11 @@ def count_subscribers(filters: Filters) -> Count:
         capped = _filtered(sa.select(table.c.id), filters).limit(COUNT_CAP + 1).subquery()
         n = db.session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
         return Count(min(n, COUNT_CAP), n > COUNT_CAP)
+    if filters.suppressed:
+        # The suppressed people (few beside everyone) found from the suppression list through
+        # the index on their hash, then their lists and statuses checked.
+        query = _filtered(sa.select(sa.func.count()).select_from(table), filters)
+        return Count(db.session.scalar(query) or 0, False)
     if filters.list_id is not None:
         # Counted from the subscription index alone, never touching the people.
         subscription = Subscription.__table__

@@ -264,9 +264,11 @@ def _request_as_new_person(
                 "confirmation_sent_at": now if due and not confirms else None,
             }
         )
+    key_hash = suppression.address_hash(address.key)
     person = {
         "email": address.email,
         "email_key": address.key,
+        "key_hash": key_hash,
         "name": name,
         "created_via": ConsentMethod.FORM,
         "confirmation_sent_at": now if due else None,
@@ -274,8 +276,8 @@ def _request_as_new_person(
     }
     children = [(Subscription.__table__, row) for row in subscriptions]
     children += [(ConsentEvent.__table__, row) for row in events]
-    key_hash = suppression.address_hash(address.key) if not standing else None
-    subscriber_id = insert_new_person(person, children, unless_suppressed=key_hash)
+    guard = key_hash if not standing else None
+    subscriber_id = insert_new_person(person, children, unless_suppressed=guard)
     if subscriber_id is None:
         return None
     return SignupResult(subscriber_id, confirmation_due=due, confirmed_now=confirmed_now)

@@ -5,7 +5,8 @@ their own (stored in the database unless SUPPRESSION_KEY is set) so that rotatin
 never forgets a suppression. Each entry keeps every reason it was given; lifting stamps a
 reason, never deletes it. A person lifts `left_all`, `erased` and `imported_unsubscribed` by
 opting in again; the other reasons only an admin lifts. `hasher`/`address_hash` and
-`standing_hashes` are the one hash and the one "reason still standing" query.
+`standing_hashes` are the one hash and the one "reason still standing" query; `suppressed_sql`
+is that query as a test of a stored hash (each person keeps theirs in `subscriber.key_hash`).
 
 Commits: `suppress`, `lift` and `lift_self_liftable` change the session and leave the commit
 to their caller, which commits them with the change that caused them; manual.py's functions,
@@ -118,6 +119,21 @@ def standing_hashes(key_hashes: Iterable[str] | None = None) -> sa.Select:
     if key_hashes is not None:
         query = query.where(SuppressionEntry.key_hash.in_(list(key_hashes)))
     return query
+
+
+def suppressed_sql(key_hash: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    """SQL: true when a reason stands against the address whose hash is `key_hash`.
+
+    The ledger, the send's count and the subscribers page's filter all test people with this,
+    on `subscriber.key_hash`: an EXISTS, which the database plans as a semi-join (or, negated,
+    an anti-join) served by the suppression list's unique hash and the person's hash index.
+    """
+    return (
+        sa.exists()
+        .where(SuppressionEntry.key_hash == key_hash)
+        .where(SuppressionEntryReason.entry_id == SuppressionEntry.id)
+        .where(STANDING)
+    )
 
 
 def find_entry(key: str) -> SuppressionEntry | None:

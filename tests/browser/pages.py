@@ -612,6 +612,9 @@ ADMIN_PAGES = [
         "subscribers by address", "/admin/subscribers?sort=address", ADMIN, shows="main table"
     ),
     PageState(
+        "subscribers suppressed", "/admin/subscribers?status=suppressed", ADMIN, shows="main table"
+    ),
+    PageState(
         "subscribers, address order asked with a search",
         "/admin/subscribers?q=example&sort=address",
         ADMIN,

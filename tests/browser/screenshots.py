@@ -38,6 +38,7 @@ SHOTS = [
     PageState("admin-list", "/admin/lists/news", ADMIN),
     PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
     PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
+    PageState("admin-subscribers-suppressed", "/admin/subscribers?status=suppressed", ADMIN),
     PageState("admin-subscriber-history", "/admin/subscribers/{history_subscriber_id}", ADMIN),
     PageState("admin-edit-issue", "/admin/issues/{draft_issue_id}/edit", ADMIN),
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),

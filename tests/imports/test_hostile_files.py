@@ -11,9 +11,10 @@ from sqlalchemy import func, select
 
 from newsletter.background.enqueue import QUEUE_IMPORTS
 from newsletter.extensions import db
-from newsletter.imports import jobs
+from newsletter.imports import uploads
 from newsletter.imports.errors import ImportFileError
-from newsletter.imports.sources import Limits, open_bytes, open_path
+from newsletter.imports.limits import Limits
+from newsletter.imports.sources import open_bytes, open_path
 from newsletter.lists import get_list
 from newsletter.models import Account, AuditEvent, ConsentMode, ImportFile, ImportJob, Subscriber
 from tests.imports import hostile
@@ -106,10 +107,10 @@ def test_the_worker_checks_an_upload_and_fails_its_job_with_the_reason(
     make.list(slug="news")
     path, words = UPLOADS[case][0](tmp_path), UPLOADS[case][1]
     admin = db.session.scalars(select(Account).where(Account.email == "admin@example.org")).one()
-    job = jobs.keep_upload(
+    job = uploads.keep_upload(
         path.name, path.read_bytes(), get_list("news"), "auto", ConsentMode.KEEP, admin
     )
-    jobs.start(job, dry_run=False, actor=admin)
+    uploads.start(job, dry_run=False, actor=admin)
     job_page = f"/admin/imports/{job.id}"
     assert "Checking the file" in admin_client.get(job_page).get_data(as_text=True)
     # Only now a worker starts: until it has run, the job waits with its file unread.

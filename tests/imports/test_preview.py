@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from newsletter.imports.errors import ImportFileError
+from newsletter.imports.limits import Limits
 from newsletter.imports.preview import preview
-from newsletter.imports.sources import Limits
 from tests.imports import hostile
 
 

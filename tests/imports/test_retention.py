@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from newsletter.background import housekeeping
 from newsletter.background.periodic import REGISTRY
 from newsletter.extensions import db
-from newsletter.imports import jobs
+from newsletter.imports import jobs, uploads
 from newsletter.imports.reading import RecordStream
 from newsletter.imports.retention import blank_old_import_evidence, delete_old_uploads
 from newsletter.imports.sources import open_bytes
@@ -77,7 +77,7 @@ def test_a_worker_given_a_job_whose_file_went_says_so(news, app):
     """The actor's run of such a job ends with a sentence, not a traceback."""
     job = waiting_upload(news)
     delete_old_uploads(now=utcnow() + timedelta(hours=25))
-    jobs.run_uploaded_job(job.id)
+    uploads.run_uploaded_job(job.id)
     db.session.expire_all()
     job = db.session.get(ImportJob, job.id)
     assert job.status is ImportStatus.FAILED
@@ -112,19 +112,18 @@ def test_a_finished_dry_run_keeps_its_upload_until_the_retention_period(app, mak
     IMPORT_UPLOAD_RETENTION_HOURS have passed."""
     from datetime import timedelta
 
-    from newsletter.imports import jobs
-    from newsletter.imports.retention import delete_old_uploads
+    from newsletter.imports import uploads
     from newsletter.lists import get_list
     from newsletter.models import ConsentMode, ImportFile
     from newsletter.models.base import utcnow
 
     make.list(slug="news")
-    job = jobs.keep_upload(
+    job = uploads.keep_upload(
         "a.csv", b"email\na@example.org\n", get_list("news"), "auto", ConsentMode.KEEP,
         admin_account,
     )  # fmt: skip
     job.previewing, job.dry_run = False, True
-    jobs.run_uploaded_job(job.id)
+    uploads.run_uploaded_job(job.id)
     assert job.status == "done" and job.imported == 1
     assert delete_old_uploads() == 0 and db.session.get(ImportFile, job.id) is not None
     assert delete_old_uploads(utcnow() + timedelta(hours=25)) == 1

@@ -78,8 +78,10 @@ def test_a_database_error_in_a_request_logs_no_value(app, client, person, caplog
 
     def duplicate():
         db.session.execute(
-            sa.text("INSERT INTO subscriber (email, email_key, name) VALUES (:e, :k, :n)"),
-            {"e": "jo@example.com", "k": "jo@example.com", "n": "Secret Name"},
+            sa.text(
+                "INSERT INTO subscriber (email, email_key, key_hash, name) VALUES (:e, :k, :h, :n)"
+            ),
+            {"e": "jo@example.com", "k": "jo@example.com", "h": "0" * 64, "n": "Secret Name"},
         )
         return "unreachable"
 

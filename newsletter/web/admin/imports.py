@@ -23,7 +23,7 @@ from newsletter.delivery import control, reconfirmation
 from newsletter.delivery.reconfirmation import count_awaiting_reconfirmation
 from newsletter.errors import NewsletterError
 from newsletter.extensions import db
-from newsletter.imports import jobs
+from newsletter.imports import jobs, uploads
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.guide import guide_html
 from newsletter.imports.preview import preview
@@ -63,9 +63,9 @@ def imports_new():
             # would refuse for what its start shows is refused now, and nothing is kept.
             preview(
                 upload.filename or "upload.csv", content, form.format.data,
-                form.consent.data, jobs.limits(),
+                form.consent.data, uploads.limits(),
             )  # fmt: skip
-            job = jobs.keep_upload(
+            job = uploads.keep_upload(
                 upload.filename or "upload.csv",
                 content,
                 lists.get_list(form.mailing_list.data),
@@ -101,7 +101,7 @@ def imports_preview(job_id: int):
     else:
         try:
             shown = preview(
-                job.file_name, stored.content, job.format, job.consent_mode.value, jobs.limits()
+                job.file_name, stored.content, job.format, job.consent_mode.value, uploads.limits()
             )
         except ImportFileError as error:
             problem = jobs.describe(error)
@@ -126,7 +126,7 @@ def imports_start(job_id: int):
         flash("The form had expired: try again.", "error")
         return redirect(url_for("admin.imports_preview", job_id=job.id))
     try:
-        jobs.start(
+        uploads.start(
             job, request.form.get("action") == "dry_run", actor=current_user._get_current_object()
         )
     except ImportFileError as error:
@@ -144,7 +144,7 @@ def imports_after_dry_run(job_id: int):
         flash("The form had expired: try again.", "error")
         return redirect(url_for("admin.imports_show", job_id=job.id))
     try:
-        new = jobs.import_after_dry_run(job, actor=current_user._get_current_object())
+        new = uploads.import_after_dry_run(job, actor=current_user._get_current_object())
     except ImportFileError as error:
         flash(sentence(error), "error")
         return redirect(url_for("admin.imports_show", job_id=job.id))
@@ -163,10 +163,10 @@ def imports_show(job_id: int):
         "admin/imports_show.html",
         job=job,
         mailing_list=mailing_list,
-        checking=jobs.checking(job),
+        checking=uploads.checking(job),
         reconfirmation=reconfirmation.reconfirmation_of(job),
-        followed_by=jobs.imported_after(job) if dry_run_done else None,
-        file_kept=jobs.has_upload(job) if dry_run_done else False,
+        followed_by=uploads.imported_after(job) if dry_run_done else None,
+        file_kept=uploads.has_upload(job) if dry_run_done else False,
         form=ConfirmForm(),
     )
 
@@ -209,7 +209,7 @@ def imports_reconfirm(job_id: int):
 @admin_required
 def imports_status(job_id: int):
     job = _job(job_id)
-    return jsonify(jobs.status(job))
+    return jsonify(uploads.status(job))
 
 
 @bp.get("/imports/<int:job_id>/rejects.csv")

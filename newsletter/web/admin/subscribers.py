@@ -52,11 +52,14 @@ def _actor():
     return current_user._get_current_object()
 
 
+# Not a subscription's status but the person's: a reason on the suppression list stands.
+SUPPRESSED = "suppressed"
 STATUS_CHOICES = [
     ("", "Any status"),
     ("confirmed", "Confirmed"),
     ("pending", "Pending (not yet confirmed)"),
     ("unsubscribed", "Unsubscribed"),
+    (SUPPRESSED, "Suppressed (not mailed at all)"),
 ]
 _STATUSES = {status.value for status in SubscriptionStatus}
 _SORTS = {sort.value for sort in audience.Sort}
@@ -79,8 +82,16 @@ def _filters() -> tuple[audience.Filters, list[tuple[str, str]], MailingList | N
         list_id=chosen.id if chosen else None,
         status=SubscriptionStatus(status) if status in _STATUSES else None,
         sort=audience.Sort(sort) if sort in _SORTS else audience.Sort.NEWEST,
+        suppressed=status == SUPPRESSED,
     )
     return filters, [(ml.slug, ml.name) for ml in lists], chosen
+
+
+def _status_value(filters: audience.Filters) -> str:
+    """The status menu's value for `filters`: a subscription status, "suppressed" or ""."""
+    if filters.suppressed:
+        return SUPPRESSED
+    return filters.status.value if filters.status else ""
 
 
 @bp.get("/subscribers")
@@ -106,7 +117,7 @@ def subscribers_index():
     query = {
         "q": " ".join(filters.term.split()) or None,
         "list": chosen.slug if chosen else None,
-        "status": filters.status.value if filters.status else None,
+        "status": _status_value(filters) or None,
         "sort": filters.sort.value if filters.sort != audience.Sort.NEWEST else None,
     }
     return render_template(
@@ -116,6 +127,7 @@ def subscribers_index():
         lists=lists,
         chosen=chosen,
         statuses=STATUS_CHOICES,
+        status=_status_value(filters),
         sorts=SORT_CHOICES,
         query=query,
         page=page,
