@@ -296,7 +296,7 @@ def _zip_members(
         # What the directory declares is judged at once, so that a preview (which reads only
         # a head, where zipfile's read-ahead hides the ratio) refuses a bomb as the import
         # would; a directory that lies is still caught by the count as the member is read.
-        _ratio_check(name, info.filename, limits)(info.file_size, info.compress_size)
+        ratio_check(name, info.filename, limits)(info.file_size, info.compress_size)
     return [(info.filename, _member_opener(opener, info.filename)) for info in infos]
 
 
