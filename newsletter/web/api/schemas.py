@@ -1,0 +1,238 @@
+"""Request and response bodies. Request fields are checked by the forms' own rules: the
+address by `addresses.parse_address`, a name by `forms.check_person_name`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    model_validator,
+)
+
+from newsletter.addresses import MAX_LENGTH, parse_address
+from newsletter.errors import ValidationError
+from newsletter.lists import SLUG_PATTERN
+from newsletter.web.forms import MAX_NAME_LENGTH, check_person_name
+
+
+def _domain(check):
+    """A pydantic validator that runs a domain check; its sentence becomes the error."""
+
+    def validator(value):
+        try:
+            result = check(value)
+        except ValidationError as error:
+            raise ValueError(str(error)) from error
+        return value if result is None else result
+
+    return validator
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL refuses text holding a NUL byte; no person types one.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL byte")
+    return value
+
+
+def _address(value: str) -> str:
+    return _domain(parse_address)(value).email
+
+
+Email = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_LENGTH),
+    AfterValidator(_address),
+    Field(description="An email address; international addresses are welcome"),
+]
+PersonName = Annotated[
+    str,
+    StringConstraints(max_length=MAX_NAME_LENGTH),
+    AfterValidator(_domain(check_person_name)),
+]
+Slug = Annotated[str, StringConstraints(pattern=f"^{SLUG_PATTERN.pattern}$", max_length=64)]
+ShortText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
+AttributeValue = str | int | float | bool | None
+
+
+class Strict(BaseModel):
+    """A request body: unknown fields are refused, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel):
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` for the next page; null at the end"
+    )
+
+
+class PageQuery(Strict):
+    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    limit: int = Field(default=50, ge=1, le=200)
+
+
+# Lists
+
+
+class ListCounts(BaseModel):
+    pending: int
+    confirmed: int
+    unsubscribed: int
+
+
+class ListOut(BaseModel):
+    slug: str
+    name: str
+    description: str
+    public: bool
+    double_opt_in: bool
+    subscriptions: ListCounts
+
+
+class ListPage(Page):
+    items: list[ListOut]
+
+
+# Subscribers
+
+
+class SubscriptionOut(BaseModel):
+    list: str
+    status: Literal["pending", "confirmed", "unsubscribed"]
+    confirmed_at: datetime | None
+    unsubscribed_at: datetime | None
+
+
+class SubscriberOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    attributes: dict[str, AttributeValue]
+    created_at: datetime
+    subscriptions: list[SubscriptionOut]
+    suppressed: list[str] = Field(description="Standing suppression reasons, in words")
+
+
+class SubscriberSummary(BaseModel):
+    id: int
+    email: str
+    name: str
+    created_at: datetime
+
+
+class SubscriberPage(Page):
+    items: list[SubscriberSummary]
+
+
+class SubscriberQuery(PageQuery):
+    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] = Field(
+        default="", description="Part of an address or name"
+    )
+    list: Slug | None = None
+    status: Literal["pending", "confirmed", "unsubscribed"] | None = None
+    sort: Literal["newest", "oldest", "address"] = "newest"
+
+
+class Evidence(Strict):
+    """Consent the caller obtained and records: when, how and the words the person saw."""
+
+    consented_at: datetime = Field(description="When the person agreed (ISO 8601)")
+    source: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="Where they agreed: a page address, an event, a paper form"
+    )
+    wording: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] = Field(
+        description="The exact consent text the person saw"
+    )
+    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+
+
+class SubscriberIn(Strict):
+    email: Email
+    name: PersonName = ""
+    lists: list[Slug] = Field(min_length=1, max_length=50)
+    wording: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = Field(
+        default=None,
+        description="For double opt-in: the consent text your form showed (stored as evidence)",
+    )
+    evidence: Evidence | None = Field(
+        default=None,
+        description="Consent already given: confirms at once, never lifting a suppression",
+    )
+
+    @model_validator(mode="after")
+    def one_way_in(self) -> SubscriberIn:
+        if (self.wording is None) == (self.evidence is None):
+            raise ValueError(
+                "Give `wording` (double opt-in: the person confirms by email) or `evidence` "
+                "(consent already given), one of the two"
+            )
+        return self
+
+
+class Accepted(BaseModel):
+    """The same answer for every address, whatever it holds (no oracle)."""
+
+    status: Literal["accepted"]
+    detail: str
+
+
+class SubscriberUpdate(Strict):
+    name: PersonName | None = None
+    attributes: (
+        dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], AttributeValue] | None
+    ) = Field(default=None, max_length=50, description="Replaces the person's attributes")
+
+
+class UnsubscribeIn(Strict):
+    lists: list[Slug] | None = Field(default=None, description="Leave these lists; omitted: all")
+
+
+class Left(BaseModel):
+    left: list[str]
+
+
+class Erased(BaseModel):
+    erased: bool
+    reasons: list[str]
+
+
+class Export(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+
+# Suppressions
+
+
+class SuppressionOut(BaseModel):
+    id: int
+    created_at: datetime
+    reasons: list[str]
+
+
+class SuppressionPage(Page):
+    items: list[SuppressionOut]
+
+
+class SuppressionIn(Strict):
+    emails: list[Email] = Field(min_length=1, max_length=1000)
+    note: ShortText = ""
+
+
+class SuppressionAdded(BaseModel):
+    added: int
+    already: int
+
+
+class LiftIn(Strict):
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+
+
+class Lifted(BaseModel):
+    lifted: list[str]
