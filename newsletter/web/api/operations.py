@@ -3,20 +3,22 @@ query validated by the models, and every answer (errors too) described in the do
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable
+from functools import wraps
 
-from flask import abort
+from flask import abort, request
 from pydantic import BaseModel, ValidationError
 from spectree import Response
 
-from newsletter.models.base import MAX_ID
 from newsletter.web.api.auth import Needs, authorised
 from newsletter.web.api.blueprint import spec
 from newsletter.web.api.problems import Problem, fail, problem_response
 
 ERRORS = {
+    "HTTP_400": (
+        Problem,
+        "The request could not be read (a body that is not a JSON object, a NUL byte)",
+    ),
     "HTTP_401": (Problem, "No valid token"),
     "HTTP_403": (Problem, "The token's scope or its account's role does not allow this"),
     "HTTP_422": (Problem, "The request is not valid; the sentence says why"),
@@ -52,9 +54,23 @@ def operation(
             # Bodies are written by their models: ISO 8601 times, nothing undocumented.
             force_resp_serialize=True,
         )(view)
+        if json is not None:
+            validated = _json_object_body(validated)
         return authorised(scope, needs)(validated)
 
     return decorate
+
+
+def _json_object_body(view: Callable) -> Callable:
+    """400 for a body that is not a JSON object (spectree would read it as `{}`)."""
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        if not isinstance(request.get_json(force=True, silent=True), dict):
+            fail(400, "Send the body as a JSON object (Content-Type: application/json).")
+        return view(*args, **kwargs)
+
+    return wrapper
 
 
 def refuse_invalid(req, resp, error: Exception | None, instance, model_adapter) -> None:
@@ -69,24 +85,3 @@ def refuse_invalid(req, resp, error: Exception | None, instance, model_adapter) 
             invalid.append((field, message))
     detail = f"{invalid[0][0]}: {invalid[0][1]}" if invalid else "The request is not valid."
     abort(problem_response(422, detail, invalid=invalid))
-
-
-# Cursors are opaque to callers: the id to continue after, in a form they should not build.
-def encode_cursor(after: int | None) -> str | None:
-    if after is None:
-        return None
-    return base64.urlsafe_b64encode(f"v1:{after}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None) -> int | None:
-    """The id a cursor continues after; 422 for one this API did not give."""
-    if not cursor:
-        return None
-    try:
-        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        text = ""
-    prefix, _, number = text.partition(":")
-    if prefix != "v1" or not number.isascii() or not number.isdigit() or len(number) > 10:
-        fail(422, "cursor: That cursor is not one this API gave; start again without it.")
-    return min(int(number), MAX_ID)

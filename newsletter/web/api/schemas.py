@@ -18,6 +18,7 @@ from pydantic import (
 from newsletter.addresses import MAX_LENGTH, parse_address
 from newsletter.errors import ValidationError
 from newsletter.lists import SLUG_PATTERN
+from newsletter.web.api.cursors import CURSOR_PATTERN
 from newsletter.web.forms import MAX_NAME_LENGTH, check_person_name
 
 
@@ -35,30 +36,52 @@ def _domain(check):
 
 
 def _no_nul(value: str) -> str:
-    # PostgreSQL refuses text holding a NUL byte; no person types one.
+    """Text the database can store: PostgreSQL refuses a NUL byte, and UTF-8 a lone surrogate
+    (which JSON's \\u escapes can carry)."""
     if "\x00" in value:
         raise ValueError("must not contain a NUL byte")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
     return value
 
 
 def _address(value: str) -> str:
-    return _domain(parse_address)(value).email
+    return _domain(parse_address)(_no_nul(value)).email
+
+
+def _name(value: str) -> str:
+    return _domain(check_person_name)(_no_nul(value))
 
 
 Email = Annotated[
     str,
     StringConstraints(min_length=1, max_length=MAX_LENGTH),
     AfterValidator(_address),
-    Field(description="An email address; international addresses are welcome"),
+    Field(
+        description="An email address; international addresses are welcome",
+        json_schema_extra={"format": "email"},
+    ),
 ]
-PersonName = Annotated[
-    str,
-    StringConstraints(max_length=MAX_NAME_LENGTH),
-    AfterValidator(_domain(check_person_name)),
-]
+PersonName = Annotated[str, StringConstraints(max_length=MAX_NAME_LENGTH), AfterValidator(_name)]
 Slug = Annotated[str, StringConstraints(pattern=f"^{SLUG_PATTERN.pattern}$", max_length=64)]
-ShortText = Annotated[str, StringConstraints(max_length=500), AfterValidator(_no_nul)]
-AttributeValue = str | int | float | bool | None
+
+
+def _text(max_length: int, min_length: int = 0) -> StringConstraints:
+    return StringConstraints(min_length=min_length, max_length=max_length)
+
+
+# Free text the database can store, by longest length (and "Required": not empty).
+Text64Required = Annotated[str, _text(64, 1), AfterValidator(_no_nul)]
+Text64 = Annotated[str, _text(64), AfterValidator(_no_nul)]
+Text200 = Annotated[str, _text(200), AfterValidator(_no_nul)]
+Text200Required = Annotated[str, _text(200, 1), AfterValidator(_no_nul)]
+Text500 = Annotated[str, _text(500), AfterValidator(_no_nul)]
+Text500Required = Annotated[str, _text(500, 1), AfterValidator(_no_nul)]
+Text1000 = Annotated[str, _text(1000), AfterValidator(_no_nul)]
+Wording = Annotated[str, _text(10_000, 1), AfterValidator(_no_nul)]
+AttributeValue = Text1000 | int | float | bool | None
 
 
 class Strict(BaseModel):
@@ -74,7 +97,9 @@ class Page(BaseModel):
 
 
 class PageQuery(Strict):
-    cursor: Annotated[str, StringConstraints(max_length=200)] | None = None
+    cursor: Annotated[str, StringConstraints(pattern=CURSOR_PATTERN)] | None = Field(
+        default=None, description="The `next_cursor` of the page before; opaque"
+    )
     limit: int = Field(default=50, ge=1, le=200)
 
 
@@ -132,9 +157,7 @@ class SubscriberPage(Page):
 
 
 class SubscriberQuery(PageQuery):
-    q: Annotated[str, StringConstraints(max_length=200), AfterValidator(_no_nul)] = Field(
-        default="", description="Part of an address or name"
-    )
+    q: Text200 = Field(default="", description="Part of an address or name")
     list: Slug | None = None
     status: Literal["pending", "confirmed", "unsubscribed"] | None = None
     sort: Literal["newest", "oldest", "address"] = "newest"
@@ -144,20 +167,18 @@ class Evidence(Strict):
     """Consent the caller obtained and records: when, how and the words the person saw."""
 
     consented_at: datetime = Field(description="When the person agreed (ISO 8601)")
-    source: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+    source: Text200Required = Field(
         description="Where they agreed: a page address, an event, a paper form"
     )
-    wording: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] = Field(
-        description="The exact consent text the person saw"
-    )
-    ip_address: Annotated[str, StringConstraints(max_length=64)] | None = None
+    wording: Wording = Field(description="The exact consent text the person saw")
+    ip_address: Text64 | None = None
 
 
 class SubscriberIn(Strict):
     email: Email
     name: PersonName = ""
     lists: list[Slug] = Field(min_length=1, max_length=50)
-    wording: Annotated[str, StringConstraints(min_length=1, max_length=10_000)] | None = Field(
+    wording: Wording | None = Field(
         default=None,
         description="For double opt-in: the consent text your form showed (stored as evidence)",
     )
@@ -185,9 +206,9 @@ class Accepted(BaseModel):
 
 class SubscriberUpdate(Strict):
     name: PersonName | None = None
-    attributes: (
-        dict[Annotated[str, StringConstraints(min_length=1, max_length=64)], AttributeValue] | None
-    ) = Field(default=None, max_length=50, description="Replaces the person's attributes")
+    attributes: dict[Text64Required, AttributeValue] | None = Field(
+        default=None, max_length=50, description="Replaces the person's attributes"
+    )
 
 
 class UnsubscribeIn(Strict):
@@ -222,7 +243,7 @@ class SuppressionPage(Page):
 
 class SuppressionIn(Strict):
     emails: list[Email] = Field(min_length=1, max_length=1000)
-    note: ShortText = ""
+    note: Text500 = ""
 
 
 class SuppressionAdded(BaseModel):
@@ -231,7 +252,7 @@ class SuppressionAdded(BaseModel):
 
 
 class LiftIn(Strict):
-    reason: Annotated[str, StringConstraints(min_length=1, max_length=500)]
+    reason: Text500Required
 
 
 class Lifted(BaseModel):

@@ -11,7 +11,7 @@ from newsletter.background import enqueue
 from newsletter.background.erasure import erase_person
 from newsletter.consent import Origin, reason_words, wording_version
 from newsletter.delivery.control import can_dispatch
-from newsletter.errors import NotFoundError
+from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
 from newsletter.lists import get_list
 from newsletter.models import MailingList, Subscriber, SubscriptionStatus
@@ -23,8 +23,9 @@ from newsletter.subscriptions.signup import SignupRequest, request_subscription
 from newsletter.subscriptions.unsubscribe import unsubscribe_by_admin
 from newsletter.web.api.auth import Needs, current_account
 from newsletter.web.api.blueprint import bp
+from newsletter.web.api.cursors import decode_cursor, encode_cursor
 from newsletter.web.api.limits import address_allowed
-from newsletter.web.api.operations import decode_cursor, encode_cursor, operation
+from newsletter.web.api.operations import operation
 from newsletter.web.api.schemas import (
     Accepted,
     Erased,
@@ -53,8 +54,12 @@ def _subscriber(subscriber_id: int) -> Subscriber:
 
 
 def _lists(slugs: list[str]) -> list[MailingList]:
-    """The lists named, in the order given, each once; NotFoundError names a missing one."""
-    return [get_list(slug) for slug in dict.fromkeys(slugs)]
+    """The lists named in a request, in the order given, each once; a slug that names no list
+    is invalid input (422), not a missing resource."""
+    try:
+        return [get_list(slug) for slug in dict.fromkeys(slugs)]
+    except NotFoundError as error:
+        raise ValidationError(str(error)) from error
 
 
 def subscriber_body(subscriber: Subscriber) -> dict:
@@ -122,7 +127,7 @@ def api_find_subscribers():
     query: SubscriberQuery = request.context.query  # type: ignore[attr-defined]
     filters = audience.Filters(
         term=query.q,
-        list_id=get_list(query.list).id if query.list else None,
+        list_id=_lists([query.list])[0].id if query.list else None,
         status=SubscriptionStatus(query.status) if query.status else None,
         sort=audience.Sort(query.sort),
     )

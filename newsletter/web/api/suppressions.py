@@ -11,7 +11,8 @@ from newsletter.models import SuppressionEntry
 from newsletter.suppression import manual
 from newsletter.web.api.auth import Needs, current_account
 from newsletter.web.api.blueprint import bp
-from newsletter.web.api.operations import decode_cursor, encode_cursor, operation
+from newsletter.web.api.cursors import decode_cursor, encode_cursor
+from newsletter.web.api.operations import operation
 from newsletter.web.api.schemas import (
     Lifted,
     LiftIn,
