@@ -6,7 +6,15 @@ from __future__ import annotations
 from flask import Flask
 
 from newsletter.extensions import csrf
-from newsletter.web.api import errors, lists, openapi, subscribers, suppressions  # noqa: F401
+from newsletter.web.api import (  # noqa: F401 - each module registers its routes
+    errors,
+    imports,
+    issues,
+    lists,
+    openapi,
+    subscribers,
+    suppressions,
+)
 from newsletter.web.api.auth import forget_session_user
 from newsletter.web.api.blueprint import bp, spec
 from newsletter.web.api.limits import limit_blueprint

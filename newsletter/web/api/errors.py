@@ -7,6 +7,7 @@ import logging
 from flask import Response, request
 from werkzeug.exceptions import HTTPException
 
+from newsletter.compose.issues import IssueStateError, SendRightRequired
 from newsletter.errors import ConflictError, NewsletterError, NotFoundError
 from newsletter.extensions import db
 from newsletter.web.api.problems import DEFAULT_DETAILS, PROBLEM_TYPE, from_error, problem_response
@@ -35,8 +36,10 @@ def domain_problem(error: NewsletterError) -> Response:
     db.session.rollback()
     if isinstance(error, NotFoundError):
         return from_error(error, 404)
-    if isinstance(error, ConflictError):
+    if isinstance(error, ConflictError | IssueStateError):
         return from_error(error, 409)
+    if isinstance(error, SendRightRequired):
+        return from_error(error, 403)
     return from_error(error, 422)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import (
     AfterValidator,
+    AwareDatetime,
     BaseModel,
     ConfigDict,
     Field,
@@ -257,3 +258,79 @@ class LiftIn(Strict):
 
 class Lifted(BaseModel):
     lifted: list[str]
+
+
+# Issues
+
+
+class IssueIn(Strict):
+    subject: Text500Required
+    body_markdown: Annotated[str, _text(500_000), AfterValidator(_no_nul)] = Field(
+        description="The body in Markdown, with placeholders such as {{ subscriber.name }}"
+    )
+    lists: list[Slug] = Field(min_length=1, max_length=50, description="The first is primary")
+    preheader: Text500 = ""
+    layout: Text64 = "default"
+
+
+IssueState = Literal["draft", "scheduled", "sending", "paused", "sent", "cancelled"]
+
+
+class IssueOut(BaseModel):
+    id: int
+    subject: str
+    status: IssueState
+    lists: list[str]
+    created_at: datetime
+    scheduled_at: datetime | None
+    started_at: datetime | None
+
+
+class IssuePreview(BaseModel):
+    subject: str
+    html: str
+    text: str
+    size_warning: bool
+
+
+class ScheduleIn(Strict):
+    at: AwareDatetime = Field(description="When to start sending (ISO 8601 with a time zone)")
+
+
+class IssueStatusOut(BaseModel):
+    """As `newsletter issues status ID --json` prints it."""
+
+    id: int
+    status: IssueState
+    recipients: int
+    queued: int
+    sending: int
+    sent: int
+    failed: int
+    bounced: int
+    skipped: int
+    cancelled: int
+    unsubscribed_since: int
+
+
+# Imports
+
+
+class ImportIn(Strict):
+    list: Slug
+    file_name: Annotated[str, _text(200, 1), AfterValidator(_no_nul)]
+    content_base64: str = Field(description="The file's bytes, base64 (CSV, or a ZIP of one)")
+    format: Literal["auto", "csv", "mailchimp", "listmonk", "mailman"] = "auto"
+    consent: Literal["keep", "reconfirm"] = "keep"
+
+
+class ImportStatusOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    id: int
+    status: str
+    finished: bool
+    rows_done: int
+    percent: int
+    error: str | None
+    dry_run: bool

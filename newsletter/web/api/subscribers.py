@@ -11,9 +11,8 @@ from newsletter.background import enqueue
 from newsletter.background.erasure import erase_person
 from newsletter.consent import Origin, reason_words, wording_version
 from newsletter.delivery.control import can_dispatch
-from newsletter.errors import NotFoundError, ValidationError
+from newsletter.errors import NotFoundError
 from newsletter.extensions import db
-from newsletter.lists import get_list
 from newsletter.models import MailingList, Subscriber, SubscriptionStatus
 from newsletter.models.base import get_by_id
 from newsletter.subscriptions import audience
@@ -25,6 +24,7 @@ from newsletter.web.api.auth import Needs, current_account
 from newsletter.web.api.blueprint import bp
 from newsletter.web.api.cursors import decode_cursor, encode_cursor
 from newsletter.web.api.limits import address_allowed
+from newsletter.web.api.lookups import named_lists
 from newsletter.web.api.operations import operation
 from newsletter.web.api.schemas import (
     Accepted,
@@ -51,15 +51,6 @@ def _subscriber(subscriber_id: int) -> Subscriber:
     if subscriber is None:
         raise NotFoundError(f"no subscriber with the id {subscriber_id}")
     return subscriber
-
-
-def _lists(slugs: list[str]) -> list[MailingList]:
-    """The lists named in a request, in the order given, each once; a slug that names no list
-    is invalid input (422), not a missing resource."""
-    try:
-        return [get_list(slug) for slug in dict.fromkeys(slugs)]
-    except NotFoundError as error:
-        raise ValidationError(str(error)) from error
 
 
 def subscriber_body(subscriber: Subscriber) -> dict:
@@ -90,7 +81,7 @@ def api_add_subscriber():
     consent evidence you record. The answer is the same whatever the address's standing."""
     body: SubscriberIn = request.context.json  # type: ignore[attr-defined]
     address = parse_address(body.email)
-    lists = _lists(body.lists)
+    lists = named_lists(body.lists)
     if body.evidence is not None:
         evidence = body.evidence
         origin = Origin(f"api: {evidence.source}", evidence.ip_address, None)
@@ -127,7 +118,7 @@ def api_find_subscribers():
     query: SubscriberQuery = request.context.query  # type: ignore[attr-defined]
     filters = audience.Filters(
         term=query.q,
-        list_id=_lists([query.list])[0].id if query.list else None,
+        list_id=named_lists([query.list])[0].id if query.list else None,
         status=SubscriptionStatus(query.status) if query.status else None,
         sort=audience.Sort(query.sort),
     )
@@ -164,7 +155,7 @@ def api_unsubscribe(subscriber_id: int):
     """Unsubscribe from some lists, or all (as an admin does by hand for a letter or call)."""
     subscriber = _subscriber(subscriber_id)
     body: UnsubscribeIn = request.context.json  # type: ignore[attr-defined]
-    list_ids = {ml.id for ml in _lists(body.lists)} if body.lists else None
+    list_ids = {ml.id for ml in named_lists(body.lists)} if body.lists else None
     left = unsubscribe_by_admin(subscriber, Origin.from_request(), current_account(), list_ids)
     return {"left": [ml.slug for ml in left]}
 
