@@ -12,6 +12,7 @@ from spectree import Response
 
 from newsletter.web.api.auth import Needs, authorised
 from newsletter.web.api.blueprint import spec
+from newsletter.web.api.idempotency import idempotent
 from newsletter.web.api.problems import Problem, fail, problem_response
 
 ERRORS = {
@@ -56,6 +57,7 @@ def operation(
         )(view)
         if json is not None:
             validated = _json_object_body(validated)
+        validated = idempotent(validated)
         return authorised(scope, needs)(validated)
 
     return decorate
