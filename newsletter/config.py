@@ -320,6 +320,7 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         # Behind a shared address (a NAT, or the benchmark's loopback) one IP is many people.
         **_rate(env, "SIGNUP_RATE_PER_IP"),
         **_rate(env, "TEST_SEND_RATE_PER_ACCOUNT"),
+        **_rate(env, "API_RATE_PER_TOKEN"),
     }
 
 
@@ -359,5 +360,6 @@ def static_defaults() -> dict[str, object]:
         "SESSION_IDLE_MINUTES": 60,
         "SESSION_MAX_HOURS": 12,
         "TEST_SEND_RATE_PER_ACCOUNT": "20 per hour;100 per day",
+        "API_RATE_PER_TOKEN": "120 per minute;5000 per hour",
         "WORKER_THREADS": 4,
     }

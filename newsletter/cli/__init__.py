@@ -7,7 +7,17 @@ from flask.cli import FlaskGroup, ScriptInfo
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from newsletter import create_app
-from newsletter.cli import accounts, bounces, imports, issues, lists, serve, subscribers, worker
+from newsletter.cli import (
+    accounts,
+    bounces,
+    imports,
+    issues,
+    lists,
+    serve,
+    subscribers,
+    tokens,
+    worker,
+)
 from newsletter.config import mask_url
 from newsletter.errors import NewsletterError, NotFoundError
 
@@ -86,6 +96,7 @@ def init_app(app) -> None:
         lists.lists,
         serve.serve,
         subscribers.subscribers,
+        tokens.tokens,
         worker.worker,
     ):
         app.cli.add_command(command)

@@ -1,6 +1,7 @@
 """The data model; importing this package registers every table on db.metadata."""
 
 from newsletter.models.accounts import Account, AllowedTestAddress, AuditEvent
+from newsletter.models.api import ApiIdempotencyKey, ApiToken
 from newsletter.models.bounces import Bounce, BounceKind, IssueDeliveryCount
 from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
 from newsletter.models.enums import (
@@ -31,6 +32,8 @@ from newsletter.models.system import AppSetting, Lease, OutboxMessage
 __all__ = [
     "Account",
     "AccountRole",
+    "ApiIdempotencyKey",
+    "ApiToken",
     "AllowedTestAddress",
     "AppSetting",
     "AppendOnlyError",

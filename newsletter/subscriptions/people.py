@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from newsletter.audit import Actor, record
 from newsletter.extensions import db
 from newsletter.models import MailingList, Subscriber, Subscription, SubscriptionStatus
 
@@ -23,3 +24,32 @@ def active_lists(subscriber: Subscriber) -> list[MailingList]:
 
 def subscriptions_by_list(subscriber: Subscriber) -> dict[int, Subscription]:
     return {s.list_id: s for s in subscriber.subscriptions}
+
+
+def update_details(
+    subscriber: Subscriber,
+    *,
+    name: str | None = None,
+    attributes: dict | None = None,
+    actor: Actor = None,
+) -> list[str]:
+    """Change the person's name and/or replace their attributes; audited, commits.
+
+    Returns the fields changed (none: nothing is written).
+    """
+    changed = []
+    if name is not None and name != subscriber.name:
+        subscriber.name = name
+        changed.append("name")
+    if attributes is not None and attributes != subscriber.attributes:
+        subscriber.attributes = dict(attributes)
+        changed.append("attributes")
+    if changed:
+        record(
+            "subscriber.updated",
+            target=f"subscriber:{subscriber.id}",
+            detail={"fields": changed},
+            actor=actor,
+        )
+        db.session.commit()
+    return changed

@@ -1,12 +1,12 @@
-"""The web entry point: the blueprints (public pages, sign-in, admin), headers, error pages,
-and the benchmark's reference routes when BENCH_ROUTES is on."""
+"""The web entry point: the blueprints (public pages, sign-in, admin, the API), headers,
+error pages, and the benchmark's reference routes when BENCH_ROUTES is on."""
 
 from flask import Flask
 
 from newsletter import settings
 from newsletter.compose.times import uk_date, uk_time
 from newsletter.config import site_title
-from newsletter.web import bench, errorpages, headers, params
+from newsletter.web import api, bench, errorpages, headers, params
 from newsletter.web.admin import bp as admin_bp
 from newsletter.web.auth import bp as auth_bp
 from newsletter.web.public import bp as public_bp
@@ -24,6 +24,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(public_bp)
     app.register_blueprint(auth_bp, url_prefix="/admin")
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    api.init_app(app)
     app.jinja_env.globals["form_error_list"] = form_error_list
     app.jinja_env.filters["uk_time"] = uk_time
     app.jinja_env.filters["uk_date"] = uk_date

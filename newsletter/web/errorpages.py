@@ -8,11 +8,15 @@ from werkzeug.exceptions import HTTPException
 
 from newsletter.errors import NotFoundError
 from newsletter.extensions import db
+from newsletter.web.api.errors import http_problem, internal_problem, is_api_request
 
 FRIENDLY_PAGES = (400, 403, 404, 405, 429)
 
 
 def _friendly_page(error: HTTPException):
+    if is_api_request():
+        # An unknown route or method under /api/v1 (no view of the API ran): a problem too.
+        return http_problem(error)
     # A view may hand over a page of its own (the sign-in page with its rate-limit message).
     if error.response is not None:
         return error.response
@@ -28,6 +32,8 @@ def _not_found(error: NotFoundError):
 
 
 def _internal_error(error: Exception):
+    if is_api_request():
+        return internal_problem(error)
     # The failed request may have left the session mid-transaction.
     db.session.rollback()
     return render_template("errors/500.html"), 500

@@ -4,6 +4,7 @@ is about."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask_wtf import FlaskForm
@@ -11,6 +12,22 @@ from wtforms import Field, Form
 from wtforms.validators import ValidationError as FieldError
 
 from newsletter.errors import ValidationError
+from newsletter.lists import has_visible_text
+
+MAX_NAME_LENGTH = 200
+# Line breaks and other control characters have no place in a name that may reach a header.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_person_name(name: str) -> str:
+    """A person's name as the sign-up form and the API accept it, or ValidationError. A name
+    of nothing visible (zero-width spaces, direction marks) is no name: the mail then says
+    "reader", not an invisible name."""
+    if len(name or "") > MAX_NAME_LENGTH:
+        raise ValidationError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
+    if name and _CONTROL.search(name):
+        raise ValidationError("Name must not contain line breaks or control characters")
+    return name if name and has_visible_text(name) else ""
 
 
 class BaseForm(FlaskForm):

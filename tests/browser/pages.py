@@ -674,6 +674,34 @@ ADMIN_PAGES = [
     PageState("outbox message", "/admin/outbox/{outbox_message_id}", ADMIN),
     PageState("accounts", "/admin/accounts", ADMIN),
     PageState(
+        "API tokens of an account",
+        "/admin/accounts",
+        ADMIN,
+        act=lambda page: page.get_by_role("link", name=f"API tokens of {ADMIN}").click(),
+        shows="main form",
+    ),
+    PageState(
+        "API token made, shown once",
+        "/admin/accounts",
+        ADMIN,
+        act=lambda page: (
+            page.get_by_role("link", name=f"API tokens of {ADMIN}").click(),
+            page.get_by_label("read: lists, subscribers, suppressions, issues, imports").check(),
+            page.get_by_role("button", name="Make token").click(),
+        ),
+        shows="#api-token",
+    ),
+    PageState(
+        "API token sent without a scope",
+        "/admin/accounts",
+        ADMIN,
+        act=lambda page: (
+            page.get_by_role("link", name=f"API tokens of {ADMIN}").click(),
+            page.get_by_role("button", name="Make token").click(),
+        ),
+        shows=ERRORS,
+    ),
+    PageState(
         "password reset link",
         "/admin/accounts",
         ADMIN,

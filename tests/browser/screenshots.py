@@ -44,6 +44,12 @@ SHOTS = [
     PageState("admin-preview", "/admin/issues/{draft_issue_id}/preview", ADMIN),
     PageState("admin-outbox-search", "/admin/outbox?q=spring", ADMIN),
     PageState("admin-suppressions", "/admin/suppressions", ADMIN),
+    PageState(
+        "admin-api-tokens",
+        "/admin/accounts",
+        ADMIN,
+        act=lambda page: page.get_by_role("link", name=f"API tokens of {ADMIN}").click(),
+    ),
     PageState("admin-issues", "/admin/issues", ADMIN),
     PageState("admin-send-confirmation", "/admin/issues/{draft_issue_id}/send", ADMIN),
     PageState(

@@ -3,6 +3,7 @@
 # Each page module registers its views on the blueprint when imported.
 from newsletter.web.admin import (  # noqa: F401
     accounts,
+    api_tokens,
     audit,
     dashboard,
     imports,

@@ -196,3 +196,25 @@ class SettingsForm(BaseForm):
     from_name = StringField("From name")
     from_address = StringField("From address")
     site_title = StringField("Public site title")
+
+
+class ApiTokenForm(BaseForm):
+    """A new API token for an account (newsletter.api_tokens checks the values)."""
+
+    name = StringField(
+        "Name",
+        validators=[Length(max=100, message="Name must be at most 100 characters")],
+    )
+    scope_read = BooleanField("read: lists, subscribers, suppressions, issues, imports")
+    scope_subscribers = BooleanField(
+        "subscribers: add, change, unsubscribe (and, for admins, export, erase, suppress)"
+    )
+    scope_send = BooleanField("send: write, send and schedule issues")
+    expires_days = StringField("Expires after (days)", default="90")
+
+    def chosen_scopes(self) -> list[str]:
+        return [
+            scope
+            for scope in ("read", "subscribers", "send")
+            if getattr(self, f"scope_{scope}").data
+        ]

@@ -78,6 +78,10 @@ def end_or_stamp_session() -> None:
     Runs before every request, ahead of the admin's sign-in check, so an ended session meets
     the sign-in page. A request with no signed-in session costs nothing here.
     """
+    if request.path.startswith("/api/v1/"):
+        # The API takes bearer tokens only: a session cookie sent along is neither read nor
+        # renewed (no Set-Cookie in any API answer).
+        return
     remember_cookie = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
     if "_user_id" not in session and remember_cookie not in request.cookies:
         return

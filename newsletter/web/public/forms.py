@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import re
-
 from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from newsletter.addresses import MAX_LENGTH, Address, parse_address
 from newsletter.errors import ValidationError as DomainValidationError
 from newsletter.lists import has_visible_text
-from newsletter.web.forms import BaseForm
-
-# Line breaks and other control characters have no place in a name that may reach a header.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+from newsletter.web.forms import MAX_NAME_LENGTH, BaseForm, check_person_name
 
 
 def check_name(form, field) -> None:
-    if field.data and _CONTROL.search(field.data):
-        raise ValidationError("Name must not contain line breaks or control characters")
+    # The length has its own validator (Length) and message; this checks the characters.
+    try:
+        check_person_name((field.data or "")[:MAX_NAME_LENGTH])
+    except DomainValidationError as error:
+        raise ValidationError(str(error)) from error
 
 
 def visible_or_empty(value: str | None) -> str | None:
@@ -52,7 +50,12 @@ class SubscribeForm(BaseForm):
         # A client that leaves the field out (not a browser) sends no name, not None.
         default="",
         filters=[visible_or_empty],
-        validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
+        validators=[
+            Length(
+                max=MAX_NAME_LENGTH, message=f"Name must be {MAX_NAME_LENGTH} characters or fewer"
+            ),
+            check_name,
+        ],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)
     # Honeypot: hidden from people and assistive technology; bots fill every field.
@@ -80,7 +83,12 @@ class PreferencesForm(BaseForm):
         # A client that leaves the field out (not a browser) sends no name, not None.
         default="",
         filters=[visible_or_empty],
-        validators=[Length(max=200, message="Name must be 200 characters or fewer"), check_name],
+        validators=[
+            Length(
+                max=MAX_NAME_LENGTH, message=f"Name must be {MAX_NAME_LENGTH} characters or fewer"
+            ),
+            check_name,
+        ],
     )
     lists = ListCheckboxes("Newsletters", validate_choice=False)
 
