@@ -78,7 +78,11 @@ def add_with_evidence(
     subscriber = find_subscriber(address.key)
     if subscriber is None:
         subscriber = Subscriber(
-            email=address.email, email_key=address.key, name=name, created_via=ConsentMethod.ADMIN
+            email=address.email,
+            email_key=address.key,
+            key_hash=suppression.address_hash(address.key),
+            name=name,
+            created_via=ConsentMethod.ADMIN,
         )
         db.session.add(subscriber)
     elif name and not subscriber.name:
