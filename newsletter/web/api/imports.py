@@ -9,7 +9,7 @@ from flask import request
 
 from newsletter.errors import NotFoundError, ValidationError
 from newsletter.extensions import db
-from newsletter.imports import jobs
+from newsletter.imports import uploads
 from newsletter.imports.preview import preview
 from newsletter.models import ConsentMode, ImportJob
 from newsletter.web.api.auth import Needs, current_account
@@ -41,12 +41,12 @@ def api_start_import():
     body: ImportIn = request.context.json  # type: ignore[attr-defined]
     mailing_list = named_lists([body.list])[0]
     content = _content(body.content_base64)
-    preview(body.file_name, content, body.format, body.consent, jobs.limits())
-    job = jobs.queue_upload(
+    preview(body.file_name, content, body.format, body.consent, uploads.limits())
+    job = uploads.queue_upload(
         body.file_name, content, mailing_list, body.format, ConsentMode(body.consent),
         current_account(),
     )  # fmt: skip
-    return jobs.status(job), 202
+    return uploads.status(job), 202
 
 
 @bp.get("/imports/<int:job_id>")
@@ -56,4 +56,4 @@ def api_import_status(job_id: int):
     job = db.session.get(ImportJob, job_id) if job_id <= 2**31 - 1 else None
     if job is None:
         raise NotFoundError(f"no import with the id {job_id}")
-    return jobs.status(job)
+    return uploads.status(job)
