@@ -2,7 +2,7 @@
 
 from newsletter.models.accounts import Account, AllowedTestAddress, AuditEvent
 from newsletter.models.bounces import Bounce, BounceKind, IssueDeliveryCount
-from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
+from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording, EmbedWording
 from newsletter.models.enums import (
     AccountRole,
     ConsentAction,
@@ -43,6 +43,7 @@ __all__ = [
     "ConsentMethod",
     "ConsentWording",
     "Delivery",
+    "EmbedWording",
     "DeliveryStatus",
     "ImportFile",
     "ImportJob",
