@@ -149,12 +149,12 @@ def allows_http_thanks(config: Mapping[str, object]) -> bool:
 
 def _embed_list(field: str, raw: str | None, config: Mapping[str, object]) -> str:
     """An allow-list as typed (one entry a line), each entry checked and normalised."""
-    if field == "embed_origins":
-        parse = origins.parse_origin
-    else:
+    allow_http = allows_http_thanks(config)
 
-        def parse(line: str) -> str:
-            return origins.parse_thanks_url(line, allow_http=allows_http_thanks(config))
+    def parse(line: str) -> str:
+        if field == "embed_origins":
+            return origins.parse_origin(line)
+        return origins.parse_thanks_url(line, allow_http=allow_http)
 
     try:
         return "\n".join(origins.parse_lines(raw or "", parse))

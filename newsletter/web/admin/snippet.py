@@ -30,9 +30,10 @@ class Snippet:
 
 def snippet_for(mailing_list: MailingList, thanks: str | None = None) -> Snippet:
     """The list's form as HTML to paste, its wording issued (committed) and named in it."""
+    action = external_url("public.subscribe_embed")
     page = {
         "mailing_list": mailing_list,
-        "action": external_url("public.subscribe_embed"),
+        "action": action,
         "privacy_url": external_url("public.privacy"),
         "prefix": f"newsletter-{mailing_list.slug}",
         "thanks": thanks,
@@ -46,7 +47,7 @@ def snippet_for(mailing_list: MailingList, thanks: str | None = None) -> Snippet
         db.session.rollback()
         version = issue_wording(mailing_list.id, wording)
     html = render_template(TEMPLATE, **page, version=version)
-    return Snippet(html=html.strip() + "\n", version=version, action=page["action"])
+    return Snippet(html=html.strip() + "\n", version=version, action=action)
 
 
 def allowed_origins() -> list[str]:

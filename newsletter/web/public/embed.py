@@ -51,8 +51,9 @@ def subscribe_embed():
     if not valid:
         # Our own sign-up page, with the values sent and what to fix; it posts to /subscribe.
         lists = offered or list(public)
-        page = {"form": form, "lists": lists, "only_list": slug if offered else None}
-        return render_template("public/subscribe.html", **page), 400
+        only_list = slug if offered else None
+        page = render_template("public/subscribe.html", form=form, lists=lists, only_list=only_list)
+        return page, 400
     # Past the per-address limit, or from a bot, the answer is the same: it tells nothing.
     if address is not None and allowance.address:
         start_signup(address, form.name.data.strip(), offered, version)
