@@ -25,8 +25,8 @@ def _host(parts: SplitResult, shown: str) -> str:
     host = parts.hostname or ""
     if not host:
         raise ValidationError(f"“{shown}” has no site name after the //")
-    if host.startswith("[") or ":" in host:
-        return host  # an IPv6 literal, kept as written (lower-cased by urlsplit)
+    if ":" in host:
+        return f"[{host}]"  # an IPv6 literal (urlsplit lower-cases it and drops the brackets)
     try:
         return idna.encode(host, uts46=True).decode("ascii")
     except idna.IDNAError:
@@ -120,7 +120,10 @@ def request_origin(origin_header: str | None, referer_header: str | None) -> str
     """
     origin = (origin_header or "").strip()
     if origin and origin != "null":
-        return origin_of(origin)
+        try:
+            return parse_origin(origin)  # a browser's Origin is a bare origin, never a URL
+        except ValidationError:
+            return None
     if referer_header:
         return origin_of(referer_header)
     return None
