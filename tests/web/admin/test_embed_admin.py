@@ -98,7 +98,7 @@ def test_the_page_names_the_allowed_sites_and_offers_the_thank_you_pages(app, ad
         embed_thanks_urls="https://www.example.org/thanks",
     )
     page = admin_client.get("/admin/lists/news").get_data(as_text=True)
-    assert "<li><code>https://www.example.org</code></li>" in page
+    assert '<code class="break-anywhere">https://www.example.org</code>' in page
     assert '<option value="https://www.example.org/thanks">' in page
     assert "thanks" not in snippet_fields(snippet_on(page))
     chosen = admin_client.get("/admin/lists/news?thanks=https://www.example.org/thanks")
