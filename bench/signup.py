@@ -1,7 +1,13 @@
-"""Benchmark: POST /subscribe under gunicorn on PostgreSQL and Redis, against two floors.
+"""Benchmark: the sign-up routes under gunicorn on PostgreSQL and Redis, against two floors.
 
     python bench/signup.py [--duration 15] [--connections 16] [--reopen-every 50]
-                           [--workers 2] [--threads 4] [--routes constant,insert,subscribe]
+                           [--workers 2] [--threads 4] [--routes constant,insert,subscribe,embed]
+
+The sign-up routes are `POST /subscribe` (the form on our page) and `POST /subscribe/embed` (the
+form a list's admin page offers to paste into the organisation's own site). Each is one entry
+of ROUTES below: a label and a visitor class (what one simulated browser does). A new route is
+one more visitor class and one more entry; `compared` routes get their throughput as a share
+of the single-INSERT route's.
 
 Needs a PostgreSQL server that lets `--postgres` create databases (trust auth) and a Redis
 server; nothing is downloaded. The script drops and recreates the database `--database`
@@ -15,15 +21,19 @@ routes (newsletter/web/bench.py):
 
 Each route is loaded in turn by `--connections` closed-loop connections (bench/loadgen.py),
 after a warm-up that is not counted. Every sign-up is valid and uses a new address; each
-simulated visitor fetches the form (session cookie and CSRF token) once, before the timed
-POSTs. The per-IP sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from
-127.0.0.1) but still checked; the silent per-address limit is untouched (never reached with
-distinct addresses). No worker consumes the queue: the sign-ups wait in Redis, to be
-recorded (and their confirmation mails sent) by a worker.
+simulated visitor of /subscribe fetches the form (session cookie and CSRF token) once, before
+the timed POSTs; a visitor of /subscribe/embed posts as a browser on the organisation's site
+does, with no cookie or token and an allowed `Origin` (stored on the settings, with the
+snippet's wording issued, by `newsletter` code run once before gunicorn starts). The per-IP
+sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from 127.0.0.1) but
+still checked; the silent per-address limit is untouched (never reached with distinct
+addresses). Both sign-up routes count against the same limits. No worker consumes the queue:
+the sign-ups wait in Redis, to be recorded (and their confirmation mails sent) by a worker.
 
 The table gives requests per second, p50 and p99 latency, errors, and the CPU each party used
 (in cores: the load generator, gunicorn, PostgreSQL, Redis, and each gunicorn worker apart),
-read from /proc on Linux.
+read from /proc on Linux; then each sign-up route's share of the INSERT route's throughput
+against the target, and the load average before and after (the machine may be shared).
 
 Each client connection is closed and opened again every `--reopen-every` requests (50), as
 browsers and proxies let connections go. A connection kept for the whole run stays with the
@@ -47,6 +57,7 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -61,6 +72,8 @@ from loadgen import Connection, HttpError, Response, run_load
 CHECKOUT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 LIST_SLUG = "bench"
+# The organisation's site the embedded form is posted from (allowed by prepare_embed).
+EMBED_ORIGIN = "https://www.bench.example"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
 
 
@@ -78,8 +91,8 @@ def parse_args() -> argparse.Namespace:
     add_server_options(parser)
     parser.add_argument(
         "--routes",
-        default="constant,insert,subscribe",
-        help="comma-separated subset of constant,insert,subscribe",
+        default=",".join(ROUTES),
+        help=f"comma-separated subset of {','.join(ROUTES)}",
     )
     parser.add_argument("--keep", action="store_true", help="keep the database and Redis data")
     return parser.parse_args()
@@ -204,25 +217,50 @@ def _wait_until_serving(port: int, process: subprocess.Popen, log: Path) -> None
     sys.exit("gunicorn did not start within 30 s")
 
 
-async def constant_visit(connection: Connection) -> bool:
-    response = await connection.request("GET", "/_bench/constant", {})
-    return response.status == 200
+@dataclass(frozen=True)
+class Setting:
+    """What a visitor may need to know about the bench's app."""
+
+    port: int
+    embed_wording: str = ""
 
 
-async def insert_visit(connection: Connection) -> bool:
-    response = await connection.request("POST", "/_bench/insert", FORM_HEADERS)
-    return response.status == 200
+class Visitor:
+    """One simulated browser on one connection: `prepare` once, then one visit per request."""
+
+    def __init__(self, index: int, setting: Setting) -> None:
+        self.index, self.count, self.setting = index, 0, setting
+
+    async def prepare(self, connection: Connection) -> None:
+        """Anything done before the timed part (fetching a form); nothing by default."""
+
+    async def __call__(self, connection: Connection) -> bool:
+        raise NotImplementedError
+
+    def next_address(self) -> str:
+        self.count += 1
+        return f"v{self.index}-{self.count}@example.org"
 
 
-class SignupVisitor:
+class ConstantVisitor(Visitor):
+    async def __call__(self, connection: Connection) -> bool:
+        response = await connection.request("GET", "/_bench/constant", {})
+        return response.status == 200
+
+
+class InsertVisitor(Visitor):
+    async def __call__(self, connection: Connection) -> bool:
+        response = await connection.request("POST", "/_bench/insert", FORM_HEADERS)
+        return response.status == 200
+
+
+class SignupVisitor(Visitor):
     """One person's browser: fetches the form once, then signs up new addresses on it."""
 
-    def __init__(self, index: int) -> None:
-        self.index, self.count = index, 0
-        self.headers: dict[str, str] = {}
-        self.token = ""
+    headers: dict[str, str]
+    token = ""
 
-    async def fetch_form(self, connection: Connection) -> None:
+    async def prepare(self, connection: Connection) -> None:
         response = await connection.request("GET", "/subscribe", {})
         match = re.search(rb'name="csrf_token" value="([^"]+)"', response.body)
         if response.status != 200 or match is None or "set-cookie" not in response.headers:
@@ -232,10 +270,27 @@ class SignupVisitor:
         self.headers = {**FORM_HEADERS, "Cookie": cookie}
 
     async def __call__(self, connection: Connection) -> bool:
-        self.count += 1
-        form = signup_form(self.token, f"v{self.index}-{self.count}@example.org")
+        form = signup_form(self.token, self.next_address())
         response = await connection.request(
             "POST", "/subscribe", self.headers, urlencode(form).encode()
+        )
+        return _is_check_email_page(response)
+
+
+class EmbedVisitor(Visitor):
+    """A browser on the organisation's site posting the pasted form: no cookie, no token."""
+
+    async def __call__(self, connection: Connection) -> bool:
+        form = {
+            "email": self.next_address(),
+            "name": "",
+            "website": "",
+            "lists": LIST_SLUG,
+            "wording": self.setting.embed_wording,
+        }
+        headers = {**FORM_HEADERS, "Origin": EMBED_ORIGIN, "Referer": f"{EMBED_ORIGIN}/news"}
+        response = await connection.request(
+            "POST", "/subscribe/embed", headers, urlencode(form).encode()
         )
         return _is_check_email_page(response)
 
@@ -244,23 +299,28 @@ def _is_check_email_page(response: Response) -> bool:
     return response.status == 200 and b"<h1>Check your email</h1>" in response.body
 
 
-async def load_route(route: str, port: int, args: argparse.Namespace):
-    connections = [Connection(HOST, port, args.reopen_every) for _ in range(args.connections)]
-    if route == "constant":
-        visits = [constant_visit] * len(connections)
-    elif route == "insert":
-        visits = [insert_visit] * len(connections)
-    else:
-        visits = [SignupVisitor(i) for i in range(len(connections))]
-        await asyncio.gather(*(v.fetch_form(c) for v, c in zip(visits, connections, strict=True)))
-    return await run_load(connections, visits, args.warmup, args.duration)
+@dataclass(frozen=True)
+class Route:
+    label: str
+    visitor: type[Visitor]
+    compared: bool = False  # a sign-up route: its req/s as a share of the INSERT route's
 
 
-ROUTE_LABELS = {
-    "constant": "GET /_bench/constant",
-    "insert": "POST /_bench/insert",
-    "subscribe": "POST /subscribe",
+# The routes measured, in order. To add one: a Visitor subclass above and a line here.
+ROUTES = {
+    "constant": Route("GET /_bench/constant", ConstantVisitor),
+    "insert": Route("POST /_bench/insert", InsertVisitor),
+    "subscribe": Route("POST /subscribe", SignupVisitor, compared=True),
+    "embed": Route("POST /subscribe/embed", EmbedVisitor, compared=True),
 }
+
+
+async def load_route(route: str, setting: Setting, args: argparse.Namespace):
+    count = args.connections
+    connections = [Connection(HOST, setting.port, args.reopen_every) for _ in range(count)]
+    visits = [ROUTES[route].visitor(i, setting) for i in range(count)]
+    await asyncio.gather(*(v.prepare(c) for v, c in zip(visits, connections, strict=True)))
+    return await run_load(connections, visits, args.warmup, args.duration)
 
 
 def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
@@ -271,17 +331,25 @@ def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
     print(header)
     for route, result, cpu in rows:
         print(
-            f"{ROUTE_LABELS[route]:<22} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
+            f"{ROUTES[route].label:<22} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
             f"{result.percentile(99) * 1e3:>7.1f} {result.errors:>6}   "
             f"{' ' * 13}{result.cpu_share:>7.2f} {cpu.get('gunicorn', 0):>8.2f} "
             f"{cpu.get('postgres', 0):>8.2f} {cpu.get('redis', 0):>5.2f}  "
             + "/".join(f"{cores:.2f}" for cores in cpu.get("workers", {}).values())
         )
-    by_route = {route: result.rate for route, result, _ in rows}
-    if "insert" in by_route and "subscribe" in by_route:
-        print(
-            f"sign-up / single INSERT throughput: {by_route['subscribe'] / by_route['insert']:.0%}"
-        )
+    by_route = {route: result for route, result, _ in rows}
+    if "insert" not in by_route:
+        return
+    floor = by_route["insert"].rate
+    for route, result in by_route.items():
+        if ROUTES[route].compared:
+            ratio = result.rate / floor
+            p99 = result.percentile(99) * 1e3
+            met = "met" if ratio >= 0.5 and p99 < 100 else "MISSED"
+            print(
+                f"{ROUTES[route].label} / single INSERT throughput: {ratio:.0%}, p99 {p99:.1f} ms "
+                f"(target: at least 50 %, p99 under 100 ms): {met}"
+            )
 
 
 def _worker_of(server_pid: int):
@@ -301,9 +369,34 @@ def check_signups(database_url: str, redis_url: str) -> None:
     print(f"stored: {people} subscribers, {events} consent events; {queued} sign-ups queued")
 
 
+def prepare_embed(env: dict[str, str], cwd: Path) -> str:
+    """Allow EMBED_ORIGIN on the settings and issue the bench list's snippet, as the admin
+    pages do (newsletter code, run once in a child process); returns the wording version."""
+    script = (
+        "from newsletter import create_app, settings\n"
+        "from newsletter.lists import get_list\n"
+        "from newsletter.web.admin.snippet import snippet_for\n"
+        "app = create_app()\n"
+        "with app.test_request_context():\n"
+        f"    settings.save(app, {{'embed_origins': {EMBED_ORIGIN!r}}}, actor='bench')\n"
+        f"    print(snippet_for(get_list({LIST_SLUG!r})).version)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=cwd, check=True, capture_output=True
+    )
+    return done.stdout.decode().split()[-1]
+
+
+def load_average() -> str:
+    return " ".join(f"{n:.2f}" for n in os.getloadavg())
+
+
 def main() -> None:
     args = parse_args()
     routes = [r.strip() for r in args.routes.split(",") if r.strip()]
+    unknown = [r for r in routes if r not in ROUTES]
+    if unknown:
+        sys.exit(f"unknown routes {unknown}; choose from {', '.join(ROUTES)}")
     database_url = recreate_database(args.postgres, args.database)
     redis.Redis.from_url(args.redis).flushdb()
     port = free_port()
@@ -312,22 +405,24 @@ def main() -> None:
         f"gunicorn --workers {args.workers} --threads {args.threads}; "
         f"{args.connections} connections, each reopened every {args.reopen_every} requests "
         f"(0: never); {args.warmup:g} s warm-up + {args.duration:g} s "
-        f"per route; {os.cpu_count()} CPUs",
+        f"per route; {os.cpu_count()} CPUs; load average {load_average()} (1, 5, 15 min)",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="nl-bench-") as folder:
         cwd = Path(folder)
         prepare_schema(database_url, env, cwd)
+        setting = Setting(port=port, embed_wording=prepare_embed(env, cwd))
         with gunicorn(args, env, port, cwd) as server:
             rows = []
             for route in routes:
                 meter = CpuMeter(server.pid)
                 # Each worker apart: a worker that got most connections shows as the busy one.
                 workers = CpuMeter(server.pid, group=_worker_of(server.pid))
-                result = asyncio.run(load_route(route, port, args))
+                result = asyncio.run(load_route(route, setting, args))
                 rows.append((route, result, meter.cores() | {"workers": workers.cores()}))
     print_table(rows)
-    if "subscribe" in routes:
+    print(f"load average at the end: {load_average()} (1, 5, 15 min)")
+    if any(ROUTES[route].compared for route in routes):
         check_signups(database_url, args.redis)
     if not args.keep:
         recreate_database(args.postgres, args.database, drop_only=True)

@@ -18,6 +18,7 @@ from email.utils import parseaddr
 from flask import Flask
 from sqlalchemy.exc import SQLAlchemyError
 
+from newsletter import origins
 from newsletter.addresses import parse_address
 from newsletter.audit import Actor, record
 from newsletter.config import (
@@ -50,6 +51,8 @@ MAX_LENGTHS = {
     "from_name": 200,
     "from_address": 254,
     "site_title": 200,
+    "embed_origins": 20_000,
+    "embed_thanks_urls": 20_000,
 }
 LABELS = {
     "org_name": "Organisation name",
@@ -57,7 +60,11 @@ LABELS = {
     "from_name": "From name",
     "from_address": "From address",
     "site_title": "Public site title",
+    "embed_origins": "Sites allowed to embed the sign-up form",
+    "embed_thanks_urls": "Thank-you pages",
 }
+# The embeddable sign-up form's allow-lists (one entry a line), kept in app.config as frozensets.
+EMBED_CONFIG = {"embed_origins": "EMBED_ORIGINS", "embed_thanks_urls": "EMBED_THANKS_URLS"}
 
 
 class FieldError(ValidationError):
@@ -107,7 +114,9 @@ def _base(app: Flask) -> dict[str, object]:
 
 def _apply(app: Flask, row: OrganisationSettings | None) -> None:
     base = _base(app)
-    app.config.update(apply_stored_identity(base, as_config(stored_values(row)) if row else {}))
+    values = stored_values(row)
+    app.config.update(apply_stored_identity(base, as_config(values) if row else {}))
+    app.config.update({name: frozenset(values[f].split()) for f, name in EMBED_CONFIG.items()})
     state = app.extensions[_STATE]
     state["version"] = row.version if row is not None else None
     state["checked"] = time.monotonic()
@@ -134,8 +143,29 @@ def refresh(app: Flask, force: bool = False) -> None:
         state["checked"] = time.monotonic()
 
 
+def allows_http_thanks(config: Mapping[str, object]) -> bool:
+    """Thank-you pages may be http only while the app itself is served over http."""
+    return not str(config.get("BASE_URL") or "http:").startswith("https:")
+
+
+def _embed_list(field: str, raw: str | None, config: Mapping[str, object]) -> str:
+    """An allow-list as typed (one entry a line), each entry checked and normalised."""
+    allow_http = allows_http_thanks(config)
+
+    def parse(line: str) -> str:
+        if field == "embed_origins":
+            return origins.parse_origin(line)
+        return origins.parse_thanks_url(line, allow_http=allow_http)
+
+    try:
+        return "\n".join(origins.parse_lines(raw or "", parse))
+    except ValidationError as error:
+        raise FieldError(field, f"{LABELS[field]}: {error}") from None
+
+
 def _clean(field: str, raw: str | None) -> str:
-    value = " ".join((raw or "").split()) if field != "postal_address" else (raw or "")
+    keep_lines = field == "postal_address" or field in EMBED_CONFIG
+    value = (raw or "") if keep_lines else " ".join((raw or "").split())
     if field == "postal_address":
         # One line, as ORG_ADDRESS is: the lines typed are joined with commas.
         lines = [" ".join(line.split()).strip(" ,") for line in value.splitlines()]
@@ -172,6 +202,8 @@ def save(app: Flask, submitted: Mapping[str, str | None], actor: Actor) -> list[
     """
     locked = set_by_environment(_base(app))
     values = {field: _clean(field, submitted.get(field)) for field in LABELS if field not in locked}
+    for field in EMBED_CONFIG:
+        values[field] = _embed_list(field, values[field], app.config)
     if "from_address" in values:
         values["from_address"] = _check_from_address(values["from_address"])
         if values.get("from_name") and not values["from_address"]:

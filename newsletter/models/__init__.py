@@ -3,7 +3,7 @@
 from newsletter.models.accounts import Account, AllowedTestAddress, AuditEvent
 from newsletter.models.api import ApiIdempotencyKey, ApiToken
 from newsletter.models.bounces import Bounce, BounceKind, IssueDeliveryCount
-from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording
+from newsletter.models.consent import AppendOnlyError, ConsentEvent, ConsentWording, EmbedWording
 from newsletter.models.enums import (
     AccountRole,
     ConsentAction,
@@ -46,6 +46,7 @@ __all__ = [
     "ConsentMethod",
     "ConsentWording",
     "Delivery",
+    "EmbedWording",
     "DeliveryStatus",
     "ImportFile",
     "ImportJob",

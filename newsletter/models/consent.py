@@ -62,6 +62,24 @@ class ConsentWording(Model):
     first_used_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class EmbedWording(Model):
+    """A wording shown by a list's embeddable sign-up form (its snippet), as the admin page gave it.
+
+    A post to /subscribe/embed names its wording by version; only a version issued here for
+    that list is recorded, so a forged post cannot choose what we say a person saw.
+    """
+
+    __tablename__ = "embed_wording"
+
+    version: Mapped[str] = mapped_column(
+        sa.ForeignKey("consent_wording.version", ondelete="CASCADE"), primary_key=True
+    )
+    list_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mailing_list.id", ondelete="CASCADE"), primary_key=True
+    )
+    issued_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
 class AppendOnlyError(RuntimeError):
     """Raised when code tries to rewrite a consent event."""
 

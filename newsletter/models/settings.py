@@ -25,5 +25,9 @@ class OrganisationSettings(Model):
     from_name: Mapped[str] = mapped_column(sa.String(200), default="")
     from_address: Mapped[str] = mapped_column(sa.String(320), default="")
     site_title: Mapped[str] = mapped_column(sa.String(200), default="")
+    # The embeddable sign-up form (POST /subscribe/embed): the sites it may be posted from
+    # ("https://example.org", one per line) and the thank-you pages it may lead to (full URLs).
+    embed_origins: Mapped[str] = mapped_column(sa.Text, default="")
+    embed_thanks_urls: Mapped[str] = mapped_column(sa.Text, default="")
     version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -23,6 +23,12 @@ from itsdangerous.timed import TimestampSigner
 from newsletter.extensions import db
 from newsletter.subscriptions.links import confirmation_token, preferences_token
 from newsletter.suppression import manual
+from tests.browser.embedded_site import (
+    MADE_UP_SITE,
+    MADE_UP_THANKS,
+    REFUSED_SITE,
+    embedded_sign_up,
+)
 from tests.factories import PASSWORD
 
 EDITOR = "editor@example.org"
@@ -158,6 +164,14 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     )
     db.session.add(captured)
     db.session.commit()
+    # The organisation's site may carry the embedded sign-up form (embedded_site.py).
+    from flask import current_app
+
+    from newsletter import settings
+
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    embed = {"embed_origins": MADE_UP_SITE, "embed_thanks_urls": MADE_UP_THANKS}
+    settings.save(app, embed, actor="test")
     preferences = preferences_token(ann)
     web_token = make_token("web_version", {"i": private.id})
     built = World(
@@ -360,6 +374,16 @@ def import_then(path: str, then: Callable | None = None) -> Callable:
 ERRORS = ".error-summary"
 
 
+def fill_sites_and_save(sites: str) -> Callable:
+    """On the settings page: type `sites` as the sites allowed to embed the form, and save."""
+
+    def act(page) -> None:
+        page.get_by_label("Sites allowed to embed the sign-up form", exact=True).fill(sites)
+        press("Save settings")(page)
+
+    return act
+
+
 def open_reset_link(page) -> None:
     """On the accounts page: make the editor's reset link and follow it."""
     press(f"Reset password of {EDITOR}")(page)
@@ -406,6 +430,24 @@ PUBLIC_PAGES = [
     ),
     PageState("sign-up form expired", "/subscribe", act=submit_without_session),
     PageState("sign-up for one list", "/subscribe?list=jobs"),
+    PageState(
+        "embedded sign-up sent",
+        "/subscribe",
+        act=embedded_sign_up("eve@example.com"),
+        shows="main strong",
+    ),
+    PageState(
+        "embedded sign-up, bad address",
+        "/subscribe",
+        act=embedded_sign_up("eve@"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "embedded sign-up from a site not allowed",
+        "/subscribe",
+        act=embedded_sign_up("eve@example.com", site=REFUSED_SITE),
+        shows="main a[href*='/subscribe']",
+    ),
     PageState("confirm", "/confirm/{confirm_token}", shows="main form button"),
     PageState("confirmed", "/confirm/{confirm_token}", act=press("Confirm my subscription")),
     PageState(
@@ -480,6 +522,12 @@ ADMIN_PAGES = [
         shows="main .chart__svg--wide .chart__bar--imports",
     ),
     PageState("list as editor", "/admin/lists/news", EDITOR),
+    PageState(
+        "list, sign-up form leading to a thank-you page",
+        f"/admin/lists/news?thanks={MADE_UP_THANKS}#embed",
+        ADMIN,
+        shows="#snippet",
+    ),
     PageState("private list", "/admin/lists/members", ADMIN),
     PageState("imports", "/admin/imports", ADMIN),
     PageState("new import", "/admin/imports/new", ADMIN),
@@ -734,6 +782,13 @@ ADMIN_PAGES = [
         ADMIN,
         act=fill_and_press("Save settings", Postal_address="1 High Street\nLeeds LS1 1AA"),
         shows=".notification--success",
+    ),
+    PageState(
+        "settings, a site given with a path",
+        "/admin/settings",
+        ADMIN,
+        act=fill_sites_and_save(f"{MADE_UP_SITE}/news"),
+        shows=ERRORS,
     ),
     PageState("test addresses", "/admin/test-addresses", ADMIN),
     PageState(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.embedded_site import MADE_UP_THANKS, REFUSED_SITE, embedded_sign_up
 from tests.browser.pages import (
     ADMIN,
     EDITOR,
@@ -36,6 +37,12 @@ SHOTS = [
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
     PageState("admin-list", "/admin/lists/news", ADMIN),
+    PageState("admin-list-embed", f"/admin/lists/news?thanks={MADE_UP_THANKS}#embed", ADMIN),
+    PageState(
+        "embed-refused",
+        "/subscribe",
+        act=embedded_sign_up("eve@example.com", site=REFUSED_SITE),
+    ),
     PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
     PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
     PageState("admin-subscribers-suppressed", "/admin/subscribers?status=suppressed", ADMIN),

@@ -196,6 +196,8 @@ class SettingsForm(BaseForm):
     from_name = StringField("From name")
     from_address = StringField("From address")
     site_title = StringField("Public site title")
+    embed_origins = TextAreaField("Sites allowed to embed the sign-up form")
+    embed_thanks_urls = TextAreaField("Thank-you pages")
 
 
 class ApiTokenForm(BaseForm):

@@ -1,6 +1,6 @@
 """Admin pages: mailing lists (everyone may look; admins create and change them)."""
 
-from flask import flash, redirect, render_template, url_for
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from newsletter import lists
@@ -11,6 +11,7 @@ from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.charts import growth_charts, growth_description
 from newsletter.web.admin.forms import EditListForm, NewListForm
+from newsletter.web.admin.snippet import allowed_origins, allowed_thanks_pages, snippet_for
 from newsletter.web.forms import show_error
 
 
@@ -26,6 +27,8 @@ GROWTH_WEEKS = 12
 def lists_show(slug: str):
     mailing_list = lists.get_list(slug)
     weeks = growth.weekly_growth(GROWTH_WEEKS, list_id=mailing_list.id)
+    thanks_pages = allowed_thanks_pages()
+    thanks = _chosen_thanks(thanks_pages)
     return render_template(
         "admin/lists_show.html",
         mailing_list=mailing_list,
@@ -36,7 +39,32 @@ def lists_show(slug: str):
         issues=lists.list_issues(mailing_list),
         issues_shown=lists.LIST_ISSUES_SHOWN,
         signup_url=external_url("public.subscribe", list=mailing_list.slug),
+        snippet=snippet_for(mailing_list, thanks) if mailing_list.is_public else None,
+        embed_origins=allowed_origins(),
+        thanks_pages=thanks_pages,
+        thanks=thanks,
     )
+
+
+def _chosen_thanks(allowed: list[str]) -> str | None:
+    """The thank-you page asked for (`?thanks=`) when it is one of those allowed."""
+    chosen = request.args.get("thanks", "", type=str)
+    return chosen if chosen in allowed else None
+
+
+@bp.get("/lists/<slug:slug>/sign-up-form.html")
+def lists_snippet(slug: str):
+    """The list's embeddable sign-up form as a file to download: copying without a script."""
+    mailing_list = lists.get_list(slug)
+    if not mailing_list.is_public:
+        abort(404)
+    snippet = snippet_for(mailing_list, _chosen_thanks(allowed_thanks_pages()))
+    response = make_response(snippet.html)
+    response.mimetype = "text/plain"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="sign-up-form-{mailing_list.slug}.html"'
+    )
+    return response
 
 
 @bp.route("/lists/new", methods=["GET", "POST"])

@@ -43,5 +43,6 @@ def settings_page():
         locked=locked,
         first_run=first_run,
         mail_from=mail_from,
+        allows_http=settings.allows_http_thanks(current_app.config),
     )
     return page, status

@@ -4,6 +4,7 @@
 from newsletter.web.public import (  # noqa: F401
     archive,
     confirm,
+    embed,
     health,
     pages,
     preferences,

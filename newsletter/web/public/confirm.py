@@ -18,7 +18,7 @@ from newsletter.subscriptions.links import preferences_token
 from newsletter.subscriptions.people import active_lists
 from newsletter.tokens import ExpiredTokenError, InvalidTokenError
 from newsletter.web.public.blueprint import bp
-from newsletter.web.public.visible_text import visible_text
+from newsletter.web.visible_text import visible_text
 
 
 @bp.route("/confirm/<token>", methods=["GET", "POST"])

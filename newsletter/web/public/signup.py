@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template, request, session
 from markupsafe import escape
 
+from newsletter.addresses import Address
 from newsletter.background import enqueue
 from newsletter.consent import Origin, wording_version
 from newsletter.delivery.control import can_dispatch
@@ -15,7 +16,7 @@ from newsletter.web.public.forms import SubscribeForm
 from newsletter.web.public.limits import count_signup, too_many_signups
 from newsletter.web.public.list_choices import public_list_choices
 from newsletter.web.public.typos import suggest
-from newsletter.web.public.visible_text import visible_text
+from newsletter.web.visible_text import visible_text
 
 
 def _form(lists, *, as_sent: bool) -> SubscribeForm:
@@ -96,21 +97,29 @@ def subscribe():
     # nothing about the address.
     if address is not None and allowance.address:
         chosen = [ml for ml in lists if ml.slug in set(form.lists.data)]
-        name, origin = form.name.data.strip(), Origin.from_request()
-        if can_dispatch():
-            # A worker records it after the answer has gone: whatever the address's state
-            # (new, pending, confirmed, left, suppressed), the request reads and writes the
-            # same, so its timing tells nothing (tests/web/public/test_signup_timing.py).
-            signup = SignupRequest.made(address, name, chosen, origin, _version(lists))
-            enqueue.record_signup(signup.to_message())
-        else:
-            # Nothing consumes the queue (no REDIS_URL and no `serve` worker in this process):
-            # the request records the sign-up itself.
-            result = request_subscription(address, name, chosen, origin, _wording(lists))
-            if result.confirmation_due:
-                enqueue.send_confirmation(result.subscriber_id)
+        start_signup(address, form.name.data.strip(), chosen, _version(lists))
     assert form.address is not None  # set by the successful validate() above
-    return _check_email_page(form.address.email)
+    return check_email_page(form.address.email)
+
+
+def start_signup(address: Address, name: str, chosen: list, version: str) -> None:
+    """Ask for the sign-up as the person saw it (`version` of the wording), from this request.
+
+    Both sign-up doors call this: the form here and the embedded form (embed.py).
+    """
+    origin = Origin.from_request()
+    if can_dispatch():
+        # A worker records it after the answer has gone: whatever the address's state
+        # (new, pending, confirmed, left, suppressed), the request reads and writes the
+        # same, so its timing tells nothing (tests/web/public/test_signup_timing.py).
+        signup = SignupRequest.made(address, name, chosen, origin, version)
+        enqueue.record_signup(signup.to_message())
+    else:
+        # Nothing consumes the queue (no REDIS_URL and no `serve` worker in this process):
+        # the request records the sign-up itself.
+        result = request_subscription(address, name, chosen, origin, "", version=version)
+        if result.confirmation_due:
+            enqueue.send_confirmation(result.subscriber_id)
 
 
 def _version(lists) -> str:
@@ -129,7 +138,7 @@ _CHECK_EMAIL = "newsletter.check_email_page"
 _SLOT = "ADDRESS-GOES-HERE"
 
 
-def _check_email_page(email: str) -> str:
+def check_email_page(email: str) -> str:
     """The answer to every valid sign-up, the same page whatever the address's standing.
 
     Rendered once per process with a slot for the address, which is escaped into it on each

@@ -1,6 +1,6 @@
 """The visible text of a page, as stored for consent evidence."""
 
-from newsletter.web.public.visible_text import visible_text
+from newsletter.web.visible_text import visible_text
 
 
 def test_one_line_per_block_with_whitespace_collapsed():
