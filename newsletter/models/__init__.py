@@ -13,6 +13,7 @@ from newsletter.models.enums import (
     OptInLevel,
     SubscriptionStatus,
     SuppressionReason,
+    WebhookDeliveryStatus,
 )
 from newsletter.models.imports import (
     ConsentMode,
@@ -27,6 +28,7 @@ from newsletter.models.settings import OrganisationSettings
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
 from newsletter.models.system import AppSetting, Lease, OutboxMessage
+from newsletter.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
@@ -64,4 +66,8 @@ __all__ = [
     "SuppressionEntry",
     "SuppressionEntryReason",
     "SuppressionReason",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]
