@@ -92,12 +92,13 @@ def post(
 
 
 def _describe(error: Exception) -> str:
-    if isinstance(error, urllib3.exceptions.TimeoutError):
-        return "the endpoint did not answer in time"
+    # NewConnectionError is a ConnectTimeoutError too in urllib3 2: asked first.
     if isinstance(
         error, urllib3.exceptions.NewConnectionError | urllib3.exceptions.NameResolutionError
     ):
         return "could not connect to the endpoint"
+    if isinstance(error, urllib3.exceptions.TimeoutError):
+        return "the endpoint did not answer in time"
     if isinstance(error, urllib3.exceptions.SSLError):
         return "the TLS handshake with the endpoint failed"
     return "the connection to the endpoint failed"
