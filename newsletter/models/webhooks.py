@@ -60,12 +60,10 @@ class WebhookDelivery(Model):
     __tablename__ = "webhook_delivery"
     __table_args__ = (
         sa.UniqueConstraint("event_id", "endpoint_id"),
-        # Claiming an endpoint's due rows, and its recent deliveries in the admin.
-        sa.Index(
-            "ix_webhook_delivery_endpoint_status_due", "endpoint_id", "status", "next_attempt_at"
-        ),
-        # Order per subscriber: an earlier open row of the same person on the same endpoint.
-        sa.Index("ix_webhook_delivery_order", "endpoint_id", "subscriber_id", "event_id"),
+        # Claiming an endpoint's pending rows in event order (the scan stops at the batch size).
+        sa.Index("ix_webhook_delivery_claim", "endpoint_id", "status", "event_id"),
+        # Order per subscriber: the person's earliest pending event, one index probe.
+        sa.Index("ix_webhook_delivery_order", "endpoint_id", "subscriber_id", "status", "event_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 PENDING = WebhookDeliveryStatus.PENDING
 # A message claims again for this long at most, then hands over to a new message.
 MESSAGE_SECONDS = 20.0
+RECORD_EVERY = 50
 # The sweep enqueues an endpoint whose due rows have waited this long unclaimed.
 SWEEP_AFTER = timedelta(seconds=30)
 
@@ -70,12 +71,26 @@ def message_id(event_id: int) -> str:
 
 
 def _claim_seconds() -> float:
-    return max(60.0, 3 * float(current_app.config["WEBHOOK_TIMEOUT"]))
+    """How long a batch holds its rows unrenewed: three request time-outs (renewed every
+    quarter of it between requests), so a dead worker's rows are free again soon after."""
+    return max(5.0, 3 * float(current_app.config["WEBHOOK_TIMEOUT"]))
 
 
 def claim(endpoint_id: int, size: int, now: datetime) -> list[Claimed]:
     """Claim up to `size` due deliveries of the endpoint, at most one per person, in order."""
     earlier = DELIVERY.alias("earlier")
+    # The person's earliest pending event, as a scalar subquery: PostgreSQL runs it per row as
+    # one index probe (ix_webhook_delivery_order), where NOT EXISTS became an anti-join that
+    # read every pending row per candidate when its statistics were stale.
+    first_of_person = (
+        sa.select(sa.func.min(earlier.c.event_id))
+        .where(
+            earlier.c.endpoint_id == endpoint_id,
+            earlier.c.subscriber_id == DELIVERY.c.subscriber_id,
+            earlier.c.status == PENDING,
+        )
+        .scalar_subquery()
+    )
     due = (
         sa.select(DELIVERY.c.id)
         .where(
@@ -83,12 +98,7 @@ def claim(endpoint_id: int, size: int, now: datetime) -> list[Claimed]:
             DELIVERY.c.status == PENDING,
             DELIVERY.c.next_attempt_at <= now,
             sa.or_(DELIVERY.c.claimed_until.is_(None), DELIVERY.c.claimed_until < now),
-            ~sa.exists().where(
-                earlier.c.endpoint_id == endpoint_id,
-                earlier.c.subscriber_id == DELIVERY.c.subscriber_id,
-                earlier.c.event_id < DELIVERY.c.event_id,
-                earlier.c.status == PENDING,
-            ),
+            sa.or_(DELIVERY.c.subscriber_id.is_(None), DELIVERY.c.event_id == first_of_person),
         )
         .order_by(DELIVERY.c.event_id)
         .limit(size)
@@ -283,9 +293,17 @@ def deliver_due(endpoint_id: int, *, seconds: float = MESSAGE_SECONDS) -> int:
         if len(claimed) == size and not handed_on:
             enqueue.deliver_webhooks(endpoint_id)
             handed_on = True
-        outcomes = send_batch(endpoint, claimed)
-        record(endpoint, outcomes)
-        attempts += len(outcomes)
+        # Outcomes are written every RECORD_EVERY posts: a worker killed mid-batch has sent at
+        # most that many events unrecorded, which are then sent again (at least once).
+        for first in range(0, len(claimed), RECORD_EVERY):
+            outcomes = send_batch(endpoint, claimed[first : first + RECORD_EVERY])
+            if outcomes[-1][1].unreachable:
+                # No answer at all: the rest of the batch fails with it, unsent.
+                outcomes += [(rest, *outcomes[-1][1:]) for rest in claimed[first + RECORD_EVERY :]]
+            record(endpoint, outcomes)
+            attempts += len(outcomes)
+            if outcomes[-1][1].unreachable:
+                break
     else:
         enqueue.deliver_webhooks(endpoint_id)  # time is up with work left: a fresh message
         return attempts
@@ -294,14 +312,19 @@ def deliver_due(endpoint_id: int, *, seconds: float = MESSAGE_SECONDS) -> int:
 
 
 def _enqueue_next_retry(endpoint_id: int) -> None:
-    """A delayed message for when the endpoint's next pending row is due, if one waits."""
+    """A delayed message for when the endpoint's next pending row is due (a retry, or a row
+    another batch holds: should its worker be dead, the claim lapses then), if one waits."""
     now = utcnow()
+    wake = sa.case(
+        (DELIVERY.c.claimed_until > now, DELIVERY.c.claimed_until),
+        else_=DELIVERY.c.next_attempt_at,
+    )
     with db.engine.connect() as connection:
         due = connection.scalar(
-            sa.select(sa.func.min(DELIVERY.c.next_attempt_at)).where(
+            sa.select(sa.func.min(wake)).where(
                 DELIVERY.c.endpoint_id == endpoint_id,
                 DELIVERY.c.status == PENDING,
-                DELIVERY.c.next_attempt_at > now,
+                sa.or_(DELIVERY.c.next_attempt_at > now, DELIVERY.c.claimed_until > now),
             )
         )
     if due is not None:
@@ -318,8 +341,16 @@ def sweep() -> list[int]:
             .where(
                 ENDPOINT.c.enabled.is_(True),
                 DELIVERY.c.status == PENDING,
-                DELIVERY.c.next_attempt_at < now - SWEEP_AFTER,
-                sa.or_(DELIVERY.c.claimed_until.is_(None), DELIVERY.c.claimed_until < now),
+                DELIVERY.c.next_attempt_at <= now,
+                # A lapsed claim is a dead worker's; an unclaimed row due a while is a lost
+                # message's (a message may still be on its way for a fresh one).
+                sa.or_(
+                    DELIVERY.c.claimed_until < now,
+                    sa.and_(
+                        DELIVERY.c.claimed_until.is_(None),
+                        DELIVERY.c.next_attempt_at < now - SWEEP_AFTER,
+                    ),
+                ),
             )
             .distinct()
         ).all()

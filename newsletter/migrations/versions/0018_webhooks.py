@@ -71,18 +71,17 @@ def upgrade():
         sa.UniqueConstraint('event_id', 'endpoint_id'),
     )
     op.create_index(
-        'ix_webhook_delivery_endpoint_status_due', 'webhook_delivery',
-        ['endpoint_id', 'status', 'next_attempt_at'],
+        'ix_webhook_delivery_claim', 'webhook_delivery', ['endpoint_id', 'status', 'event_id'],
     )
     op.create_index(
         'ix_webhook_delivery_order', 'webhook_delivery',
-        ['endpoint_id', 'subscriber_id', 'event_id'],
+        ['endpoint_id', 'subscriber_id', 'status', 'event_id'],
     )
 
 
 def downgrade():
     op.drop_index('ix_webhook_delivery_order', table_name='webhook_delivery')
-    op.drop_index('ix_webhook_delivery_endpoint_status_due', table_name='webhook_delivery')
+    op.drop_index('ix_webhook_delivery_claim', table_name='webhook_delivery')
     op.drop_table('webhook_delivery')
     op.drop_index('ix_webhook_event_subscriber', table_name='webhook_event')
     op.drop_table('webhook_event')

@@ -196,3 +196,11 @@ class SettingsForm(BaseForm):
     from_name = StringField("From name")
     from_address = StringField("From address")
     site_title = StringField("Public site title")
+
+
+class WebhookEndpointForm(BaseForm):
+    """A new webhook endpoint; newsletter.webhooks.endpoints checks the URL and the events."""
+
+    url = StringField("Endpoint URL", validators=[InputRequired("Enter the URL of the endpoint")])
+    description = StringField("Description (optional)", validators=[Length(max=200)])
+    events = SelectMultipleField("Events to send", validate_choice=False)
