@@ -80,9 +80,9 @@ def test_a_persons_later_event_waits_for_the_earlier_one(app, news, endpoint, re
     """Ann's second event is not sent while her first is retried; Bob's goes meanwhile."""
     ann = pending_person("ann@example.com", news)
     bob = pending_person("bob@example.com", news)
-    from newsletter.subscriptions.unsubscribe import unsubscribe
     from newsletter.consent import Origin
     from newsletter.models import ConsentMethod, Subscriber
+    from newsletter.subscriptions.unsubscribe import unsubscribe
 
     unsubscribe(db.session.get(Subscriber, ann), ConsentMethod.UNSUBSCRIBE_PAGE, Origin("t"))
     receiver.answer = lambda r: 503 if r.payload["data"].get("subscriber_id") == ann else 200
