@@ -30,6 +30,11 @@ class Received:
         return True
 
 
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A kept-alive connection the client or the shutdown closed is not a test failure."""
+
+
 class WebhookReceiver:
     """Records every POST; `answer(received) -> status` decides the reply (200 by default)."""
 
@@ -61,7 +66,7 @@ class WebhookReceiver:
             def log_message(self, format: str, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _QuietServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/hooks"
