@@ -297,6 +297,16 @@ def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
         "SEND_PAUSE_AFTER_FAILURES": _int(env, "SEND_PAUSE_AFTER_FAILURES", 10),
         "SEND_STALL_SECONDS": _seconds(env, "SEND_STALL_SECONDS", 60.0),
         "SEND_CLAIM_TIMEOUT": _seconds(env, "SEND_CLAIM_TIMEOUT", 30.0),
+        # Webhooks out (newsletter/webhooks/): deliveries per actor message, retries with a
+        # delay doubling from WEBHOOK_RETRY_DELAY seconds (at most WEBHOOK_MAX_DELAY) for
+        # WEBHOOK_RETRY_HOURS, an endpoint failing every attempt for WEBHOOK_DISABLE_AFTER_HOURS
+        # is disabled; the HTTP time-out of one request.
+        "WEBHOOK_BATCH_SIZE": _positive_int(env, "WEBHOOK_BATCH_SIZE", 200),
+        "WEBHOOK_RETRY_DELAY": _seconds(env, "WEBHOOK_RETRY_DELAY", 30.0),
+        "WEBHOOK_MAX_DELAY": _seconds(env, "WEBHOOK_MAX_DELAY", 3 * 3600.0),
+        "WEBHOOK_RETRY_HOURS": _positive_number(env, "WEBHOOK_RETRY_HOURS", 24),
+        "WEBHOOK_DISABLE_AFTER_HOURS": _positive_number(env, "WEBHOOK_DISABLE_AFTER_HOURS", 24),
+        "WEBHOOK_TIMEOUT": _seconds(env, "WEBHOOK_TIMEOUT", 10.0),
         "PROXY_COUNT": _int(env, "PROXY_COUNT", 0),
         # Record IP address and user agent with consent events; blanked after the period.
         "CONSENT_RECORD_REQUEST_DETAILS": _bool(env, "CONSENT_RECORD_IP", True),

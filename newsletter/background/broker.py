@@ -45,8 +45,9 @@ def load_actor_modules() -> tuple[ModuleType, ...]:
     import workers.imports
     import workers.mail
     import workers.signups
+    import workers.webhooks
 
-    return (workers.signups, workers.mail, workers.imports, workers.delivery)
+    return (workers.signups, workers.mail, workers.imports, workers.delivery, workers.webhooks)
 
 
 def declared_actors() -> list[dramatiq.Actor]:

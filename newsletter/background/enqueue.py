@@ -19,6 +19,7 @@ from newsletter.extensions import current_app_object
 QUEUE_SYSTEM = "system"  # sign-ups, confirmations, preference links, test messages
 QUEUE_DELIVERY = "delivery"  # batches of an issue's ledger
 QUEUE_IMPORTS = "imports"  # uploaded imports
+QUEUE_WEBHOOKS = "webhooks"  # webhook deliveries, a batch per endpoint
 
 # Actors, each on one of the queues above.
 RECORD_SIGNUP = "record_signup"
@@ -28,6 +29,7 @@ SEND_TEST_MAIL = "send_test_mail"
 SEND_ISSUE_TEST = "send_issue_test"
 SEND_ISSUE_BATCH = "send_issue_batch"
 RUN_IMPORT = "run_import"
+DELIVER_WEBHOOKS = "deliver_webhooks"
 
 
 def _enqueue(
@@ -78,3 +80,8 @@ def send_batch(
 def run_import(job_id: int) -> dramatiq.Message:
     """Run (or resume) the uploaded import job."""
     return _enqueue(RUN_IMPORT, QUEUE_IMPORTS, job_id)
+
+
+def deliver_webhooks(endpoint_id: int, *, delay_ms: int | None = None) -> dramatiq.Message:
+    """Deliver the endpoint's due webhook events, a batch at a time, after `delay_ms` if given."""
+    return _enqueue(DELIVER_WEBHOOKS, QUEUE_WEBHOOKS, endpoint_id, delay_ms=delay_ms)

@@ -1,5 +1,5 @@
-"""What the periodic runner runs, and how often: purges, retention, the delivery sweep and the
-scheduler. Each job is idempotent, as a stalled leader may overlap its successor."""
+"""What the periodic runner runs, and how often: purges, retention, the delivery and webhooks
+sweeps and the scheduler. Each job is idempotent, as a stalled leader may overlap its successor."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from newsletter.delivery.scheduling import start_due_issues
 from newsletter.delivery.sweep import sweep
 from newsletter.imports.retention import blank_old_import_evidence, delete_old_uploads
 from newsletter.subscriptions.retention import blank_old_request_details, purge_stale_signups
+from newsletter.webhooks.dispatch import sweep as webhooks_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +55,13 @@ def delivery_sweep_job() -> None:
     worker delays mail until this finds the rows that stopped moving.
     """
     sweep()
+
+
+@periodic_job("webhooks_sweep", every=timedelta(seconds=0))
+def webhooks_sweep_job() -> None:
+    """Every tick: endpoints whose due webhook deliveries nobody took (a lost message, a dead
+    worker, a retry's delayed message gone with Redis) get a delivery message again."""
+    webhooks_sweep()
 
 
 @periodic_job("start_scheduled_issues", every=timedelta(seconds=0))

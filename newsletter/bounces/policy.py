@@ -21,7 +21,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import current_app
 
-from newsletter import suppression
+from newsletter import suppression, webhooks
 from newsletter.bounces.reports import Report
 from newsletter.consent import Origin, record_consent
 from newsletter.extensions import db
@@ -75,6 +75,16 @@ def apply_report(delivery_id: int, report: Report) -> Bounce | None:
         diagnostic=report.diagnostic,
     )
     db.session.add(bounce)
+    webhooks.emit(
+        webhooks.EventType.BOUNCE_RECEIVED,
+        subscriber.id,
+        {
+            "issue_id": delivery.issue_id,
+            "delivery_id": delivery.id,
+            "kind": kind.value,
+            "status": report.status_code,
+        },
+    )
     detail = {
         "kind": kind.value,
         "delivery_id": delivery.id,

@@ -14,6 +14,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 
+from newsletter import webhooks
 from newsletter.background import enqueue
 from newsletter.delivery.counts import folded_counts
 from newsletter.delivery.types import DELIVERY, ISSUE, OPEN_STATUSES, Progress
@@ -219,6 +220,13 @@ def finish_if_done(issue_id: int) -> bool:
             .where(ISSUE.c.id == issue_id, ISSUE.c.status == IssueStatus.SENDING)
             .values(status=IssueStatus.SENT, finished_at=utcnow())
         )
+        if finished.rowcount == 1:
+            webhooks.emit(
+                webhooks.EventType.ISSUE_SENT,
+                None,
+                {"issue_id": issue_id, "status": "sent"},
+                connection=connection,
+            )
     return finished.rowcount == 1
 
 

@@ -18,7 +18,7 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 
-from newsletter import audit, suppression
+from newsletter import audit, suppression, webhooks
 from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
@@ -352,6 +352,17 @@ def _finish(
         target=f"list:{mailing_list.slug}" if mailing_list else "",
         detail=_audit_detail(job) | ({"error": error} if error else {}),
         actor=actor,
+    )
+    webhooks.emit(
+        webhooks.EventType.IMPORT_FINISHED,
+        None,
+        {
+            "import_id": job.id,
+            "list": mailing_list.slug if mailing_list else None,
+            "status": status.value,
+            "dry_run": job.dry_run,
+            "counts": dict(job.counts),
+        },
     )
     db.session.commit()
 

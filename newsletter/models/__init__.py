@@ -14,6 +14,7 @@ from newsletter.models.enums import (
     OptInLevel,
     SubscriptionStatus,
     SuppressionReason,
+    WebhookDeliveryStatus,
 )
 from newsletter.models.imports import (
     ConsentMode,
@@ -28,6 +29,7 @@ from newsletter.models.settings import OrganisationSettings
 from newsletter.models.subscribers import Subscriber, Subscription
 from newsletter.models.suppression import SuppressionEntry, SuppressionEntryReason
 from newsletter.models.system import AppSetting, Lease, OutboxMessage
+from newsletter.models.webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Account",
@@ -68,4 +70,8 @@ __all__ = [
     "SuppressionEntry",
     "SuppressionEntryReason",
     "SuppressionReason",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
 ]

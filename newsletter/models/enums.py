@@ -69,6 +69,16 @@ class IssueKind(StrEnum):
     RECONFIRMATION = "reconfirmation"
 
 
+class WebhookDeliveryStatus(StrEnum):
+    """One event's delivery to one endpoint (newsletter/webhooks/)."""
+
+    PENDING = "pending"  # due at next_attempt_at (claimed while claimed_until is ahead)
+    DELIVERED = "delivered"  # the endpoint answered 2xx
+    FAILED = "failed"  # given up after WEBHOOK_RETRY_HOURS, or by an admin's choice
+    DROPPED = "dropped"  # the person was erased, or an admin discarded the backlog
+    HELD = "held"  # backlog of a re-enabled endpoint, waiting for an admin to replay it
+
+
 class SuppressionReason(StrEnum):
     LEFT_ALL = "left_all"
     HARD_BOUNCE = "hard_bounce"

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import InstrumentedAttribute
 
-from newsletter import suppression
+from newsletter import suppression, webhooks
 from newsletter.addresses import Address
 from newsletter.audit import Actor, record
 from newsletter.delivery.counts import fold_and_delete
@@ -64,6 +64,7 @@ def erase_person(raw_address: str, actor: Actor) -> Erasure:
     forgotten = _forget_elsewhere(mentions)
     deliveries += forgotten.pop("deliveries")
     suppression.suppress(address.key, SuppressionReason.ERASED)
+    webhooks.note_erasure(subscriber_id)  # their undelivered events dropped; subscriber.erased
     entry = suppression.find_entry(address.key)
     assert entry is not None  # suppressed just above
     reasons = sorted(r.value for r in entry.active_reasons)

@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
-from newsletter import suppression
+from newsletter import suppression, webhooks
 from newsletter.consent import Origin, record_consent
 from newsletter.extensions import db
 from newsletter.models import (
@@ -230,6 +230,11 @@ def join(
         subscription.subscriber, action, method, origin,
         list_id=subscription.list_id, opt_in_level=OptInLevel.CONFIRMED, wording=wording,
     )  # fmt: skip
+    webhooks.emit(
+        webhooks.EventType.SUBSCRIBER_CONFIRMED,
+        subscription.subscriber_id,
+        {"list": subscription.mailing_list.slug, "method": method.value},
+    )
 
 
 def lift_own_suppression(subscriber: Subscriber, method: ConsentMethod, origin: Origin) -> None:

@@ -28,7 +28,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from newsletter import suppression
+from newsletter import suppression, webhooks
 from newsletter.addresses import Address, parse_address
 from newsletter.consent import Origin, event_values, wording_version
 from newsletter.extensions import db
@@ -83,6 +83,7 @@ def request_subscription(
         version = wording_version(wording)
     now = requested_at or utcnow()
     standing: set[SuppressionReason] = set()
+    webhooks.begin_if_wanted(webhooks.EventType.SUBSCRIBER_REQUESTED)
     while True:
         # Tried first as a new person nothing suppresses; what stops the write (the address
         # is taken, or a reason stands) is then looked up, and a race only repeats the loop.
@@ -96,6 +97,11 @@ def request_subscription(
                 subscriber, name, lists, origin, version, now, standing
             )
             break
+    webhooks.emit(
+        webhooks.EventType.SUBSCRIBER_REQUESTED,
+        result.subscriber_id,
+        {"lists": [m.slug for m in lists], "confirmed": result.confirmed_now},
+    )
     if db.session().in_transaction():
         db.session.commit()
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from newsletter import suppression
+from newsletter import suppression, webhooks
 from newsletter.audit import record
 from newsletter.consent import Origin, record_consent
 from newsletter.extensions import db
@@ -96,6 +96,11 @@ def leave(
         subscription.subscriber, ConsentAction.UNSUBSCRIBED, method, origin,
         list_id=subscription.list_id, detail=detail,
     )  # fmt: skip
+    webhooks.emit(
+        webhooks.EventType.SUBSCRIBER_UNSUBSCRIBED,
+        subscription.subscriber_id,
+        {"list": subscription.mailing_list.slug, "method": method.value},
+    )
 
 
 def suppress_if_left_all(subscriber: Subscriber) -> None:

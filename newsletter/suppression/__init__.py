@@ -25,6 +25,7 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from newsletter import webhooks
 from newsletter.extensions import db
 from newsletter.keys import get_setting
 from newsletter.models import (
@@ -175,6 +176,9 @@ def suppress(key: str, reason: SuppressionReason, note: str = "") -> bool:
     if reason in entry.active_reasons:
         return False
     entry.reasons.append(SuppressionEntryReason(reason=reason, note=note[:500]))
+    webhooks.emit_for_address(
+        webhooks.EventType.SUBSCRIBER_SUPPRESSED, key, {"reason": reason.value}
+    )
     return True
 
 

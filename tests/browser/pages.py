@@ -60,6 +60,42 @@ class World:
     # A link naming a list its person is no longer waiting for (confirmed or left since).
     used_confirm_token: str
     tampered_token: str
+    # A webhook endpoint with deliveries in each state, and one disabled with held events.
+    webhook_id: int = 0
+    disabled_webhook_id: int = 0
+
+
+def _webhooks(ann_id: int) -> tuple[int, int]:
+    """Two endpoints (nothing listens at their port): deliveries in every state on the first;
+    the second disabled after failing, its events held for replay."""
+    import sqlalchemy as sa
+
+    from newsletter.models import WebhookDelivery
+    from newsletter.webhooks import EventType, emit, endpoints
+
+    url = "http://127.0.0.1:9/hooks"
+    live = endpoints.create(url, ["subscriber.confirmed", "issue.sent"], "The CRM", "test")
+    off = endpoints.create(url + "/old", ["subscriber.confirmed"], "", "test")
+    for _ in range(5):
+        emit(EventType.SUBSCRIBER_CONFIRMED, ann_id, {"list": "news", "method": "confirm_link"})
+    db.session.commit()
+    endpoints.disable(off.endpoint.id, "test", "Every delivery failed for 24 hours: turned off.")
+    endpoints.enable(off.endpoint.id, "test")
+    endpoints.disable(off.endpoint.id, "test", "Every delivery failed for 24 hours: turned off.")
+    table = WebhookDelivery.__table__
+    ids = db.session.scalars(
+        sa.select(table.c.id).where(table.c.endpoint_id == live.endpoint.id).order_by(table.c.id)
+    ).all()
+    for delivery_id, status, code in zip(
+        ids, ["delivered", "failed", "dropped", "held"], [200, 500, None, 503], strict=False
+    ):
+        db.session.execute(
+            sa.update(table)
+            .where(table.c.id == delivery_id)
+            .values(status=status, attempts=1, last_status=code, last_attempt_at=sa.func.now())
+        )
+    db.session.commit()
+    return live.endpoint.id, off.endpoint.id
 
 
 def _long_history(make, news, jobs, issue_id: int):
@@ -172,6 +208,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     embed = {"embed_origins": MADE_UP_SITE, "embed_thanks_urls": MADE_UP_THANKS}
     settings.save(app, embed, actor="test")
+    webhook_id, disabled_webhook_id = _webhooks(ann.id)
     preferences = preferences_token(ann)
     web_token = make_token("web_version", {"i": private.id})
     built = World(
@@ -194,6 +231,8 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         expired_confirm_token=_long_ago(lambda: confirmation_token(bob, [news.id])),
         used_confirm_token=confirmation_token(ann, [jobs.id]),
         tampered_token=_tampered(preferences),
+        webhook_id=webhook_id,
+        disabled_webhook_id=disabled_webhook_id,
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes
     return built
@@ -247,6 +286,13 @@ def fill_and_submit(**fields: str) -> Callable:
         submit(page)
 
     return act
+
+
+def add_a_webhook_endpoint(page) -> None:
+    """Fill in an endpoint's URL, tick one event, add it."""
+    page.get_by_label("Endpoint URL", exact=True).fill("http://127.0.0.1:9/new")
+    page.get_by_label("A subscription was confirmed", exact=True).check()
+    _click_and_load(page, page.get_by_role("button", name="Add endpoint", exact=True))
 
 
 def fill_and_press(button: str, **fields: str) -> Callable:
@@ -802,6 +848,26 @@ ADMIN_PAGES = [
         "add account sent empty", "/admin/accounts", ADMIN, act=press("Add account"), shows=ERRORS
     ),
     PageState("audit log", "/admin/audit", ADMIN),
+    PageState("webhooks", "/admin/webhooks", ADMIN),
+    PageState("add a webhook endpoint", "/admin/webhooks/new", ADMIN),
+    PageState(
+        "add a webhook endpoint sent empty",
+        "/admin/webhooks/new",
+        ADMIN,
+        act=press("Add endpoint"),
+        shows=ERRORS,
+    ),
+    PageState(
+        "webhook endpoint added, its secret",
+        "/admin/webhooks/new",
+        ADMIN,
+        act=add_a_webhook_endpoint,
+        shows="#webhook-secret",
+    ),
+    PageState("webhook endpoint with deliveries", "/admin/webhooks/{webhook_id}", ADMIN),
+    PageState(
+        "webhook endpoint disabled, events held", "/admin/webhooks/{disabled_webhook_id}", ADMIN
+    ),
     PageState("change password", "/admin/password", ADMIN),
     PageState("change password sent empty", "/admin/password", ADMIN, act=submit, shows=ERRORS),
     PageState("forbidden to editors", "/admin/accounts", EDITOR),

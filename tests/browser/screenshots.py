@@ -78,6 +78,8 @@ SHOTS = [
     ),
     PageState("archive", "/archive"),
     PageState("archive-issue", "/archive/{sent_issue_id}"),
+    PageState("admin-webhooks", "/admin/webhooks", ADMIN),
+    PageState("admin-webhook-endpoint", "/admin/webhooks/{webhook_id}", ADMIN),
 ]
 
 

@@ -15,6 +15,7 @@ from newsletter.web.admin import (  # noqa: F401
     settings,
     subscribers,
     suppressions,
+    webhooks,
 )
 from newsletter.web.admin.blueprint import bp
 

@@ -9,6 +9,7 @@ from newsletter.lists import lists_with_counts
 from newsletter.subscriptions import growth
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.charts import growth_charts, growth_description
+from newsletter.webhooks.endpoints import disabled_endpoints
 
 
 @bp.before_request
@@ -29,4 +30,5 @@ def dashboard():
         charts=growth_charts(weeks),
         description=growth_description(weeks),
         latest=latest_issues(),
+        disabled_webhooks=disabled_endpoints(),
     )

@@ -220,3 +220,11 @@ class ApiTokenForm(BaseForm):
             for scope in ("read", "subscribers", "send")
             if getattr(self, f"scope_{scope}").data
         ]
+
+
+class WebhookEndpointForm(BaseForm):
+    """A new webhook endpoint; newsletter.webhooks.endpoints checks the URL and the events."""
+
+    url = StringField("Endpoint URL", validators=[InputRequired("Enter the URL of the endpoint")])
+    description = StringField("Description (optional)", validators=[Length(max=200)])
+    events = SelectMultipleField("Events to send", validate_choice=False)
