@@ -28,6 +28,7 @@ SEND_TEST_MAIL = "send_test_mail"
 SEND_ISSUE_TEST = "send_issue_test"
 SEND_ISSUE_BATCH = "send_issue_batch"
 RUN_IMPORT = "run_import"
+QUEUE_WELCOMES = "queue_welcomes"
 
 
 def _enqueue(
@@ -78,3 +79,8 @@ def send_batch(
 def run_import(job_id: int) -> dramatiq.Message:
     """Run (or resume) the uploaded import job."""
     return _enqueue(RUN_IMPORT, QUEUE_IMPORTS, job_id)
+
+
+def queue_welcomes(list_id: int) -> dramatiq.Message:
+    """Write the welcome message's ledger rows of the list's newly confirmed people, and send."""
+    return _enqueue(QUEUE_WELCOMES, QUEUE_SYSTEM, list_id)

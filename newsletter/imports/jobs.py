@@ -307,6 +307,8 @@ def _finish(
         actor=actor,
     )
     db.session.commit()
+    if status is ImportStatus.DONE and job.send_welcome and not job.dry_run and job.list_id:
+        enqueue.queue_welcomes(job.list_id)  # the people it confirmed get the welcome message
 
 
 def _audit_detail(job: ImportJob) -> dict:

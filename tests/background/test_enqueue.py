@@ -14,6 +14,7 @@ WIRE_NAMES = {
     enqueue.send_issue_test: ("send_issue_test", "system"),
     enqueue.send_batch: ("send_issue_batch", "delivery"),
     enqueue.run_import: ("run_import", "imports"),
+    enqueue.queue_welcomes: ("queue_welcomes", "system"),
 }
 ARGUMENTS = {
     enqueue.record_signup: ({"email": "ann@example.com", "list_ids": [7]},),
