@@ -50,7 +50,7 @@ from newsletter.models import (
     Subscription,
     SubscriptionStatus,
 )
-from newsletter.models.base import utcnow
+from newsletter.models.base import changed_rows, utcnow
 
 # Consent events that mean "this person's subscription to the list was just confirmed".
 JOINED = (ConsentAction.CONFIRMED, ConsentAction.RESUBSCRIBED)
@@ -126,11 +126,13 @@ def turn_off(issue: Issue, actor: Actor) -> int:
     """Stop welcoming; rows still queued are cancelled (a welcome weeks late is no welcome)."""
     _check_may_switch(actor)
     move(issue, (IssueStatus.SENDING,), " and is not on", status=IssueStatus.PAUSED)
-    cancelled = db.session.execute(
-        sa.update(DELIVERY)
-        .where(DELIVERY.c.issue_id == issue.id, DELIVERY.c.status == DeliveryStatus.QUEUED)
-        .values(status=DeliveryStatus.CANCELLED)
-    ).rowcount
+    cancelled = changed_rows(
+        db.session.execute(
+            sa.update(DELIVERY)
+            .where(DELIVERY.c.issue_id == issue.id, DELIVERY.c.status == DeliveryStatus.QUEUED)
+            .values(status=DeliveryStatus.CANCELLED)
+        )
+    )
     record("welcome.turned_off", target=f"issue:{issue.id}", detail={"cancelled": cancelled},
            actor=actor)  # fmt: skip
     db.session.commit()
@@ -159,7 +161,7 @@ def _write(issue: Issue, subscriber_ids: sa.Select) -> int:
             ["issue_id", "subscriber_id", "email", "status", "attempts"], rows
         )
     )
-    return max(result.rowcount or 0, 0)
+    return max(changed_rows(result), 0)
 
 
 def _confirmed_on(list_id: int) -> sa.ColumnElement[bool]:

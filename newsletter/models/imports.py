@@ -81,9 +81,7 @@ class ImportJob(Model):
     dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # The admin asked that each person imported as confirmed get the list's welcome message;
     # `welcome_queued_at` is when their ledger rows were written (delivery/welcome.py).
-    send_welcome: Mapped[bool] = mapped_column(
-        sa.Boolean, default=False, server_default=sa.false()
-    )
+    send_welcome: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     welcome_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property

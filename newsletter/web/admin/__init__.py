@@ -14,6 +14,7 @@ from newsletter.web.admin import (  # noqa: F401
     settings,
     subscribers,
     suppressions,
+    welcome,
 )
 from newsletter.web.admin.blueprint import bp
 
