@@ -130,7 +130,7 @@ def subscribers_index():
 def subscribers_show(subscriber_id: int):
     subscriber = _subscriber_or_404(subscriber_id)
     deliveries = db.session.execute(
-        sa.select(Delivery, Issue.subject)
+        sa.select(Delivery, Issue.subject, Issue.kind)
         .join(Issue, Issue.id == Delivery.issue_id)
         .where(Delivery.subscriber_id == subscriber.id)
         .order_by(Delivery.id.desc())
