@@ -15,21 +15,15 @@ down_revision = '0014'
 branch_labels = None
 depends_on = None
 
-OLD_KINDS = ('issue', 'reconfirmation')
-NEW_KINDS = ('issue', 'reconfirmation', 'welcome')
-
-
-def _kind(values):
-    return sa.Enum(*values, name='issuekind', native_enum=False, create_constraint=True, length=32)
+OLD_KINDS = "kind IN ('issue', 'reconfirmation')"
+NEW_KINDS = "kind IN ('issue', 'reconfirmation', 'welcome')"
 
 
 def upgrade():
     with op.batch_alter_table('issue', schema=None) as batch_op:
+        # The enum's CHECK constraint, rewritten with the new kind (the column is a VARCHAR).
         batch_op.drop_constraint(batch_op.f('ck_issue_issuekind'), type_='check')
-        batch_op.alter_column(
-            'kind', existing_type=_kind(OLD_KINDS), type_=_kind(NEW_KINDS),
-            existing_nullable=False, existing_server_default='issue',
-        )
+        batch_op.create_check_constraint('issuekind', sa.text(NEW_KINDS))
         batch_op.add_column(sa.Column('welcome_list_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('welcome_since', sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('welcome_checked_at', sa.DateTime(timezone=True), nullable=True))
@@ -52,7 +46,4 @@ def downgrade():
         batch_op.drop_column('welcome_since')
         batch_op.drop_column('welcome_list_id')
         batch_op.drop_constraint(batch_op.f('ck_issue_issuekind'), type_='check')
-        batch_op.alter_column(
-            'kind', existing_type=_kind(NEW_KINDS), type_=_kind(OLD_KINDS),
-            existing_nullable=False, existing_server_default='issue',
-        )
+        batch_op.create_check_constraint('issuekind', sa.text(OLD_KINDS))
