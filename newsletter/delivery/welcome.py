@@ -156,11 +156,11 @@ def _write(issue: Issue, subscriber_ids: sa.Select) -> int:
         )
         .order_by(subscriber.c.id)
     )  # fmt: skip
-    result = db.session.execute(
-        sa.insert(DELIVERY).from_select(
-            ["issue_id", "subscriber_id", "email", "status", "attempts"], rows
-        )
+    insert = sa.insert(DELIVERY).from_select(
+        ["issue_id", "subscriber_id", "email", "status", "attempts"], rows
     )
+    # An INSERT's row count is kept only when asked for (psycopg reports it; SQLAlchemy drops it).
+    result = db.session.execute(insert.execution_options(preserve_rowcount=True))
     return max(changed_rows(result), 0)
 
 
