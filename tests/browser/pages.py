@@ -54,6 +54,8 @@ class World:
     # A link naming a list its person is no longer waiting for (confirmed or left since).
     used_confirm_token: str
     tampered_token: str
+    # The welcome message of the list Jobs, turned on (News has none).
+    welcome_issue_id: int
 
 
 def _long_history(make, news, jobs, issue_id: int):
@@ -107,6 +109,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     from newsletter.delivery.control import pause, send_issue
     from newsletter.delivery.scheduling import schedule_issue
     from newsletter.delivery.trial_send import add_test_address
+    from newsletter.delivery.welcome import create_welcome, turn_on
     from newsletter.models import OutboxMessage
     from newsletter.tokens import make_token
 
@@ -138,6 +141,8 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     )
     sent = create_issue("Spring news", "Spring is here.\n", ["news"], actor="test")
     send_issue(sent, "test", dispatch=True)
+    welcome = create_welcome(jobs, "test")
+    turn_on(welcome, "test")
     private = create_issue("Members’ news", "For members.\n", ["members"], actor="test")
     send_issue(private, "test", dispatch=True)
     db.session.commit()
@@ -180,6 +185,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         expired_confirm_token=_long_ago(lambda: confirmation_token(bob, [news.id])),
         used_confirm_token=confirmation_token(ann, [jobs.id]),
         tampered_token=_tampered(preferences),
+        welcome_issue_id=welcome.id,
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes
     return built
@@ -297,6 +303,15 @@ def submit_without_session(page) -> None:
 def preview_a_csv(page) -> None:
     """An upload of two addresses: its preview (format, columns, first rows), not started."""
     page.get_by_label("List", exact=True).select_option("news")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    submit(page)
+
+
+def preview_a_csv_for_jobs(page) -> None:
+    """The preview of an upload to Jobs, whose welcome message is on: the welcome option."""
+    page.get_by_label("List", exact=True).select_option("jobs")
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
     )
@@ -480,6 +495,37 @@ ADMIN_PAGES = [
         shows="main .chart__svg--wide .chart__bar--imports",
     ),
     PageState("list as editor", "/admin/lists/news", EDITOR),
+    PageState("list with a welcome message", "/admin/lists/jobs", ADMIN, shows="#welcome"),
+    PageState("list with a welcome message as editor", "/admin/lists/jobs", EDITOR),
+    PageState(
+        "welcome message turned off",
+        "/admin/lists/jobs",
+        ADMIN,
+        act=press("Turn the welcome message off"),
+    ),
+    PageState(
+        "welcome message test send refused",
+        "/admin/lists/jobs",
+        EDITOR,
+        act=fill_and_press("Send test", Email_addresses="ann@example.com"),
+        shows=ERRORS,
+    ),
+    PageState("edit a welcome message", "/admin/issues/{welcome_issue_id}/edit", ADMIN),
+    PageState(
+        "edit a welcome message, placeholder broken",
+        "/admin/issues/{welcome_issue_id}/edit",
+        ADMIN,
+        act=fill_and_press("Save the welcome message", Body=BROKEN_PLACEHOLDER),
+        shows=ERRORS,
+    ),
+    PageState("preview a welcome message", "/admin/issues/{welcome_issue_id}/preview", ADMIN),
+    PageState(
+        "import preview with the welcome option",
+        "/admin/imports/new",
+        ADMIN,
+        act=preview_a_csv_for_jobs,
+        shows="#send_welcome",
+    ),
     PageState("private list", "/admin/lists/members", ADMIN),
     PageState("imports", "/admin/imports", ADMIN),
     PageState("new import", "/admin/imports/new", ADMIN),

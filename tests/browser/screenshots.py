@@ -36,6 +36,8 @@ SHOTS = [
     PageState("admin-write-issue", "/admin/issues/new", ADMIN),
     PageState("admin-lists", "/admin/lists", ADMIN),
     PageState("admin-list", "/admin/lists/news", ADMIN),
+    PageState("admin-list-welcome", "/admin/lists/jobs", ADMIN),
+    PageState("admin-edit-welcome", "/admin/issues/{welcome_issue_id}/edit", ADMIN),
     PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
     PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
     PageState("admin-subscriber-history", "/admin/subscribers/{history_subscriber_id}", ADMIN),
