@@ -246,3 +246,19 @@ def make_joined(address: str, mailing_list) -> None:
     record_consent(subscriber, ConsentAction.CONFIRMED, ConsentMethod.CONFIRM_LINK,
                    Origin(source="test"), list_id=mailing_list.id)  # fmt: skip
     db.session.commit()
+
+
+def test_through_a_real_redis_broker(app, client, news, redis_broker, redis_worker, smtp_sink):
+    """Sign-up, confirmation and welcome through a private redis-server and a worker."""
+    welcome_for(news)
+    assert sign_up(client, "ann@example.com", "news", name="Ann").status_code == 200
+    redis_broker.join(QUEUE_SYSTEM, timeout=10_000)
+    redis_worker.join()
+    [confirmation] = smtp_sink.wait_for(1)
+    press(client, link_path(confirmation, "confirm"))
+    redis_broker.join(QUEUE_SYSTEM, timeout=10_000)
+    redis_broker.join(QUEUE_DELIVERY, timeout=10_000)
+    redis_worker.join()
+    welcome = smtp_sink.wait_for(2)[1]
+    assert (welcome.rcpt_tos, welcome["Subject"]) == (["ann@example.com"], "Welcome, Ann")
+    assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
