@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
 
@@ -262,3 +264,15 @@ def test_through_a_real_redis_broker(app, client, news, redis_broker, redis_work
     welcome = smtp_sink.wait_for(2)[1]
     assert (welcome.rcpt_tos, welcome["Subject"]) == (["ann@example.com"], "Welcome, Ann")
     assert welcome["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_its_view_in_your_browser_link_works_and_names_nobody(app, client, news, path):
+    """The footer's web version link is a signed one that opens, never an archive page."""
+    welcome_for(news)
+    confirm_by_link(client, path, "ann@example.com", "news", name="Ann")
+    [message] = path.welcomes()
+    [web] = re.findall(r"http://localhost(/web/[A-Za-z0-9_.\-]+)", message.text())
+    page = client.get(web)
+    assert page.status_code == 200
+    body = page.get_data(as_text=True)
+    assert "welcome to News" in body and "Ann" not in body
