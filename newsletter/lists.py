@@ -21,6 +21,7 @@ from newsletter.mail.addresses import ascii_domain
 from newsletter.models import (
     Account,
     Issue,
+    IssueKind,
     IssueList,
     MailingList,
     Subscription,
@@ -274,7 +275,7 @@ def list_issues(mailing_list: MailingList, limit: int = LIST_ISSUES_SHOWN) -> li
         db.session.scalars(
             select(Issue)
             .join(IssueList, IssueList.issue_id == Issue.id)
-            .where(IssueList.list_id == mailing_list.id)
+            .where(IssueList.list_id == mailing_list.id, Issue.kind != IssueKind.WELCOME)
             .order_by(Issue.id.desc())
             .limit(limit)
         )

@@ -7,6 +7,7 @@ import dramatiq
 from newsletter.background import enqueue
 from newsletter.delivery.control import run_batch
 from newsletter.delivery.ledger import requeue_later
+from newsletter.delivery.welcome import queue_due
 
 
 @dramatiq.actor(
@@ -24,3 +25,14 @@ def send_issue_batch(issue_id: int, first_id: int, last_id: int) -> None:
     result = run_batch(issue_id, first_id, last_id)
     if result.retry_at is not None:
         requeue_later(issue_id, first_id, last_id, result.retry_at)
+
+
+@dramatiq.actor(
+    actor_name=enqueue.QUEUE_WELCOMES,
+    queue_name=enqueue.QUEUE_SYSTEM,
+    # Only a nudge: the delivery sweep writes the same rows every tick if this is lost.
+    max_retries=3,
+)
+def queue_welcomes(list_id: int) -> None:
+    """Write the list's welcome rows for people confirmed since the last look; enqueue them."""
+    queue_due(list_id)

@@ -30,6 +30,7 @@ SEND_ISSUE_TEST = "send_issue_test"
 SEND_ISSUE_BATCH = "send_issue_batch"
 RUN_IMPORT = "run_import"
 DELIVER_WEBHOOKS = "deliver_webhooks"
+QUEUE_WELCOMES = "queue_welcomes"
 
 
 def _enqueue(
@@ -85,3 +86,8 @@ def run_import(job_id: int) -> dramatiq.Message:
 def deliver_webhooks(endpoint_id: int, *, delay_ms: int | None = None) -> dramatiq.Message:
     """Deliver the endpoint's due webhook events, a batch at a time, after `delay_ms` if given."""
     return _enqueue(DELIVER_WEBHOOKS, QUEUE_WEBHOOKS, endpoint_id, delay_ms=delay_ms)
+
+
+def queue_welcomes(list_id: int) -> dramatiq.Message:
+    """Write the welcome message's ledger rows of the list's newly confirmed people, and send."""
+    return _enqueue(QUEUE_WELCOMES, QUEUE_SYSTEM, list_id)

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from newsletter.cli.context import needs_schema
+from newsletter.extensions import db
 from newsletter.imports import jobs
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.formats import FORMATS, MAPPABLE_FIELDS
@@ -104,6 +105,11 @@ class ProgressBar:
     help="Take a field (email, name, first_name, last_name) from a named column.",
 )
 @click.option(
+    "--welcome",
+    is_flag=True,
+    help="Send the list's welcome message (if it is on) to each person imported as confirmed.",
+)
+@click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
     default=5000,
@@ -119,6 +125,7 @@ def import_command(
     dry_run: bool,
     rejects_path: Path | None,
     mapping: tuple[str, ...],
+    welcome: bool,
     batch_size: int,
 ) -> None:
     """Import subscribers from a Mailchimp, listmonk, Mailman or CSV export into a list.
@@ -142,8 +149,9 @@ def import_command(
             )  # fmt: skip
         else:
             counts = _import(
-                jobs, source, stream, mailing_list, mode, column_map, progress, batch_size
-            )
+                jobs, source, stream, mailing_list, mode, column_map, progress, batch_size,
+                welcome,
+            )  # fmt: skip
     finally:
         progress.close()
     if not dry_run and rejects_path is not None:
@@ -155,10 +163,15 @@ def import_command(
     click.echo(summary_line(counts))
 
 
-def _import(jobs, source, stream, mailing_list, mode, column_map, progress, batch_size) -> dict:
+def _import(
+    jobs, source, stream, mailing_list, mode, column_map, progress, batch_size, welcome=False
+) -> dict:
     job = jobs.find_resumable(source, stream, mailing_list, mode, column_map)
     if job is None:
         job = jobs.create_job(source, stream, mailing_list, mode, column_map, actor="cli")
+    if welcome and not job.send_welcome:
+        job.send_welcome = True  # read when the job finishes (delivery/welcome.py)
+        db.session.commit()
     elif job.rows_done:
         click.echo(
             f"resuming import job {job.id} after row {job.rows_done:,} of {source.name}", err=True

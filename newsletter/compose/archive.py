@@ -57,7 +57,9 @@ def issue_of_web_token(token: str) -> Issue | None:
     issue_id = payload.get("i") if isinstance(payload, dict) else None
     issue = db.session.get(Issue, issue_id) if isinstance(issue_id, int) else None
     started = (IssueStatus.SENDING, IssueStatus.PAUSED, IssueStatus.SENT)
-    if issue is None or issue.kind != IssueKind.ISSUE or issue.status not in started:
+    # A welcome message (on or off) has a web version too, by its signed link only.
+    kinds = (IssueKind.ISSUE, IssueKind.WELCOME)
+    if issue is None or issue.kind not in kinds or issue.status not in started:
         return None
     return issue
 

@@ -24,6 +24,9 @@ from newsletter.models.base import changed_rows, get_by_id
 MAX_SUBJECT_LENGTH = 255
 MAX_PREHEADER_LENGTH = 255
 EDITABLE = (IssueStatus.DRAFT, IssueStatus.SCHEDULED)
+# A welcome message is edited in place whether it is on (sending) or off (paused): each batch
+# renders it afresh, so an edit reaches the next person welcomed.
+WELCOME_EDITABLE = (IssueStatus.DRAFT, IssueStatus.SENDING, IssueStatus.PAUSED)
 # app_setting key: "1" lets editors send, schedule, pause and cancel as admins do.
 EDITORS_MAY_SEND = "editors_may_send"
 
@@ -40,6 +43,28 @@ SCHEDULED_NEEDS_SEND_RIGHT = (
     "this issue is scheduled: only someone who may send issues can change it "
     "(ask an admin to cancel the schedule, then edit the draft)"
 )
+WELCOME_NEEDS_SEND_RIGHT = (
+    "this welcome message is on: only someone who may send issues can change it "
+    "(ask an admin to turn it off, then edit it)"
+)
+
+
+def editable_states(issue: Issue) -> tuple[IssueStatus, ...]:
+    """The statuses in which the issue's words may still change."""
+    return WELCOME_EDITABLE if issue.kind == IssueKind.WELCOME else EDITABLE
+
+
+def goes_out_unseen(issue: Issue, status: IssueStatus) -> bool:
+    """True when an edit in `status` changes what goes out with nobody looking again."""
+    if issue.kind == IssueKind.WELCOME:
+        return status == IssueStatus.SENDING
+    return status == IssueStatus.SCHEDULED
+
+
+def needs_send_right_sentence(issue: Issue) -> str:
+    if issue.kind == IssueKind.WELCOME:
+        return WELCOME_NEEDS_SEND_RIGHT
+    return SCHEDULED_NEEDS_SEND_RIGHT
 
 
 def audit_refused_update(issue: Issue, actor: Actor) -> None:
@@ -48,7 +73,7 @@ def audit_refused_update(issue: Issue, actor: Actor) -> None:
     record(
         "issue.update_refused",
         target=f"issue:{issue.id}",
-        detail={"status": IssueStatus.SCHEDULED.value, "why": "no right to send"},
+        detail={"status": issue.status.value, "why": "no right to send"},
         actor=actor,
     )
     db.session.commit()
@@ -150,25 +175,28 @@ def update_issue(
     """
     subject = check_subject(subject)
     check_content(subject, body_markdown)
-    links = _issue_lists(list_slugs)
+    welcome = issue.kind == IssueKind.WELCOME
+    # A welcome message belongs to its list for good, whatever a form says.
+    links = None if welcome else _issue_lists(list_slugs)
     preheader, layout = check_preheader(preheader), _check_layout(layout)
     # Lock the row for the edit, so a send starting at the same moment waits or wins first.
     current = db.session.execute(
         sa.select(Issue.status).where(Issue.id == issue.id).with_for_update()
     ).scalar_one()
-    if current not in EDITABLE:
+    if current not in editable_states(issue):
         db.session.rollback()
         raise IssueStateError(f"issue {issue.id} is {current.value}; only a draft can be changed")
-    if current == IssueStatus.SCHEDULED and isinstance(actor, Account) and not may_send(actor):
+    if goes_out_unseen(issue, current) and isinstance(actor, Account) and not may_send(actor):
         db.session.rollback()
         audit_refused_update(issue, actor)
-        raise SendRightRequired(SCHEDULED_NEEDS_SEND_RIGHT)
+        raise SendRightRequired(needs_send_right_sentence(issue))
     issue.subject, issue.body_markdown = subject, body_markdown or ""
     issue.preheader, issue.layout = preheader, layout
-    issue.issue_lists.clear()
-    db.session.flush()
-    issue.issue_lists.extend(links)
-    detail: dict[str, object] = {"lists": [link.mailing_list.slug for link in links]}
+    if links is not None:
+        issue.issue_lists.clear()
+        db.session.flush()
+        issue.issue_lists.extend(links)
+    detail: dict[str, object] = {"lists": [ml.slug for ml in issue.lists]}
     if current == IssueStatus.SCHEDULED and issue.scheduled_at is not None:
         # Said in the log: this edit changed what goes out at the time shown, unseen again.
         detail |= {"status": current.value, "scheduled_at": issue.scheduled_at.isoformat()}
@@ -209,10 +237,11 @@ def may_send(account: Account) -> bool:
 
 
 def may_edit(issue: Issue, account: Account) -> bool:
-    """True when the account may change the issue: a draft, or a scheduled one if it may send."""
-    if issue.status == IssueStatus.DRAFT:
-        return True
-    return issue.status == IssueStatus.SCHEDULED and may_send(account)
+    """True when the account may change the issue: a draft, or a scheduled one if it may send
+    (a welcome message: off, or on if it may send)."""
+    if issue.status not in editable_states(issue):
+        return False
+    return not goes_out_unseen(issue, issue.status) or may_send(account)
 
 
 def duplicate_issue(issue: Issue, actor: Actor) -> Issue:

@@ -25,7 +25,7 @@ from newsletter.compose.placeholders import (
     replace_markers,
     to_markers,
 )
-from newsletter.models import Issue
+from newsletter.models import Issue, IssueKind
 from newsletter.tokens import make_token
 from newsletter.urls import external_url
 
@@ -195,8 +195,9 @@ def _join(blocks: list[tuple[str, bool]]) -> str:
 
 
 def web_url(issue: Issue) -> str:
-    """The issue's web version: the archive page when public, else a signed link."""
-    if is_public(issue):
+    """The issue's web version: the archive page when public, else a signed link (a welcome
+    message is never in the archive: always the signed link)."""
+    if is_public(issue) and issue.kind == IssueKind.ISSUE:
         return external_url("public.archive_issue", issue_id=issue.id)
     return external_url("public.web_version", token=make_token("web_version", {"i": issue.id}))
 

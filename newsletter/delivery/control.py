@@ -21,7 +21,7 @@ from newsletter.delivery import ledger
 from newsletter.delivery.sender import send_batch
 from newsletter.delivery.types import DELIVERY, BatchResult, Progress
 from newsletter.extensions import db
-from newsletter.models import Account, DeliveryStatus, Issue, IssueStatus
+from newsletter.models import Account, DeliveryStatus, Issue, IssueKind, IssueStatus
 from newsletter.models.base import changed_rows, utcnow
 
 
@@ -29,6 +29,14 @@ def can_dispatch() -> bool:
     """True when enqueued batches will be consumed: Redis, or this process's own worker."""
     app = current_app
     return bool(app.config.get("REDIS_URL")) or bool(app.extensions.get(EMBEDDED_WORKER))
+
+
+def refuse_welcome(issue: Issue) -> None:
+    """A welcome message is turned on and off from its list's page, never sent to a list."""
+    if issue.kind == IssueKind.WELCOME:
+        raise IssueStateError(
+            f"issue {issue.id} is a list's welcome message: turn it on or off on the list's page"
+        )
 
 
 def _account_id(actor: Actor) -> int | None:
@@ -41,6 +49,7 @@ def send_issue(issue: Issue, actor: Actor, dispatch: bool) -> int:
     With `dispatch`, batches go on the queue now; without it (no REDIS_URL and no worker in
     this process) the work is only recorded, and the sweep of a running `serve` enqueues it.
     """
+    refuse_welcome(issue)
     if issue.status == IssueStatus.PAUSED:
         raise IssueStateError(f"issue {issue.id} is paused; use `resume` to carry on sending it")
     if issue.status not in EDITABLE:
@@ -90,6 +99,7 @@ def pause_issue(issue_id: int, actor: Actor, reason: str | None = None) -> bool:
 
 
 def pause(issue: Issue, actor: Actor) -> None:
+    refuse_welcome(issue)
     if not pause_issue(issue.id, actor):
         db.session.refresh(issue)
         raise IssueStateError(f"issue {issue.id} is {issue.status.value}, not sending")
@@ -98,6 +108,7 @@ def pause(issue: Issue, actor: Actor) -> None:
 
 def resume(issue: Issue, actor: Actor, dispatch: bool) -> None:
     """Carry on sending a paused issue."""
+    refuse_welcome(issue)
     move(
         issue, (IssueStatus.PAUSED,), ", not paused",
         status=IssueStatus.SENDING, pause_reason=None, enqueued_at=None,
@@ -111,6 +122,7 @@ def resume(issue: Issue, actor: Actor, dispatch: bool) -> None:
 
 def cancel(issue: Issue, actor: Actor) -> int:
     """Cancel an unfinished issue: rows not yet sent become `cancelled`; returns how many."""
+    refuse_welcome(issue)
     unfinished = (IssueStatus.DRAFT, IssueStatus.SCHEDULED, IssueStatus.SENDING, IssueStatus.PAUSED)
     move(
         issue, unfinished, " and cannot be cancelled",

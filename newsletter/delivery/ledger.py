@@ -25,6 +25,7 @@ from newsletter.models import (
     DeliveryStatus,
     Issue,
     IssueDeliveryCount,
+    IssueKind,
     IssueList,
     IssueStatus,
     Subscriber,
@@ -217,7 +218,12 @@ def finish_if_done(issue_id: int) -> bool:
             return False
         finished = connection.execute(
             sa.update(ISSUE)
-            .where(ISSUE.c.id == issue_id, ISSUE.c.status == IssueStatus.SENDING)
+            .where(
+                ISSUE.c.id == issue_id,
+                ISSUE.c.status == IssueStatus.SENDING,
+                # A welcome message that is on waits for the next person: it is never done.
+                ISSUE.c.kind != IssueKind.WELCOME,
+            )
             .values(status=IssueStatus.SENT, finished_at=utcnow())
         )
         if finished.rowcount == 1:
@@ -243,7 +249,7 @@ def latest_issues(limit: int = 5) -> list[tuple[Issue, Progress]]:
     """The newest issues that started sending, each with its delivery counts."""
     issues = db.session.scalars(
         sa.select(Issue)
-        .where(Issue.started_at.is_not(None))
+        .where(Issue.started_at.is_not(None), Issue.kind != IssueKind.WELCOME)
         .order_by(Issue.started_at.desc())
         .limit(limit)
     )

@@ -16,7 +16,7 @@ from newsletter.compose.issues import EDITABLE, IssueStateError, move
 from newsletter.delivery.control import can_dispatch, send_issue
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.models import Account, Issue, IssueStatus
+from newsletter.models import Account, Issue, IssueKind, IssueStatus
 from newsletter.models.base import utcnow
 
 logger = logging.getLogger(__name__)
@@ -25,6 +25,8 @@ logger = logging.getLogger(__name__)
 def schedule_issue(issue: Issue, when: datetime, actor: Actor, now: datetime | None = None) -> None:
     """Have the scheduler start the issue at `when` (aware; stored in UTC)."""
     now = now or utcnow()
+    if issue.kind != IssueKind.ISSUE:
+        raise IssueStateError(f"issue {issue.id} is not a newsletter and cannot be scheduled")
     if when <= now:
         raise ValidationError("Choose a time in the future")
     move(

@@ -8,6 +8,8 @@ hand a dead worker's messages back. An issue that is sending, with rows due and 
 batch within SEND_STALL_SECONDS (no enqueue, no recorded outcome, no heartbeat: Redis lost
 its queue, a dead worker held its messages, or `issues send` only recorded the work), gets its
 batches enqueued again. Enqueueing twice is harmless: batches claim rows atomically.
+Each pass also writes the ledger rows of the welcome messages that are on (welcome.py), so a
+confirmation whose nudge was lost is welcomed within a tick.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 from flask import current_app
 
+from newsletter.delivery import welcome
 from newsletter.delivery.ledger import enqueue_batches, finish_if_done
 from newsletter.delivery.types import DELIVERY, OPEN_STATUSES
 from newsletter.extensions import db
@@ -86,6 +89,7 @@ def sweep() -> int:
     """One pass; returns how many issues had their batches enqueued again."""
     released = release_stale_claims()
     _cancel_leftovers()
+    welcome.queue_due()
     revived = 0
     now = utcnow()
     sending = list(db.session.scalars(sa.select(Issue).where(Issue.status == IssueStatus.SENDING)))

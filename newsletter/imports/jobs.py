@@ -19,6 +19,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 
 from newsletter import audit, suppression, webhooks
+from newsletter.background import enqueue
 from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports.errors import ImportBusyError, ImportFileError
@@ -365,6 +366,8 @@ def _finish(
         },
     )
     db.session.commit()
+    if status is ImportStatus.DONE and job.send_welcome and not job.dry_run and job.list_id:
+        enqueue.queue_welcomes(job.list_id)  # the people it confirmed get the welcome message
 
 
 def _audit_detail(job: ImportJob) -> dict:

@@ -186,6 +186,7 @@ def import_after_dry_run(job: ImportJob, actor: Account) -> ImportJob:
         previewing=True,
         audited=False,  # `start` records it
     )
+    new.send_welcome = job.send_welcome
     db.session.execute(
         sa.update(ImportFile).where(ImportFile.job_id == job.id).values(job_id=new.id)
     )

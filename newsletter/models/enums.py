@@ -63,10 +63,12 @@ class IssueStatus(StrEnum):
 
 
 class IssueKind(StrEnum):
-    """What an issue carries: a newsletter, or an import's requests to confirm again."""
+    """What an issue carries: a newsletter, an import's requests to confirm again, or a list's
+    welcome message (sent to each person once, when their subscription is confirmed)."""
 
     ISSUE = "issue"
     RECONFIRMATION = "reconfirmation"
+    WELCOME = "welcome"
 
 
 class WebhookDeliveryStatus(StrEnum):

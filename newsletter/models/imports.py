@@ -79,6 +79,10 @@ class ImportJob(Model):
     previewing: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
     # A dry run: its counters say what the import would do; it writes nothing but this row.
     dry_run: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    # The admin asked that each person imported as confirmed get the list's welcome message;
+    # `welcome_queued_at` is when their ledger rows were written (delivery/welcome.py).
+    send_welcome: Mapped[bool] = mapped_column(sa.Boolean, default=False, server_default=sa.false())
+    welcome_queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
     @property
     def counts(self) -> dict[str, int]:

@@ -28,6 +28,16 @@ class Issue(Model):
     import_job_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("import_job.id", ondelete="SET NULL"), unique=True
     )
+    # A welcome message's list; unique: one welcome message per list (NULL for any other kind).
+    # Its status is its switch: `sending` while on (each person confirmed since `welcome_since`
+    # gets one ledger row), `paused` while off, `draft` until first turned on.
+    welcome_list_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("mailing_list.id", ondelete="CASCADE"), unique=True
+    )
+    # When it was last turned on: only confirmations recorded since then are welcomed.
+    welcome_since: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # How far the welcome sweep has read the consent events (delivery/welcome.py).
+    welcome_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     subject: Mapped[str] = mapped_column(sa.String(255))
     body_markdown: Mapped[str] = mapped_column(sa.Text, default="")
     # The line mail clients show after the subject; never shown in the message itself.

@@ -17,18 +17,22 @@ helpers that take a subscription leave the commit to their caller.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
 from newsletter import suppression, webhooks
+from newsletter.background import enqueue
 from newsletter.consent import Origin, record_consent
 from newsletter.extensions import db
 from newsletter.models import (
     ConsentAction,
     ConsentEvent,
     ConsentMethod,
+    Issue,
+    IssueStatus,
     MailingList,
     OptInLevel,
     Subscriber,
@@ -207,7 +211,27 @@ def confirm_link(link: ConfirmLink, origin: Origin, wording: str = "") -> list[M
         for subscription in link.confirmable:
             join(subscription, ConsentMethod.CONFIRM_LINK, origin, wording)
         db.session.commit()
+        nudge_welcomes([s.list_id for s in link.confirmable])
     return [s.mailing_list for s in link.confirmable]
+
+
+def nudge_welcomes(list_ids: Sequence[int]) -> None:
+    """After a confirmation committed: have the lists' welcome messages (those on) go now.
+
+    Only a nudge: the delivery sweep finds the same people within a tick if it is lost
+    (newsletter/delivery/welcome.py).
+    """
+    if not list_ids:
+        return
+    on = db.session.scalars(
+        sa.select(Issue.welcome_list_id).where(
+            Issue.welcome_list_id.in_(list_ids), Issue.status == IssueStatus.SENDING
+        )
+    ).all()
+    db.session.rollback()  # end the read: SQLite's writers must not wait on it
+    for list_id in on:
+        if list_id is not None:
+            enqueue.queue_welcomes(list_id)
 
 
 def mark_confirmed(subscription: Subscription, level: OptInLevel) -> None:

@@ -49,6 +49,7 @@ from newsletter.subscriptions.confirmation import (
     confirmation_mail_due,
     mark_confirmed,
     note_confirmation_mail,
+    nudge_welcomes,
 )
 from newsletter.subscriptions.new_person import insert_new_person
 from newsletter.subscriptions.people import find_subscriber, subscriptions_by_list
@@ -104,6 +105,8 @@ def request_subscription(
     )
     if db.session().in_transaction():
         db.session.commit()
+    if result.confirmed_now:
+        nudge_welcomes([ml.id for ml in lists if ml.slug in result.confirmed_now])
     return result
 
 

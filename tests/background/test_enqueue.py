@@ -15,6 +15,7 @@ WIRE_NAMES = {
     enqueue.send_batch: ("send_issue_batch", "delivery"),
     enqueue.run_import: ("run_import", "imports"),
     enqueue.deliver_webhooks: ("deliver_webhooks", "webhooks"),
+    enqueue.queue_welcomes: ("queue_welcomes", "system"),
 }
 ARGUMENTS = {
     enqueue.record_signup: ({"email": "ann@example.com", "list_ids": [7]},),

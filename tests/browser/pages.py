@@ -60,6 +60,8 @@ class World:
     # A link naming a list its person is no longer waiting for (confirmed or left since).
     used_confirm_token: str
     tampered_token: str
+    # The welcome message of the list Jobs, turned on (News has none).
+    welcome_issue_id: int
     # A webhook endpoint with deliveries in each state, and one disabled with held events.
     webhook_id: int = 0
     disabled_webhook_id: int = 0
@@ -149,6 +151,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     from newsletter.delivery.control import pause, send_issue
     from newsletter.delivery.scheduling import schedule_issue
     from newsletter.delivery.trial_send import add_test_address
+    from newsletter.delivery.welcome import create_welcome, turn_on
     from newsletter.models import OutboxMessage
     from newsletter.tokens import make_token
 
@@ -180,6 +183,8 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     )
     sent = create_issue("Spring news", "Spring is here.\n", ["news"], actor="test")
     send_issue(sent, "test", dispatch=True)
+    welcome = create_welcome(jobs, "test")
+    turn_on(welcome, "test")
     private = create_issue("Members’ news", "For members.\n", ["members"], actor="test")
     send_issue(private, "test", dispatch=True)
     db.session.commit()
@@ -233,6 +238,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
         tampered_token=_tampered(preferences),
         webhook_id=webhook_id,
         disabled_webhook_id=disabled_webhook_id,
+        welcome_issue_id=welcome.id,
     )
     db.session.remove()  # SQLite: no read transaction left open while the server writes
     return built
@@ -357,6 +363,15 @@ def submit_without_session(page) -> None:
 def preview_a_csv(page) -> None:
     """An upload of two addresses: its preview (format, columns, first rows), not started."""
     page.get_by_label("List", exact=True).select_option("news")
+    page.locator("input[type=file]").set_input_files(
+        files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
+    )
+    submit(page)
+
+
+def preview_a_csv_for_jobs(page) -> None:
+    """The preview of an upload to Jobs, whose welcome message is on: the welcome option."""
+    page.get_by_label("List", exact=True).select_option("jobs")
     page.locator("input[type=file]").set_input_files(
         files=[{"name": "people.csv", "mimeType": "text/csv", "buffer": CSV}]
     )
@@ -573,6 +588,37 @@ ADMIN_PAGES = [
         f"/admin/lists/news?thanks={MADE_UP_THANKS}#embed",
         ADMIN,
         shows="#snippet",
+    ),
+    PageState("list with a welcome message", "/admin/lists/jobs", ADMIN, shows="#welcome"),
+    PageState("list with a welcome message as editor", "/admin/lists/jobs", EDITOR),
+    PageState(
+        "welcome message turned off",
+        "/admin/lists/jobs",
+        ADMIN,
+        act=press("Turn the welcome message off"),
+    ),
+    PageState(
+        "welcome message test send refused",
+        "/admin/lists/jobs",
+        EDITOR,
+        act=fill_and_press("Send test", Email_addresses="ann@example.com"),
+        shows=ERRORS,
+    ),
+    PageState("edit a welcome message", "/admin/issues/{welcome_issue_id}/edit", ADMIN),
+    PageState(
+        "edit a welcome message, placeholder broken",
+        "/admin/issues/{welcome_issue_id}/edit",
+        ADMIN,
+        act=fill_and_press("Save the welcome message", Body=BROKEN_PLACEHOLDER),
+        shows=ERRORS,
+    ),
+    PageState("preview a welcome message", "/admin/issues/{welcome_issue_id}/preview", ADMIN),
+    PageState(
+        "import preview with the welcome option",
+        "/admin/imports/new",
+        ADMIN,
+        act=preview_a_csv_for_jobs,
+        shows="#send_welcome",
     ),
     PageState("private list", "/admin/lists/members", ADMIN),
     PageState("imports", "/admin/imports", ADMIN),

@@ -43,6 +43,8 @@ SHOTS = [
         "/subscribe",
         act=embedded_sign_up("eve@example.com", site=REFUSED_SITE),
     ),
+    PageState("admin-list-welcome", "/admin/lists/jobs", ADMIN),
+    PageState("admin-edit-welcome", "/admin/issues/{welcome_issue_id}/edit", ADMIN),
     PageState("admin-dashboard", "/admin/imports/new", ADMIN, act=import_then("/admin/")),
     PageState("admin-subscribers-filtered", "/admin/subscribers?list=news&status=confirmed", ADMIN),
     PageState("admin-subscribers-suppressed", "/admin/subscribers?status=suppressed", ADMIN),

@@ -16,6 +16,7 @@ from newsletter.web.admin import (  # noqa: F401
     subscribers,
     suppressions,
     webhooks,
+    welcome,
 )
 from newsletter.web.admin.blueprint import bp
 

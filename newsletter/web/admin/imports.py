@@ -19,7 +19,7 @@ from sqlalchemy import select
 from wtforms import SelectChoice
 
 from newsletter import lists
-from newsletter.delivery import control, reconfirmation
+from newsletter.delivery import control, reconfirmation, welcome
 from newsletter.delivery.reconfirmation import count_awaiting_reconfirmation
 from newsletter.errors import NewsletterError
 from newsletter.extensions import db
@@ -113,6 +113,7 @@ def imports_preview(job_id: int):
         preview=shown,
         problem=problem,
         form=ConfirmForm(),
+        welcome=welcome.welcome_of(mailing_list) if mailing_list else None,
     )
 
 
@@ -125,6 +126,8 @@ def imports_start(job_id: int):
     if not form.validate_on_submit():
         flash("The form had expired: try again.", "error")
         return redirect(url_for("admin.imports_preview", job_id=job.id))
+    # The import's one option: welcome each person it confirms (the list's welcome message).
+    job.send_welcome = request.form.get("send_welcome") == "1"
     try:
         uploads.start(
             job, request.form.get("action") == "dry_run", actor=current_user._get_current_object()

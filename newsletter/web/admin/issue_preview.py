@@ -15,12 +15,13 @@ from newsletter.delivery.message import TEST_TOKEN, IssueMessage
 from newsletter.delivery.trial_send import request_test_send
 from newsletter.errors import ValidationError
 from newsletter.extensions import db
-from newsletter.models import Subscriber, Subscription, SubscriptionStatus
+from newsletter.models import IssueKind, Subscriber, Subscription, SubscriptionStatus
 from newsletter.models.base import utcnow
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import TestSendForm
 from newsletter.web.admin.issues import _issue_or_404, issue_page, size_warning
 from newsletter.web.admin.limits import test_sends_limited
+from newsletter.web.admin.lists import list_page
 from newsletter.web.forms import show_error
 from newsletter.web.headers import message_html_view
 from newsletter.web.params import to_id
@@ -121,4 +122,6 @@ def issues_test_send(issue_id: int):
             noun = "address" if count == 1 else "addresses"
             flash(f"A test message is on its way to {count} {noun}.", "success")
             return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    if issue.kind == IssueKind.WELCOME:
+        return list_page(issue.primary_list, test_form=form, status=422)
     return issue_page(issue, test_form=form, status=422)

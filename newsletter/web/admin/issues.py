@@ -13,6 +13,7 @@ from newsletter.compose.times import DATE_HINT, TIME_HINT, uk_to_utc
 from newsletter.delivery import control, failures, scheduling
 from newsletter.delivery.ledger import outcome_counts
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
+from newsletter.models import IssueKind
 from newsletter.models.base import utcnow
 from newsletter.web.admin.access import admin_required, send_permission_required
 from newsletter.web.admin.blueprint import bp
@@ -86,6 +87,11 @@ def _issue_form(issue=None) -> tuple[IssueForm, list]:
         )
     else:
         form = IssueForm()
+    if issue is not None and issue.kind == IssueKind.WELCOME:
+        # Its list is fixed: the form has no list fields to fill or to fail.
+        del form.lists
+        del form.primary_list
+        return form, []
     all_lists = lists.all_lists()
     form.lists.choices = [(ml.slug, ml.name) for ml in all_lists]
     form.primary_list.choices = [("", "The first list ticked")] + form.lists.choices
@@ -106,10 +112,11 @@ def _render_form(form, all_lists, issue=None, warning=None):
 
 def _save(form, issue=None):
     """Create or update from a valid form; None (with the error on the form) if refused."""
+    slugs = [ml.slug for ml in issue.lists] if _is_welcome(issue) else form.ordered_lists()
     fields = {
         "subject": form.subject.data,
         "body_markdown": form.body.data or "",
-        "list_slugs": form.ordered_lists(),
+        "list_slugs": slugs,
         "actor": _actor(),
         "preheader": form.preheader.data or "",
         "layout": form.layout.data or "default",
@@ -121,20 +128,39 @@ def _save(form, issue=None):
     except ValidationError as error:
         first_word = str(error).split(" ", 1)[0].strip(",").lower()
         fields = {"subject": form.subject, "body": form.body, "preheader": form.preheader}
-        show_error(fields.get(first_word, form.lists), str(error))
+        show_error(fields.get(first_word, _list_field(form)), str(error))
     except issues.SendRightRequired:
         raise
     except NewsletterError as error:
-        show_error(form.lists, str(error))
+        show_error(_list_field(form), str(error))
     return None
 
 
+def _is_welcome(issue) -> bool:
+    return issue is not None and issue.kind == IssueKind.WELCOME
+
+
+def _list_field(form):
+    """Where an error about the lists goes: the lists, or the subject when there are none."""
+    return form.lists if "lists" in form else form.subject
+
+
+def _back(issue):
+    """The issue's page, or for a welcome message its list's page."""
+    if _is_welcome(issue):
+        return redirect(url_for("admin.lists_show", slug=issue.primary_list.slug) + "#welcome")
+    return redirect(url_for("admin.issues_show", issue_id=issue.id))
+
+
 def _saved(issue, verb: str):
-    flash(f"{verb} the {issue.status.value} issue “{issue.subject}”.", "success")
+    if _is_welcome(issue):
+        flash(f"{verb} the welcome message “{issue.subject}”.", "success")
+    else:
+        flash(f"{verb} the {issue.status.value} issue “{issue.subject}”.", "success")
     warning = size_warning(issue)
     if warning:
         flash(warning, "error")
-    return redirect(url_for("admin.issues_show", issue_id=issue.id))
+    return _back(issue)
 
 
 @bp.route("/issues/new", methods=["GET", "POST"])
@@ -150,14 +176,14 @@ def issues_new():
 @bp.route("/issues/<int:issue_id>/edit", methods=["GET", "POST"])
 def issues_edit(issue_id: int):
     issue = _issue_or_404(issue_id)
-    if issue.status not in issues.EDITABLE:
+    if issue.status not in issues.editable_states(issue):
         flash(f"This issue is {issue.status.value}: it can no longer be changed.", "error")
-        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+        return _back(issue)
     if not issues.may_edit(issue, _actor()):
         if request.method == "POST":
             issues.audit_refused_update(issue, _actor())
-        flash(sentence(issues.SCHEDULED_NEEDS_SEND_RIGHT) + ".", "error")
-        return redirect(url_for("admin.issues_show", issue_id=issue.id))
+        flash(sentence(issues.needs_send_right_sentence(issue)) + ".", "error")
+        return _back(issue)
     form, all_lists = _issue_form(issue)
     if form.validate_on_submit():
         try:
@@ -165,7 +191,7 @@ def issues_edit(issue_id: int):
         except issues.SendRightRequired as error:
             # Scheduled while the form was open: nothing is saved, and the page says why.
             flash(sentence(error) + ".", "error")
-            return redirect(url_for("admin.issues_show", issue_id=issue.id))
+            return _back(issue)
         if saved is not None:
             return _saved(saved, "Saved")
     warning = size_warning(issue) if request.method == "GET" else None
@@ -174,7 +200,10 @@ def issues_edit(issue_id: int):
 
 @bp.get("/issues/<int:issue_id>")
 def issues_show(issue_id: int):
-    return issue_page(_issue_or_404(issue_id))
+    issue = _issue_or_404(issue_id)
+    if _is_welcome(issue):
+        return _back(issue)  # its page is its list's "Welcome message" section
+    return issue_page(issue)
 
 
 def issue_page(issue, test_form=None, schedule_form=None, status: int = 200):

@@ -4,13 +4,15 @@ from flask import abort, flash, make_response, redirect, render_template, reques
 from flask_login import current_user
 
 from newsletter import lists
+from newsletter.compose import issues
+from newsletter.delivery import welcome
 from newsletter.errors import NewsletterError
 from newsletter.subscriptions import growth
 from newsletter.urls import external_url
 from newsletter.web.admin.access import admin_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.charts import growth_charts, growth_description
-from newsletter.web.admin.forms import EditListForm, NewListForm
+from newsletter.web.admin.forms import EditListForm, NewListForm, TestSendForm
 from newsletter.web.admin.snippet import allowed_origins, allowed_thanks_pages, snippet_for
 from newsletter.web.forms import show_error
 
@@ -25,11 +27,17 @@ GROWTH_WEEKS = 12
 
 @bp.get("/lists/<slug:slug>")
 def lists_show(slug: str):
-    mailing_list = lists.get_list(slug)
+    return list_page(lists.get_list(slug))
+
+
+def list_page(mailing_list, test_form=None, status: int = 200):
+    """The list's page; a welcome test form given (with its errors) replaces the blank one."""
     weeks = growth.weekly_growth(GROWTH_WEEKS, list_id=mailing_list.id)
     thanks_pages = allowed_thanks_pages()
     thanks = _chosen_thanks(thanks_pages)
-    return render_template(
+    message = welcome.welcome_of(mailing_list)
+    account = current_user._get_current_object()
+    page = render_template(
         "admin/lists_show.html",
         mailing_list=mailing_list,
         counts=lists.list_counts(mailing_list),
@@ -43,7 +51,14 @@ def lists_show(slug: str):
         embed_origins=allowed_origins(),
         thanks_pages=thanks_pages,
         thanks=thanks,
+        welcome=message,
+        welcome_counts=welcome.sent_count(message) if message else None,
+        welcome_note=welcome.welcome_window_note(message) if message else "",
+        welcome_may_edit=message is not None and issues.may_edit(message, account),
+        may_send=issues.may_send(account),
+        test_form=test_form or TestSendForm(formdata=None),
     )
+    return page, status
 
 
 def _chosen_thanks(allowed: list[str]) -> str | None:

@@ -150,7 +150,7 @@ def subscribers_show(subscriber_id: int):
         .limit(DELIVERIES_SHOWN)
     ).all()
     # Each issue by its public title: no raw placeholder, no other person's name.
-    deliveries = [(delivery, web_subject(issue)) for delivery, issue in rows]
+    deliveries = [(delivery, web_subject(issue), issue.kind) for delivery, issue in rows]
     entry = suppression.find_entry(subscriber.email_key)
     active = [s for s in subscriber.subscriptions if s.status != SubscriptionStatus.UNSUBSCRIBED]
     return render_template(
