@@ -1,10 +1,12 @@
 """Benchmark: the sign-up routes under gunicorn on PostgreSQL and Redis, against two floors.
 
     python bench/signup.py [--duration 15] [--connections 16] [--reopen-every 50]
-                           [--workers 2] [--threads 4] [--routes constant,insert,subscribe,embed]
+                           [--workers 2] [--threads 4] [--idempotency-keys]
+                           [--routes constant,insert,subscribe,embed,api]
 
-The sign-up routes are `POST /subscribe` (the form on our page) and `POST /subscribe/embed` (the
-form a list's admin page offers to paste into the organisation's own site). Each is one entry
+The sign-up routes are `POST /subscribe` (the form on our page), `POST /subscribe/embed` (the
+form a list's admin page offers to paste into the organisation's own site) and
+`POST /api/v1/subscribers` (the API's add-subscriber, by double opt-in). Each is one entry
 of ROUTES below: a label and a visitor class (what one simulated browser does). A new route is
 one more visitor class and one more entry; `compared` routes get their throughput as a share
 of the single-INSERT route's.
@@ -20,15 +22,26 @@ routes (newsletter/web/bench.py):
 - POST /_bench/insert does one INSERT and commit through the app's session: the floor of a write.
 
 Each route is loaded in turn by `--connections` closed-loop connections (bench/loadgen.py),
-after a warm-up that is not counted. Every sign-up is valid and uses a new address; each
+after a warm-up that is not counted. Every sign-up is valid and uses a new address (new
+across the routes of a run too: each visitor class starts its addresses differently); each
 simulated visitor of /subscribe fetches the form (session cookie and CSRF token) once, before
 the timed POSTs; a visitor of /subscribe/embed posts as a browser on the organisation's site
 does, with no cookie or token and an allowed `Origin` (stored on the settings, with the
-snippet's wording issued, by `newsletter` code run once before gunicorn starts). The per-IP
-sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from 127.0.0.1) but
-still checked; the silent per-address limit is untouched (never reached with distinct
-addresses). Both sign-up routes count against the same limits. No worker consumes the queue:
-the sign-ups wait in Redis, to be recorded (and their confirmation mails sent) by a worker.
+snippet's wording issued, by `newsletter` code run once before gunicorn starts). A visitor of
+/api/v1/subscribers is an integration posting JSON (`email`, `lists`, `wording`: double
+opt-in) with `Authorization: Bearer` and one token for all connections, as one organisation's
+system would; the token (scope `subscribers`, of an admin account) is made with the app's own
+code (newsletter/accounts.py, newsletter/api_tokens.py) in a child process before gunicorn
+starts, only when the route is measured. With `--idempotency-keys` each API request also
+carries a new `Idempotency-Key` (the stored answer is then one more write); by default none.
+
+The per-IP sign-up limit is lifted (SIGNUP_RATE_PER_IP, since every request comes from
+127.0.0.1) but still checked, and so is the API's per-token limit (API_RATE_PER_TOKEN, since
+every API request uses the one token); the silent per-address limit is untouched (never
+reached with distinct addresses). The two forms count against the same limits, per IP and
+per address; the API counts per token and per address (the same per-address counters as the
+forms), not per IP. No worker consumes the queue: the sign-ups wait in Redis, to be recorded
+(and their confirmation mails sent) by a worker.
 
 The table gives requests per second, p50 and p99 latency, errors, and the CPU each party used
 (in cores: the load generator, gunicorn, PostgreSQL, Redis, and each gunicorn worker apart),
@@ -47,6 +60,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import os
 import re
 import secrets
@@ -75,6 +89,9 @@ LIST_SLUG = "bench"
 # The organisation's site the embedded form is posted from (allowed by prepare_embed).
 EMBED_ORIGIN = "https://www.bench.example"
 FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+# The account the API token belongs to, and the consent text an integration's form showed.
+API_ACCOUNT = "bench-api@example.org"
+API_WORDING = "Send me Bench weekly, one email a week. I can unsubscribe at any time."
 
 
 def parse_args() -> argparse.Namespace:
@@ -87,6 +104,11 @@ def parse_args() -> argparse.Namespace:
         type=int,
         default=50,
         help="requests per client connection before it is closed and opened again (0: never)",
+    )
+    parser.add_argument(
+        "--idempotency-keys",
+        action="store_true",
+        help="send a new Idempotency-Key with each API request (default: none)",
     )
     add_server_options(parser)
     parser.add_argument(
@@ -147,6 +169,8 @@ def bench_environment(database_url: str, redis_url: str, port: int) -> dict[str,
         NEWSLETTER_BENCH="1",
         # Every request comes from 127.0.0.1: keep the check, lift the limit.
         SIGNUP_RATE_PER_IP="100000000 per hour",
+        # Every API request uses the one bench token: likewise.
+        API_RATE_PER_TOKEN="100000000 per hour",
     )
     return env
 
@@ -223,10 +247,15 @@ class Setting:
 
     port: int
     embed_wording: str = ""
+    api_token: str = ""
+    idempotency_keys: bool = False
 
 
 class Visitor:
     """One simulated browser on one connection: `prepare` once, then one visit per request."""
+
+    # Starts each address, so that no two routes of a run sign up the same one.
+    address_prefix = ""
 
     def __init__(self, index: int, setting: Setting) -> None:
         self.index, self.count, self.setting = index, 0, setting
@@ -239,7 +268,7 @@ class Visitor:
 
     def next_address(self) -> str:
         self.count += 1
-        return f"v{self.index}-{self.count}@example.org"
+        return f"{self.address_prefix}v{self.index}-{self.count}@example.org"
 
 
 class ConstantVisitor(Visitor):
@@ -280,6 +309,8 @@ class SignupVisitor(Visitor):
 class EmbedVisitor(Visitor):
     """A browser on the organisation's site posting the pasted form: no cookie, no token."""
 
+    address_prefix = "embed-"
+
     async def __call__(self, connection: Connection) -> bool:
         form = {
             "email": self.next_address(),
@@ -293,6 +324,26 @@ class EmbedVisitor(Visitor):
             "POST", "/subscribe/embed", headers, urlencode(form).encode()
         )
         return _is_check_email_page(response)
+
+
+class ApiVisitor(Visitor):
+    """An integration adding people by double opt-in through the API with its bearer token."""
+
+    address_prefix = "api-"
+
+    async def __call__(self, connection: Connection) -> bool:
+        address = self.next_address()
+        body = {"email": address, "lists": [LIST_SLUG], "wording": API_WORDING}
+        headers = {
+            "Authorization": f"Bearer {self.setting.api_token}",
+            "Content-Type": "application/json",
+        }
+        if self.setting.idempotency_keys:
+            headers["Idempotency-Key"] = f"bench-{address}"
+        response = await connection.request(
+            "POST", "/api/v1/subscribers", headers, json.dumps(body).encode()
+        )
+        return response.status == 202 and json.loads(response.body).get("status") == "accepted"
 
 
 def _is_check_email_page(response: Response) -> bool:
@@ -312,6 +363,7 @@ ROUTES = {
     "insert": Route("POST /_bench/insert", InsertVisitor),
     "subscribe": Route("POST /subscribe", SignupVisitor, compared=True),
     "embed": Route("POST /subscribe/embed", EmbedVisitor, compared=True),
+    "api": Route("POST /api/v1/subscribers", ApiVisitor, compared=True),
 }
 
 
@@ -325,13 +377,13 @@ async def load_route(route: str, setting: Setting, args: argparse.Namespace):
 
 def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
     header = (
-        f"{'route':<22} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   "
+        f"{'route':<24} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6}   "
         "CPU in cores: loadgen gunicorn postgres redis  each worker"
     )
     print(header)
     for route, result, cpu in rows:
         print(
-            f"{ROUTES[route].label:<22} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
+            f"{ROUTES[route].label:<24} {result.rate:>8.0f} {result.percentile(50) * 1e3:>7.1f} "
             f"{result.percentile(99) * 1e3:>7.1f} {result.errors:>6}   "
             f"{' ' * 13}{result.cpu_share:>7.2f} {cpu.get('gunicorn', 0):>8.2f} "
             f"{cpu.get('postgres', 0):>8.2f} {cpu.get('redis', 0):>5.2f}  "
@@ -341,6 +393,9 @@ def print_table(rows: list[tuple[str, object, dict[str, float]]]) -> None:
     if "insert" not in by_route:
         return
     floor = by_route["insert"].rate
+    if floor == 0:
+        print("no INSERT request ended inside the timed window: no share to give")
+        return
     for route, result in by_route.items():
         if ROUTES[route].compared:
             ratio = result.rate / floor
@@ -387,6 +442,27 @@ def prepare_embed(env: dict[str, str], cwd: Path) -> str:
     return done.stdout.decode().split()[-1]
 
 
+def prepare_api(env: dict[str, str], cwd: Path) -> str:
+    """Make an admin account and an API token with the scope `subscribers` for it, with the
+    app's own code (newsletter code, run once in a child process); returns the token."""
+    script = (
+        "import secrets\n"
+        "from newsletter import create_app\n"
+        "from newsletter.accounts import create_account\n"
+        "from newsletter.api_tokens import create_token\n"
+        "app = create_app()\n"
+        "with app.app_context():\n"
+        f"    account = create_account({API_ACCOUNT!r}, secrets.token_urlsafe(24),"
+        " role='admin', actor='bench')\n"
+        "    made = create_token(account, ['subscribers'], name='bench', actor='bench')\n"
+        "    print(made.secret)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=cwd, check=True, capture_output=True
+    )
+    return done.stdout.decode().split()[-1]
+
+
 def load_average() -> str:
     return " ".join(f"{n:.2f}" for n in os.getloadavg())
 
@@ -405,13 +481,19 @@ def main() -> None:
         f"gunicorn --workers {args.workers} --threads {args.threads}; "
         f"{args.connections} connections, each reopened every {args.reopen_every} requests "
         f"(0: never); {args.warmup:g} s warm-up + {args.duration:g} s "
-        f"per route; {os.cpu_count()} CPUs; load average {load_average()} (1, 5, 15 min)",
+        f"per route; API Idempotency-Key: {'a new one each' if args.idempotency_keys else 'none'}; "
+        f"{os.cpu_count()} CPUs; load average {load_average()} (1, 5, 15 min)",
         flush=True,
     )
     with tempfile.TemporaryDirectory(prefix="nl-bench-") as folder:
         cwd = Path(folder)
         prepare_schema(database_url, env, cwd)
-        setting = Setting(port=port, embed_wording=prepare_embed(env, cwd))
+        setting = Setting(
+            port=port,
+            embed_wording=prepare_embed(env, cwd),
+            api_token=prepare_api(env, cwd) if "api" in routes else "",
+            idempotency_keys=args.idempotency_keys,
+        )
         with gunicorn(args, env, port, cwd) as server:
             rows = []
             for route in routes:
