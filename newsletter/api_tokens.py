@@ -21,7 +21,7 @@ from newsletter.models import Account, ApiToken
 from newsletter.models.base import get_by_id, utcnow
 
 # What a token may be given; the account's role still bounds every call (docs/api.md).
-SCOPES = ("read", "subscribers", "send")
+SCOPES = ("read", "subscribers", "send", "webhooks")
 TOKEN_PREFIX = "nl_"
 MAX_NAME_LENGTH = 100
 MAX_EXPIRY_DAYS = 3650

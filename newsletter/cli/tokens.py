@@ -25,7 +25,7 @@ def _account(email: str):
 @click.argument("email")
 @click.option(
     "--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES),
-    help="What the token may do (repeat for several): read, subscribers, send.",
+    help="What the token may do (repeat for several): read, subscribers, send, webhooks.",
 )  # fmt: skip
 @click.option("--expires-days", type=click.IntRange(1, 3650), default=None, help="Days it lasts.")
 @click.option("--name", default="", help="A name to know it by (what uses it).")

@@ -18,6 +18,7 @@ from wtforms.validators import ValidationError as FieldError
 
 from newsletter.accounts import check_password
 from newsletter.addresses import parse_address
+from newsletter.api_tokens import SCOPES
 from newsletter.compose.issues import check_preheader, check_subject
 from newsletter.compose.placeholders import check_template
 from newsletter.compose.render import LAYOUTS
@@ -207,19 +208,20 @@ class ApiTokenForm(BaseForm):
         "Name",
         validators=[Length(max=100, message="Name must be at most 100 characters")],
     )
-    scope_read = BooleanField("read: lists, subscribers, suppressions, issues, imports")
+    scope_read = BooleanField(
+        "read: lists, subscribers, suppressions, issues, imports (and, for admins, webhooks)"
+    )
     scope_subscribers = BooleanField(
         "subscribers: add, change, unsubscribe (and, for admins, export, erase, suppress)"
     )
     scope_send = BooleanField("send: write, send and schedule issues")
+    scope_webhooks = BooleanField(
+        "webhooks: for admins, register webhook endpoints, disable, enable, replay, resend"
+    )
     expires_days = StringField("Expires after (days)", default="90")
 
     def chosen_scopes(self) -> list[str]:
-        return [
-            scope
-            for scope in ("read", "subscribers", "send")
-            if getattr(self, f"scope_{scope}").data
-        ]
+        return [scope for scope in SCOPES if getattr(self, f"scope_{scope}").data]
 
 
 class WebhookEndpointForm(BaseForm):

@@ -14,6 +14,7 @@ from newsletter.web.api import (  # noqa: F401 - each module registers its route
     openapi,
     subscribers,
     suppressions,
+    webhooks,
 )
 from newsletter.web.api.auth import forget_session_user
 from newsletter.web.api.blueprint import bp, spec

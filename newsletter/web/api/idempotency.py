@@ -2,11 +2,14 @@
 does nothing again; the same key with another request is refused (422). Kept a day, per token.
 
 Only successful answers are kept: an error changed nothing, so a retry is simply tried again.
+A secret an answer shows once (a webhook's signing secret) is kept as null: the replay says
+what was made, and no second copy of the secret is stored.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
@@ -51,7 +54,20 @@ def _stored(token_id: int, key: str) -> ApiIdempotencyKey | None:
     )
 
 
-def _keep(token_id: int, key: str, request_hash: str, response: Response) -> None:
+def _kept_body(response: Response, shown_once: tuple[str, ...]) -> str:
+    body = response.get_data(as_text=True)
+    if not shown_once:
+        return body
+    document = json.loads(body)
+    for field in shown_once:
+        if field in document:
+            document[field] = None
+    return json.dumps(document, ensure_ascii=False)
+
+
+def _keep(
+    token_id: int, key: str, request_hash: str, response: Response, shown_once: tuple[str, ...]
+) -> None:
     db.session.execute(
         sa.delete(ApiIdempotencyKey).where(
             ApiIdempotencyKey.token_id == token_id, ApiIdempotencyKey.created_at <= utcnow() - KEEP
@@ -64,7 +80,7 @@ def _keep(token_id: int, key: str, request_hash: str, response: Response) -> Non
             request_hash=request_hash,
             status_code=response.status_code,
             content_type=response.content_type or "application/json",
-            body=response.get_data(as_text=True),
+            body=_kept_body(response, shown_once),
         )
     )
     try:
@@ -74,8 +90,9 @@ def _keep(token_id: int, key: str, request_hash: str, response: Response) -> Non
         db.session.rollback()
 
 
-def idempotent(view: Callable) -> Callable:
-    """Replay the stored answer of a POST retried with the same key and body."""
+def idempotent(view: Callable, shown_once: tuple[str, ...] = ()) -> Callable:
+    """Replay the stored answer of a POST retried with the same key and body; the answer's
+    `shown_once` fields are replayed as null."""
 
     @wraps(view)
     def wrapper(*args, **kwargs):
@@ -93,7 +110,7 @@ def idempotent(view: Callable) -> Callable:
             return replay
         response = make_response(view(*args, **kwargs))
         if response.status_code < 400:
-            _keep(token_id, key, request_hash, response)
+            _keep(token_id, key, request_hash, response, shown_once)
         return response
 
     return wrapper

@@ -37,8 +37,10 @@ def operation(
     tags: tuple[str, ...] = (),
     not_found: bool = True,
     conflict: bool = False,
+    shown_once: tuple[str, ...] = (),
 ) -> Callable:
-    """Document and guard one operation; `ok` is its success (status, body model)."""
+    """Document and guard one operation; `ok` is its success (status, body model), whose
+    `shown_once` fields an Idempotency-Key replay gives as null."""
     answers: dict[str, object] = {ok[0]: ok[1], **ERRORS}
     if not_found:
         answers["HTTP_404"] = (Problem, "No such thing")
@@ -57,7 +59,7 @@ def operation(
         )(view)
         if json is not None:
             validated = _json_object_body(validated)
-        validated = idempotent(validated)
+        validated = idempotent(validated, shown_once)
         return authorised(scope, needs)(validated)
 
     return decorate

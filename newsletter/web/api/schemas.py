@@ -21,6 +21,8 @@ from newsletter.errors import ValidationError
 from newsletter.lists import SLUG_PATTERN
 from newsletter.web.api.cursors import CURSOR_PATTERN
 from newsletter.web.forms import MAX_NAME_LENGTH, check_person_name
+from newsletter.webhooks.endpoints import MAX_URL_LENGTH, check_event_types, check_url
+from newsletter.webhooks.events import EventType
 
 
 def _domain(check):
@@ -334,3 +336,94 @@ class ImportStatusOut(BaseModel):
     percent: int
     error: str | None
     dry_run: bool
+
+
+# Webhooks
+
+
+def _webhook_url(value: str) -> str:
+    return _domain(check_url)(_no_nul(value))
+
+
+def _event_types(values: list[EventType]) -> list[EventType]:
+    # Each once (the admin's boxes cannot repeat one), then the admin's own check and order.
+    return _domain(check_event_types)(list(dict.fromkeys(values)))
+
+
+WebhookUrl = Annotated[
+    str,
+    AfterValidator(_webhook_url),
+    Field(
+        description="https:// (http:// only while the site itself is served over http)",
+        # Documented, and checked by `endpoints.check_url` so the sentence is the admin's.
+        json_schema_extra={"format": "uri", "maxLength": MAX_URL_LENGTH},
+    ),
+]
+DeliveryState = Literal["pending", "delivered", "failed", "dropped", "held"]
+
+
+class WebhookIn(Strict):
+    url: WebhookUrl
+    events: Annotated[list[EventType], AfterValidator(_event_types)] = Field(
+        description="The event types to send (docs/webhooks.md)",
+        json_schema_extra={"minItems": 1},
+    )
+    description: Text200 = ""
+
+
+class WebhookOut(BaseModel):
+    """An endpoint as the admin's page shows it; never its secret."""
+
+    id: int
+    url: str
+    description: str
+    events: list[str]
+    enabled: bool
+    disabled_at: datetime | None
+    disabled_reason: str | None
+    created_at: datetime
+
+
+class WebhookPage(Page):
+    items: list[WebhookOut]
+
+
+class WebhookMade(WebhookOut):
+    secret: str | None = Field(
+        description="The signing secret (whsec_…), in this answer only; null when the answer "
+        "is replayed for an Idempotency-Key (the secret is shown once)"
+    )
+
+
+class WebhookHeld(WebhookOut):
+    held: int = Field(description="Events held for you to replay or discard; never sent unasked")
+
+
+class DeliveryOut(BaseModel):
+    id: int
+    event_id: int = Field(description="`webhook-id` is `evt_` and this number")
+    event_type: str
+    status: DeliveryState
+    attempts: int
+    created_at: datetime
+    last_attempt_at: datetime | None
+    next_attempt_at: datetime = Field(description="When a pending delivery is tried next")
+    last_status: int | None = Field(description="The HTTP status of the last answer")
+    last_error: str | None
+
+
+class WebhookDetail(WebhookHeld):
+    deliveries: list[DeliveryOut] = Field(description="The newest 50, newest first")
+
+
+class Replayed(BaseModel):
+    replayed: int
+
+
+class Discarded(BaseModel):
+    discarded: int
+
+
+class Resent(BaseModel):
+    delivery_id: int
+    status: Literal["pending"]

@@ -27,6 +27,15 @@ def test_an_admin_makes_a_token_shown_once_and_revokes_it(admin_client, admin_ac
     assert authenticate(secret) is None
 
 
+def test_the_webhooks_scope_can_be_given_on_the_form(admin_client, admin_account):
+    page = f"/admin/accounts/{admin_account.id}/tokens"
+    assert 'name="scope_webhooks"' in admin_client.get(page).get_data(as_text=True)
+    made = admin_client.post(page, data={"name": "CRM", "scope_read": "y",
+                                         "scope_webhooks": "y"})  # fmt: skip
+    secret = re.search(r'value="(nl_[^"]+)"', made.get_data(as_text=True)).group(1)
+    assert authenticate(secret).scopes == "read webhooks"
+
+
 def test_no_scope_is_an_error_on_the_form(admin_client, admin_account):
     response = admin_client.post(f"/admin/accounts/{admin_account.id}/tokens", data={"name": "x"})
     assert response.status_code == 422

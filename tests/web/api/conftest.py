@@ -6,7 +6,7 @@ import pytest
 
 from newsletter.api_tokens import create_token
 
-ALL_SCOPES = ["read", "subscribers", "send"]
+ALL_SCOPES = ["read", "subscribers", "send", "webhooks"]
 
 
 class Api:

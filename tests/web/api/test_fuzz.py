@@ -12,6 +12,8 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from newsletter.api_tokens import create_token
 from newsletter.suppression.manual import add_addresses
+from newsletter.webhooks import endpoints
+from tests.web.api.conftest import ALL_SCOPES
 
 EXAMPLES_PER_OPERATION = 15
 # Left out: "a schema-valid request is accepted". An address is checked by email-validator
@@ -21,7 +23,9 @@ EXAMPLES_PER_OPERATION = 15
 
 @pytest.fixture
 def api_schema(app, make, admin_account):
-    """The document as served, with some rows for the generated ids to find."""
+    """The document as served, with some rows for the generated ids to find (an endpoint
+    first, so the sign-ups below write it deliveries to read and resend)."""
+    endpoints.create("https://crm.example.org/hooks", ["subscriber.requested"], "CRM", "test")
     news = make.list("news", name="News")
     make.list("private", name="Board papers", is_public=False)
     make.subscriber("zoë.ahmed@hackney.gov.uk", lists=[news], name="Zoë Ahmed")
@@ -32,7 +36,7 @@ def api_schema(app, make, admin_account):
 
 @pytest.fixture
 def bearer(admin_account) -> dict[str, str]:
-    secret = create_token(admin_account, ["read", "subscribers", "send"], actor="test").secret
+    secret = create_token(admin_account, ALL_SCOPES, actor="test").secret
     return {"Authorization": f"Bearer {secret}"}
 
 

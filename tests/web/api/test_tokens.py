@@ -42,6 +42,14 @@ def test_tokens_create_for_an_unknown_account_is_one_line_and_exit_1(runner):
     assert "Traceback" not in result.output
 
 
+def test_tokens_create_gives_the_webhooks_scope(runner, admin_account):
+    result = runner.invoke(
+        main, ["tokens", "create", admin_account.email, "--scope", "webhooks", "--scope", "read"]
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalars(select(ApiToken)).one().scopes == "read webhooks"
+
+
 def test_tokens_create_refuses_an_unknown_scope(runner, admin_account):
     result = runner.invoke(main, ["tokens", "create", admin_account.email, "--scope", "all"])
     assert result.exit_code == 2
