@@ -1,7 +1,7 @@
 """CPU per sign-up in-process: where bench/signup.py's gunicorn time goes, on a busy machine too.
 
     python bench/signup_profile.py [--requests 1000] [--rounds 3] [--profile 30]
-                                   [--routes constant,insert,subscribe]
+                                   [--routes constant,insert,subscribe,api]
                                    [--checkout DIR] [--database newsletter_profile] [--redis URL]
 
 Builds the same setting as bench/signup.py (a fresh PostgreSQL database `--database` upgraded
@@ -10,6 +10,10 @@ database `--redis` flushed, NEWSLETTER_BENCH=1 and the per-IP limit lifted), the
 app in this process and calls its WSGI callable directly, one request at a time, with environs
 built beforehand. As in the bench, each of 16 simulated visitors fetches the form (session
 cookie and CSRF token) once before the timed part, and every sign-up is a valid new address.
+The `api` route is the API's `POST /api/v1/subscribers` as bench/signup.py's visitors send it
+(a JSON body, double opt-in, one bearer token of an admin account made by the same
+`prepare_api`, no Idempotency-Key); it is left out of the default routes, so that the
+default run makes no account or token.
 
 For each route and round it prints the CPU milliseconds per request of this process
 (time.process_time: Flask, SQLAlchemy, the drivers, the Redis client; not gunicorn's own
@@ -26,6 +30,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import json
 import os
 import pstats
 import re
@@ -44,8 +49,11 @@ from werkzeug.test import EnvironBuilder
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from cpu import TICKS
 from signup import (
+    API_WORDING,
     CHECKOUT,
+    LIST_SLUG,
     bench_environment,
+    prepare_api,
     prepare_schema,
     recreate_database,
     signup_form,
@@ -128,17 +136,36 @@ class Visitor:
         )
 
 
-def build_environs(route: str, count: int, visitors: list[Visitor]) -> list[dict]:
+def api_environ(token: str, email: str) -> dict:
+    """bench/signup.py's ApiVisitor request: add `email` by double opt-in with the token."""
+    body = {"email": email, "lists": [LIST_SLUG], "wording": API_WORDING}
+    return _environ(
+        "/api/v1/subscribers",
+        "POST",
+        data=json.dumps(body),
+        content_type="application/json",
+        headers={"Authorization": f"Bearer {token}"},
+        environ_base={"REMOTE_ADDR": "127.0.0.1"},
+    )
+
+
+def build_environs(
+    route: str, count: int, visitors: list[Visitor], api_token: str = ""
+) -> list[dict]:
     if route == "constant":
         return [_environ("/_bench/constant") for _ in range(count)]
     if route == "insert":
         return [_environ("/_bench/insert", "POST") for _ in range(count)]
     run = secrets.token_hex(3)
+    if route == "api":
+        return [api_environ(api_token, f"api-{run}-{i}@example.org") for i in range(count)]
     return [visitors[i % len(visitors)].environ(run) for i in range(count)]
 
 
-def drive(app, environs: list[dict], check: bytes) -> None:
-    """Call the WSGI app once per environ, reading each body as a server would."""
+def drive(app, environs: list[dict], expected: tuple[str, bytes]) -> None:
+    """Call the WSGI app once per environ, reading each body as a server would, and check
+    each answer against `expected` (its status, and a piece of its body)."""
+    status, check = expected
     statuses = []
 
     def start_response(status, headers, exc_info=None):
@@ -151,11 +178,17 @@ def drive(app, environs: list[dict], check: bytes) -> None:
         finally:
             if hasattr(body, "close"):
                 body.close()
-        if not statuses[-1].startswith("200") or check not in data:
+        if not statuses[-1].startswith(status) or check not in data:
             sys.exit(f"unexpected answer: {statuses[-1]}\n{data[:500]!r}")
 
 
-CHECKS = {"constant": b"ok", "insert": b"ok", "subscribe": b"<h1>Check your email</h1>"}
+# Each route's answer: (status, a piece of the body).
+CHECKS = {
+    "constant": ("200", b"ok"),
+    "insert": ("200", b"ok"),
+    "subscribe": ("200", b"<h1>Check your email</h1>"),
+    "api": ("202", b'"status":"accepted"'),
+}
 
 
 def measure(app, backends: Backends, route: str, environs: list[dict]) -> tuple[float, float]:
@@ -187,6 +220,7 @@ def main() -> None:
     env = bench_environment(database_url, args.redis, 80)
     with tempfile.TemporaryDirectory(prefix="nl-profile-") as folder:
         prepare_schema(database_url, env, Path(folder))
+        api_token = prepare_api(env, Path(folder)) if "api" in routes else ""
     os.environ.clear()
     os.environ.update(env)
     sys.path.insert(0, args.checkout)  # that tree's package, not an installed copy
@@ -202,10 +236,10 @@ def main() -> None:
     print(f"{args.rounds} rounds of {args.requests} requests per route, after {args.warmup}")
     print(f"{'route':<10} {'app CPU ms/req':>15} {'PostgreSQL ms/req':>18}   (each round)")
     for route in routes:
-        drive(app, build_environs(route, args.warmup, visitors), CHECKS[route])
+        drive(app, build_environs(route, args.warmup, visitors, api_token), CHECKS[route])
         results = []
         for _ in range(args.rounds):
-            environs = build_environs(route, args.requests, visitors)
+            environs = build_environs(route, args.requests, visitors, api_token)
             results.append(measure(app, backends, route, environs))
         app_ms = [a for a, _ in results]
         pg_ms = [p for _, p in results]
@@ -216,7 +250,8 @@ def main() -> None:
         )
     if args.profile:
         for route in routes:
-            profile(app, route, build_environs(route, args.requests, visitors), args.profile)
+            environs = build_environs(route, args.requests, visitors, api_token)
+            profile(app, route, environs, args.profile)
     recreate_database(args.postgres, args.database, drop_only=True)
     redis.Redis.from_url(args.redis).flushdb()
 

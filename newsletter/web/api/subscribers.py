@@ -3,6 +3,8 @@ search, export and erase, each through the function the admin's or the sign-up p
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import request
 
 from newsletter import rights, suppression
@@ -13,18 +15,18 @@ from newsletter.consent import Origin, reason_words, wording_version
 from newsletter.delivery.control import can_dispatch
 from newsletter.errors import NotFoundError
 from newsletter.extensions import db
-from newsletter.models import MailingList, Subscriber, SubscriptionStatus
+from newsletter.models import Subscriber, SubscriptionStatus
 from newsletter.models.base import get_by_id
 from newsletter.subscriptions import audience
 from newsletter.subscriptions.evidence import GivenConsent, add_with_evidence
 from newsletter.subscriptions.people import update_details
-from newsletter.subscriptions.signup import SignupRequest, request_subscription
+from newsletter.subscriptions.signup import ListChoice, SignupRequest, request_subscription
 from newsletter.subscriptions.unsubscribe import unsubscribe_by_admin
 from newsletter.web.api.auth import Needs, current_account
 from newsletter.web.api.blueprint import bp
 from newsletter.web.api.cursors import decode_cursor, encode_cursor
 from newsletter.web.api.limits import address_allowed
-from newsletter.web.api.lookups import named_lists
+from newsletter.web.api.lookups import list_ids_and_slugs, named_lists
 from newsletter.web.api.operations import operation
 from newsletter.web.api.schemas import (
     Accepted,
@@ -81,20 +83,23 @@ def api_add_subscriber():
     consent evidence you record. The answer is the same whatever the address's standing."""
     body: SubscriberIn = request.context.json  # type: ignore[attr-defined]
     address = parse_address(body.email)
-    lists = named_lists(body.lists)
     if body.evidence is not None:
         evidence = body.evidence
         origin = Origin(f"api: {evidence.source}", evidence.ip_address, None)
         consent = GivenConsent(evidence.consented_at, origin, evidence.wording)
-        add_with_evidence(address, body.name, lists, consent, current_account())
-    elif address_allowed(address.key):
+        add_with_evidence(address, body.name, named_lists(body.lists), consent, current_account())
+        return {"status": "accepted", "detail": ACCEPTED}, 202
+    # A queued sign-up carries only the lists' ids (the worker reads the lists): the ids a
+    # process has seen are remembered (list_ids_and_slugs), not read on every call.
+    lists = list_ids_and_slugs(body.lists) if can_dispatch() else named_lists(body.lists)
+    if address_allowed(address.key):
         # Past the per-address limit the answer is the same, and nothing is recorded.
         assert body.wording is not None  # the model asks for one of the two
         _request(address, body.name, lists, body.wording)
     return {"status": "accepted", "detail": ACCEPTED}, 202
 
 
-def _request(address: Address, name: str, lists: list[MailingList], wording: str) -> None:
+def _request(address: Address, name: str, lists: Sequence[ListChoice], wording: str) -> None:
     """The sign-up form's path (newsletter/web/public/signup.py): a worker records the request
     after the answer has gone, or, with nothing consuming the queue, the request itself."""
     origin = Origin.from_request()

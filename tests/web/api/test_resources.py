@@ -7,6 +7,7 @@ import base64
 
 from sqlalchemy import select
 
+from newsletter.background import enqueue
 from newsletter.extensions import db
 from newsletter.models import (
     AuditEvent,
@@ -70,6 +71,30 @@ def test_double_opt_in_leaves_the_person_pending(api, make):
                                               "wording": "Join our list"})  # fmt: skip
     assert response.status_code == 202
     assert db.session.scalars(select(Subscription.status)).one() == SubscriptionStatus.PENDING
+
+
+def test_a_queued_double_opt_in_names_its_lists_by_id(api, make, redis_broker, monkeypatch):
+    """With a worker to record it, the request queues the lists' ids, which a process remembers
+    once read: a list made since is found at once, and an unknown slug is refused every time."""
+    queued: list[dict] = []
+    monkeypatch.setattr(enqueue, "record_signup", queued.append)
+    news = make.list("news")
+    for email in ("a@example.com", "b@example.com"):  # read, then remembered
+        body = {"email": email, "lists": ["news"], "wording": "Join our list"}
+        assert api.post("/subscribers", json=body).status_code == 202
+    body = {"email": "c@example.com", "lists": ["news", "later", "news"], "wording": "Join"}
+    for _ in range(2):
+        problem = api.post("/subscribers", json=body)
+        assert problem.status_code == 422
+        assert problem.get_json(force=True)["detail"] == "No list with the slug 'later'"
+    later = make.list("later")
+    assert api.post("/subscribers", json=body).status_code == 202
+    assert [(m["email"], m["list_ids"]) for m in queued] == [
+        ("a@example.com", [news.id]),
+        ("b@example.com", [news.id]),
+        ("c@example.com", [news.id, later.id]),
+    ]
+    assert db.session.scalars(select(Subscriber)).all() == []  # the worker records them
 
 
 def test_wording_and_evidence_together_is_422(api, make):
