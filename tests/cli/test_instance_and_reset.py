@@ -1,6 +1,8 @@
 """The command line says which instance it uses, takes NEWSLETTER_INSTANCE, prints reset links,
 and shows only the product's commands."""
 
+import pytest
+
 from newsletter.accounts import authenticate
 from newsletter.cli import main
 from tests.support.process import clean_env, run_newsletter
@@ -30,6 +32,17 @@ def test_something_missing_names_the_instance_it_looked_in(tmp_path):
     assert result.stderr.strip().endswith(
         f"no issue with the id 99 (looked in the instance {tmp_path / 'instance'})"
     )
+
+
+@pytest.mark.parametrize(
+    "args", [("--help",), (), ("lists",), ("lists", "--help"), ("admin", "reset", "--help")]
+)
+def test_help_creates_nothing_and_says_nothing_of_a_new_instance(tmp_path, args):
+    """Reading the help in a folder must not leave an instance/ behind in it."""
+    result = run_newsletter(*args, cwd=tmp_path)
+    assert "Usage: newsletter" in result.stdout + result.stderr
+    assert "starting a new one" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_shows_the_product_commands_only(tmp_path):
