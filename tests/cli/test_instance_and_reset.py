@@ -72,3 +72,12 @@ def test_admin_reset_of_an_unknown_account_is_one_line(runner):
     result = runner.invoke(main, ["admin", "reset", "nobody@example.org"])
     assert result.exit_code == 1
     assert "no account for nobody@example.org (looked in the database" in result.output
+
+
+@pytest.mark.parametrize("email", ["", "   "])
+def test_admin_reset_with_no_address_asks_for_one(runner, email):
+    result = runner.invoke(main, ["admin", "reset", email])
+    assert result.exit_code != 0
+    assert "Enter the email address of an account" in result.output
+    assert "no account for" not in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
