@@ -20,8 +20,9 @@ def templates_dir() -> Path:
     return checkout if checkout.is_dir() else PACKAGE_DIR / "templates"
 
 
-def create_app(config: Mapping[str, object] | None = None) -> Flask:
-    """Build the Flask app; `config` overrides what the environment says."""
+def create_app(config: Mapping[str, object] | None = None, create_instance: bool = True) -> Flask:
+    """Build the Flask app; `config` overrides what the environment says. Without
+    `create_instance`, an embedded instance folder that is missing is not made (config.py)."""
     logs.install()
     app = Flask(
         __name__,
@@ -31,7 +32,7 @@ def create_app(config: Mapping[str, object] | None = None) -> Flask:
     )
     app.config.update(static_defaults())
     if config is None or "SQLALCHEMY_DATABASE_URI" not in config:
-        app.config.update(load_config())
+        app.config.update(load_config(create_instance=create_instance))
     app.config.update(config or {})
     app.config["SESSION_COOKIE_SECURE"] = str(app.config.get("BASE_URL") or "").startswith(
         "https://"

@@ -216,15 +216,29 @@ def _generated_secret_key(folder: Path) -> str:
     return path.read_text().strip()
 
 
-def load_config(environ: Mapping[str, str] | None = None) -> dict[str, object]:
-    """Flask config built from the environment; raises ConfigError on a bad value."""
+def load_config(
+    environ: Mapping[str, str] | None = None, create_instance: bool = True
+) -> dict[str, object]:
+    """Flask config built from the environment; raises ConfigError on a bad value.
+
+    Without `create_instance` (the command line's help, which only lists commands) nothing is
+    written: no instance folder, no secret key file; a secret key there is read if it exists,
+    else a throwaway one serves that app, which opens no database and signs nothing.
+    """
     env = read_environment(environ)
     database_url = env.get("DATABASE_URL", "").strip()
     embedded = not database_url
     folder = instance_dir(env)
     new_instance = embedded and not (folder / "newsletter.db").exists()
     secret_key = env.get("SECRET_KEY", "").strip()
-    if embedded:
+    if embedded and not create_instance:
+        database_url = f"sqlite:///{folder / 'newsletter.db'}"
+        if not secret_key:
+            existing = folder / "secret_key"
+            secret_key = (
+                existing.read_text().strip() if existing.is_file() else secrets.token_urlsafe(48)
+            )
+    elif embedded:
         database_url = f"sqlite:///{folder / 'newsletter.db'}"
         try:
             folder.mkdir(parents=True, exist_ok=True)

@@ -32,6 +32,24 @@ def _database_message(ctx: click.Context, error: DBAPIError) -> str:
 
 
 HIDDEN_COMMANDS = frozenset({"limiter"})
+PRODUCT_COMMANDS = (
+    accounts.admin,
+    bounces.bounces,
+    imports.import_command,
+    issues.issues,
+    lists.lists,
+    serve.serve,
+    subscribers.subscribers,
+    tokens.tokens,
+    worker.worker,
+)
+# A group named alone (`newsletter lists`) only shows its help; Flask-Migrate's `db` too.
+_GROUPS = frozenset(c.name for c in PRODUCT_COMMANDS if isinstance(c, click.Group)) | {"db"}
+
+
+def _asks_for_help(args: list[str]) -> bool:
+    """Whether these arguments only show help: none, --help anywhere, or a group alone."""
+    return not args or "--help" in args or (len(args) == 1 and args[0] in _GROUPS)
 
 
 def _where(ctx: click.Context) -> str:
@@ -51,6 +69,12 @@ class NewsletterGroup(FlaskGroup):
         # Flask-Limiter's maintenance group is no product command (it still runs if named).
         return [name for name in super().list_commands(ctx) if name not in HIDDEN_COMMANDS]
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # Listing the commands loads the app (Flask's group asks it for them); for help, that
+        # app must create nothing: no ./instance/, no "starting a new one" line.
+        ctx.ensure_object(ScriptInfo).data["help_only"] = _asks_for_help(args)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
@@ -64,8 +88,11 @@ class NewsletterGroup(FlaskGroup):
 
 
 def _create_app():
-    app = create_app()
-    if app.config.get("INSTANCE_NEW"):
+    context = click.get_current_context(silent=True)
+    info = context.find_object(ScriptInfo) if context is not None else None
+    help_only = bool(info is not None and info.data.get("help_only"))
+    app = create_app(create_instance=not help_only)
+    if app.config.get("INSTANCE_NEW") and not help_only:
         # Not silently: a command run in the wrong folder would otherwise start an empty one.
         click.echo(
             f"No instance found here: starting a new one in {app.config['INSTANCE_DIR']}",
@@ -88,15 +115,5 @@ def main() -> None:
 
 def init_app(app) -> None:
     """Register the commands on the app, so `flask --app wsgi …` has them as `newsletter` does."""
-    for command in (
-        accounts.admin,
-        bounces.bounces,
-        imports.import_command,
-        issues.issues,
-        lists.lists,
-        serve.serve,
-        subscribers.subscribers,
-        tokens.tokens,
-        worker.worker,
-    ):
+    for command in PRODUCT_COMMANDS:
         app.cli.add_command(command)

@@ -40,6 +40,10 @@ def create(email: str, role: str) -> None:
 @needs_schema
 def reset(email: str) -> None:
     """Print a one-time link that sets the account's password (it expires; sessions end)."""
+    email = email.strip()
+    if not email:
+        # Not "no account for" followed by nothing: say what to give.
+        raise click.UsageError("Enter the email address of an account")
     account = find_account(email)
     if account is None:
         raise NotFoundError(f"no account for {email}")

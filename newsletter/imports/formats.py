@@ -87,6 +87,15 @@ class Layout:
         return self.format != "mailman"
 
 
+# What the command line's sentence for a file with no email column advises; the web upload,
+# which has no --map, says WEB_EMAIL_ADVICE in its place (web/admin/imports.py).
+MAP_EMAIL_ADVICE = "name it with --map email=COLUMN"
+WEB_EMAIL_ADVICE = (
+    "the upload form maps columns by their names, so call the column that holds the "
+    'addresses "email" in the file and upload it again'
+)
+
+
 def detect(first_line: str, wanted: str = "auto", column_map: dict | None = None) -> Layout:
     """Work out a file's format and columns from its first line; ImportFileError if we cannot."""
     column_map = column_map or {}
@@ -100,9 +109,7 @@ def detect(first_line: str, wanted: str = "auto", column_map: dict | None = None
         if wanted == "auto" and not column_map and "@" in parseaddr(first_line.strip())[1]:
             return Layout("mailman", delimiter, [], {})
         shown = ", ".join(h for h in header if h)[:200] or "(empty)"
-        raise ImportFileError(
-            f"no email column in the header ({shown}); name it with --map email=COLUMN"
-        )
+        raise ImportFileError(f"no email column in the header ({shown}); {MAP_EMAIL_ADVICE}")
     upper = {h.strip() for h in header}
     folded = {fold(h) for h in header}
     is_mailchimp = bool(upper & MAILCHIMP_MARKERS) and "emailaddress" in folded

@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from newsletter.addresses import AddressValidator
+from newsletter.bidi import close_bidi
 from newsletter.imports.errors import ImportFileError
 from newsletter.imports.records import ImportRecord, RowKind
 from newsletter.mail.addresses import header_text
@@ -98,12 +99,17 @@ class RowContext:
         object.__setattr__(self, "detail_consent", f', "consent": {_quote(self.consent)}')
 
 
+# The subscriber.name column's length, which records.py cuts a name to.
+_NAME_LENGTH = 200
+
+
 def _plain(name: str) -> str:
     """A name fit for a header and a database: line breaks and control characters become one
-    space, as the forms refuse them (a quoted CSV cell may hold anything, NUL included)."""
+    space, as the forms refuse them (a quoted CSV cell may hold anything, NUL included); a
+    direction override or isolate left open is closed at its end, as the forms close it."""
     if name.isprintable():
         return name
-    return " ".join(header_text(name).split())
+    return close_bidi(" ".join(header_text(name).split()), _NAME_LENGTH)
 
 
 def to_row(record: ImportRecord, email: str, key: str, context: RowContext) -> tuple:

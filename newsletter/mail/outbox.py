@@ -13,6 +13,7 @@ from sqlalchemy.orm import defer
 
 from newsletter.extensions import db
 from newsletter.models import OutboxMessage
+from newsletter.search_text import contains_folded
 
 PAGE_SIZE = 50
 
@@ -57,22 +58,17 @@ def outbox_page(before: int | None = None, term: str = "", limit: int = PAGE_SIZ
     if before is not None:
         query = query.where(OutboxMessage.id < before)
     if term:
-        # lower() on both sides, not ILIKE: SQLite's LIKE ignores the case of A to Z only.
-        pattern = "%" + _escape_like(term.lower()) + "%"
+        # lower() and the term's spellings, not ILIKE: SQLite's LIKE ignores the case of A to
+        # Z only, and neither database's folds ß or ς (search_text.py).
         query = query.where(
             sa.or_(
-                sa.func.lower(OutboxMessage.recipients).like(pattern, escape="\\"),
-                sa.func.lower(OutboxMessage.subject).like(pattern, escape="\\"),
+                contains_folded(sa.func.lower(OutboxMessage.recipients), term),
+                contains_folded(sa.func.lower(OutboxMessage.subject), term),
             )
         )
     rows = list(db.session.scalars(query))
     older = rows[limit - 1].id if len(rows) > limit else None
     return OutboxPage(items=rows[:limit], older=older)
-
-
-def _escape_like(text: str) -> str:
-    """`text` matched literally by LIKE: its wildcards and the escape character escaped."""
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def raw_message(message_id: int) -> bytes:

@@ -34,6 +34,7 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
+from newsletter.search_text import contains_folded
 
 PAGE_SIZE = 50
 # Exactly the expression of the trigram index of migration 0005 (written out, so that the
@@ -41,11 +42,6 @@ PAGE_SIZE = 50
 SEARCH_TEXT = sa.literal_column("(email_key || ' ' || lower(name))", sa.String)
 MIN_SEARCH_LENGTH = 3
 MAX_SEARCH_LENGTH = 200
-
-
-def _like_pattern(term: str) -> str:
-    escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def check_search(term: str) -> str:
@@ -157,7 +153,8 @@ class Filters:
 def _filtered(query: sa.Select, filters: Filters) -> sa.Select:
     table, subscription = Subscriber.__table__, Subscription.__table__
     if filters.term:
-        query = query.where(SEARCH_TEXT.like(_like_pattern(filters.term.casefold()), escape="\\"))
+        # Case folded, ß and final ς included, on the index's own expression (search_text.py).
+        query = query.where(contains_folded(SEARCH_TEXT, filters.term))
     if filters.suppressed:
         query = query.where(suppression.suppressed_sql(table.c.key_hash))
     if filters.list_id is not None:

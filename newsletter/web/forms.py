@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.validators import ValidationError as FieldError
 
+from newsletter.bidi import close_bidi
 from newsletter.errors import ValidationError
 from newsletter.lists import has_visible_text
 
@@ -22,12 +23,13 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def check_person_name(name: str) -> str:
     """A person's name as the sign-up form and the API accept it, or ValidationError. A name
     of nothing visible (zero-width spaces, direction marks) is no name: the mail then says
-    "reader", not an invisible name."""
+    "reader", not an invisible name. A direction override or isolate left open is closed at
+    the name's end (newsletter/bidi.py), so it cannot reverse the text after the name."""
     if len(name or "") > MAX_NAME_LENGTH:
         raise ValidationError(f"Name must be {MAX_NAME_LENGTH} characters or fewer")
     if name and _CONTROL.search(name):
         raise ValidationError("Name must not contain line breaks or control characters")
-    return name if name and has_visible_text(name) else ""
+    return close_bidi(name, MAX_NAME_LENGTH) if name and has_visible_text(name) else ""
 
 
 class BaseForm(FlaskForm):

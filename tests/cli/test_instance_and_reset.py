@@ -1,6 +1,8 @@
 """The command line says which instance it uses, takes NEWSLETTER_INSTANCE, prints reset links,
 and shows only the product's commands."""
 
+import pytest
+
 from newsletter.accounts import authenticate
 from newsletter.cli import main
 from tests.support.process import clean_env, run_newsletter
@@ -32,6 +34,17 @@ def test_something_missing_names_the_instance_it_looked_in(tmp_path):
     )
 
 
+@pytest.mark.parametrize(
+    "args", [("--help",), (), ("lists",), ("lists", "--help"), ("admin", "reset", "--help")]
+)
+def test_help_creates_nothing_and_says_nothing_of_a_new_instance(tmp_path, args):
+    """Reading the help in a folder must not leave an instance/ behind in it."""
+    result = run_newsletter(*args, cwd=tmp_path)
+    assert "Usage: newsletter" in result.stdout + result.stderr
+    assert "starting a new one" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_help_shows_the_product_commands_only(tmp_path):
     listed = run_newsletter("--help", cwd=tmp_path).stdout
     for name in ("serve", "worker", "admin", "lists", "issues", "import", "db"):
@@ -59,3 +72,12 @@ def test_admin_reset_of_an_unknown_account_is_one_line(runner):
     result = runner.invoke(main, ["admin", "reset", "nobody@example.org"])
     assert result.exit_code == 1
     assert "no account for nobody@example.org (looked in the database" in result.output
+
+
+@pytest.mark.parametrize("email", ["", "   "])
+def test_admin_reset_with_no_address_asks_for_one(runner, email):
+    result = runner.invoke(main, ["admin", "reset", email])
+    assert result.exit_code != 0
+    assert "Enter the email address of an account" in result.output
+    assert "no account for" not in result.output
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit

@@ -208,3 +208,22 @@ def test_names_with_line_breaks_and_control_characters_are_made_plain(run_import
     run_import(path)
     names = dict(db.session.execute(select(Subscriber.email, Subscriber.name)).all())
     assert names == {"ann@example.com": "Ann Smith", "bob@example.com": "Bo b"}
+
+
+def test_a_name_with_a_direction_override_left_open_is_closed_not_refused(
+    run_import, news, tmp_path
+):
+    """One name with U+202E or an isolate left open fails neither its row nor the file."""
+    path = tmp_path / "names.csv"
+    path.write_text(
+        "email,name\nann@example.com,Ann \u202eevil\nbob@example.com,\u2067Bob\n"
+        "cy@example.com,Cy\n",
+        encoding="utf-8",
+    )
+    run_import(path)
+    names = dict(db.session.execute(select(Subscriber.email, Subscriber.name)).all())
+    assert names == {
+        "ann@example.com": "Ann \u202eevil\u202c",
+        "bob@example.com": "\u2067Bob\u2069",
+        "cy@example.com": "Cy",
+    }

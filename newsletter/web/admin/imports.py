@@ -25,6 +25,7 @@ from newsletter.errors import NewsletterError
 from newsletter.extensions import db
 from newsletter.imports import jobs, uploads
 from newsletter.imports.errors import ImportFileError
+from newsletter.imports.formats import MAP_EMAIL_ADVICE, WEB_EMAIL_ADVICE
 from newsletter.imports.guide import guide_html
 from newsletter.imports.preview import preview
 from newsletter.imports.reports import RejectsWriter, job_rejects
@@ -74,11 +75,17 @@ def imports_new():
                 actor=current_user._get_current_object(),
             )
         except ImportFileError as error:
-            show_error(form.file, jobs.describe(error))
+            show_error(form.file, _described(error))
         else:
             return redirect(url_for("admin.imports_preview", job_id=job.id))
     status = 422 if form.errors else 200
     return render_template("admin/imports_new.html", form=form), status
+
+
+def _described(error: ImportFileError) -> str:
+    """The import's sentence for a refused file, advising what the web form can do: it has
+    no --map option, the command line's advice for a file without an email column."""
+    return jobs.describe(error).replace(MAP_EMAIL_ADVICE, WEB_EMAIL_ADVICE)
 
 
 @bp.get("/imports/guide")
@@ -104,7 +111,7 @@ def imports_preview(job_id: int):
                 job.file_name, stored.content, job.format, job.consent_mode.value, uploads.limits()
             )
         except ImportFileError as error:
-            problem = jobs.describe(error)
+            problem = _described(error)
     mailing_list = db.session.get(MailingList, job.list_id) if job.list_id else None
     return render_template(
         "admin/imports_preview.html",

@@ -20,7 +20,7 @@ from newsletter.web.admin.access import send_permission_required
 from newsletter.web.admin.blueprint import bp
 from newsletter.web.admin.forms import ScheduleForm
 from newsletter.web.admin.issue_preview import preview_message
-from newsletter.web.admin.issues import _issue_or_404, issue_page
+from newsletter.web.admin.issues import _issue_or_404, issue_page, nobody_would_get_it
 from newsletter.web.forms import show_error
 
 
@@ -40,6 +40,7 @@ def _confirmation(issue, action: str, when=None, schedule_form=None):
         issue=issue,
         action=action,
         recipients=plan.recipients,
+        nobody=nobody_would_get_it(issue),
         subject=str(message["Subject"]),
         when=when,
         schedule_form=schedule_form,

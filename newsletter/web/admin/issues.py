@@ -11,7 +11,7 @@ from newsletter.compose.placeholders import PLACEHOLDERS
 from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue, sample_subject
 from newsletter.compose.times import DATE_HINT, TIME_HINT, uk_to_utc
 from newsletter.delivery import control, failures, scheduling
-from newsletter.delivery.ledger import outcome_counts
+from newsletter.delivery.ledger import outcome_counts, planned_recipients
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.models import IssueKind
 from newsletter.models.base import utcnow
@@ -30,6 +30,21 @@ def _issue_or_404(issue_id: int):
 
 def _actor():
     return current_user._get_current_object()
+
+
+def nobody_would_get_it(issue) -> str | None:
+    """The sentence saying nobody would get this draft now, or None when somebody would.
+
+    Counted with the delivery engine's own selection, as the confirmation page counts: a send
+    or schedule to nobody would only archive the issue with nobody mailed, so it is refused.
+    """
+    if issue.status not in issues.EDITABLE or planned_recipients(issue).recipients:
+        return None
+    lists_have = "the list has" if len(issue.lists) == 1 else "the lists have"
+    return (
+        f"Nobody would get this issue: {lists_have} no confirmed subscribers "
+        "who are not suppressed."
+    )
 
 
 def size_warning(issue) -> str | None:
@@ -258,6 +273,10 @@ def progress_view(issue) -> dict[str, object]:
 
 def _control(issue_id: int, action: str):
     issue = _issue_or_404(issue_id)
+    nobody = nobody_would_get_it(issue) if action == "send" else None
+    if nobody is not None:
+        flash(nobody, "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue_id))
     try:
         if action == "send":
             count = control.send_issue(issue, _actor(), dispatch=control.can_dispatch())
@@ -305,6 +324,10 @@ def issues_cancel(issue_id: int):
 def issues_schedule(issue_id: int):
     """Schedule for a UK date and time; a bad one re-renders the page with the error."""
     issue = _issue_or_404(issue_id)
+    nobody = nobody_would_get_it(issue)
+    if nobody is not None:
+        flash(nobody, "error")
+        return redirect(url_for("admin.issues_show", issue_id=issue.id))
     form = ScheduleForm()
     if form.validate_on_submit():
         try:

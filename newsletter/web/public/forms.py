@@ -6,6 +6,7 @@ from wtforms import SelectMultipleField, StringField, widgets
 from wtforms.validators import InputRequired, Length, ValidationError
 
 from newsletter.addresses import MAX_LENGTH, Address, parse_address
+from newsletter.bidi import close_bidi
 from newsletter.errors import ValidationError as DomainValidationError
 from newsletter.lists import has_visible_text
 from newsletter.web.forms import MAX_NAME_LENGTH, BaseForm, check_person_name
@@ -21,8 +22,14 @@ def check_name(form, field) -> None:
 
 def visible_or_empty(value: str | None) -> str | None:
     """A name of nothing visible (zero-width spaces, direction marks) is no name: the mail
-    then says "reader", not an invisible name."""
-    return value if value is None or has_visible_text(value) else ""
+    then says "reader", not an invisible name; a direction override or isolate it leaves open
+    is closed at its end (newsletter/bidi.py)."""
+    if value is None:
+        return None
+    if not has_visible_text(value):
+        return ""
+    # Never longer for the closing: a name too long already is still refused as too long.
+    return close_bidi(value, max(len(value), MAX_NAME_LENGTH))
 
 
 class ListCheckboxes(SelectMultipleField):

@@ -110,6 +110,10 @@ def test_a_file_without_an_email_column_is_refused_on_the_form_and_nothing_is_ke
     assert response.status_code == 422
     page = response.get_data(as_text=True)
     assert "x.csv: no email column in the header (Name, Phone)" in page
+    # Advice the web form can follow, not the command line's --map option.
+    assert "--map" not in page
+    assert "the upload form maps columns by their names" in page
+    assert "call the column that holds the addresses &#34;email&#34; in the file" in page
     assert "There is a problem" in page
     assert db.session.scalars(select(ImportJob)).all() == []
     assert db.session.scalars(select(ImportFile)).all() == []

@@ -47,10 +47,48 @@ def test_send_now_shows_who_will_get_it_and_sends_nothing_until_confirmed(admin_
     assert sorted(statuses(issue)) == ["ann@example.com", "bob@example.com"]
 
 
-def test_the_confirmation_says_when_nobody_would_get_it(admin_client, make, news):
+NOBODY = (
+    "Nobody would get this issue: the list has no confirmed subscribers who are not suppressed."
+)
+
+
+def test_the_confirmation_says_when_nobody_would_get_it_and_offers_no_button(
+    admin_client, make, news
+):
+    """Only a pending person and a suppressed one: the page says so, with nothing to press."""
+    make.subscriber("dee@example.com", name="Dee", lists=[news], status="pending")
+    gone = make.subscriber("carl@example.com", name="Carl", lists=[news])
+    suppression.suppress(gone.email_key, SuppressionReason.COMPLAINT)
+    db.session.commit()
     issue = make_issue(make, [news])
     text = admin_client.get(f"/admin/issues/{issue.id}/send").get_data(as_text=True)
-    assert "Nobody would get this issue" in text and "Send now to 0 people" in text
+    assert NOBODY in text
+    assert "Send now" not in text and f"/admin/issues/{issue.id}/send" not in text
+    scheduled = admin_client.get(
+        f"/admin/issues/{issue.id}/schedule", query_string={"date": "01/07/2099", "time": "09:30"}
+    ).get_data(as_text=True)
+    assert NOBODY in scheduled
+    assert "Schedule for" not in scheduled
+    assert f'action="/admin/issues/{issue.id}/schedule"' not in scheduled
+
+
+def test_a_forced_send_or_schedule_to_nobody_is_refused_and_changes_nothing(
+    admin_client, make, news
+):
+    issue = make_issue(make, [news])
+    sent = admin_client.post(f"/admin/issues/{issue.id}/send", follow_redirects=True)
+    assert NOBODY in sent.get_data(as_text=True)
+    scheduled = admin_client.post(
+        f"/admin/issues/{issue.id}/schedule",
+        data={"date": "01/07/2099", "time": "09:30"},
+        follow_redirects=True,
+    )
+    assert NOBODY in scheduled.get_data(as_text=True)
+    db.session.expire_all()
+    issue = db.session.get(Issue, issue.id)
+    assert issue.status == IssueStatus.DRAFT and issue.scheduled_at is None
+    assert issue.started_at is None and deliveries(issue) == []
+    assert _audited("issue.sent") == [] and _audited("issue.scheduled") == []
 
 
 def test_schedule_shows_the_uk_time_and_the_count_then_schedules_on_confirm(

@@ -191,3 +191,17 @@ def test_import_from_an_upload(api, make, admin_account):
     refused = api.post("/imports", json={"list": "news", "file_name": "x.csv",
                                          "content_base64": "***"})  # fmt: skip
     assert refused.status_code == 422
+
+
+def test_a_name_with_a_direction_override_left_open_is_closed(api, make):
+    """U+202E or an isolate left open would reverse what follows the name on every page."""
+    news = make.list("news")
+    body = {"email": "a@example.com", "lists": ["news"], "wording": "x", "name": "A \u202eB"}
+    assert api.post("/subscribers", json=body).status_code == 202
+    added = db.session.scalars(select(Subscriber).filter_by(email="a@example.com")).one()
+    assert added.name == "A \u202eB\u202c"
+    other = make.subscriber("p@example.com", lists=[news])
+    changed = api.patch(f"/subscribers/{other.id}", json={"name": "\u2067P"})
+    assert changed.status_code == 200 and changed.get_json()["name"] == "\u2067P\u2069"
+    db.session.expire_all()
+    assert db.session.get(Subscriber, other.id).name == "\u2067P\u2069"
