@@ -101,6 +101,27 @@ def check_name(name: str) -> str:
     return name
 
 
+class ListNameTaken(ConflictError):
+    """Another list has this name: two checkboxes reading the same on the sign-up form."""
+
+
+def _name_key(name: str) -> str:
+    # As a reader tells names apart: not by case, width or invisible characters.
+    text = unicodedata.normalize("NFKC", name).casefold()
+    return " ".join("".join(c for c in text if unicodedata.category(c) != "Cf").split())
+
+
+def check_name_free(name: str, keep: MailingList | None = None) -> None:
+    """ListNameTaken if a list other than `keep` has this name, ignoring case and spacing.
+
+    Lists are few (a handful to dozens), so their names are compared here rather than by a
+    database index, which could not fold case alike on SQLite and PostgreSQL."""
+    key = _name_key(name)
+    for list_id, other in db.session.execute(select(MailingList.id, MailingList.name)):
+        if _name_key(other) == key and (keep is None or list_id != keep.id):
+            raise ListNameTaken(f"a list named '{other}' exists already: choose another name")
+
+
 def check_list_id_label(label: str) -> str:
     """The List-Id label (RFC 2919, like news.example.org), or ValidationError."""
     label = (label or "").strip()
@@ -158,6 +179,7 @@ def create_list(
     """
     slug = (slug or "").strip() or unique_slug(check_name(name))
     check_slug(slug)
+    check_name_free(check_name(name))
     exists_already = ConflictError(f"a list with the slug '{slug}' exists already")
     if db.session.scalar(select(MailingList.id).where(MailingList.slug == slug)):
         raise exists_already
@@ -207,6 +229,8 @@ def update_list(
     changed = [field for field in _EDITABLE_FIELDS if getattr(mailing_list, field) != wanted[field]]
     if not changed:
         return []
+    if "name" in changed:
+        check_name_free(wanted["name"], keep=mailing_list)
     for field in changed:
         setattr(mailing_list, field, wanted[field])
     record(

@@ -30,10 +30,10 @@ def test_create_list_refuses_a_slug_that_is_not_lowercase_letters_digits_and_hyp
 
 
 def test_create_list_without_a_slug_makes_a_unique_one_from_the_name(app):
-    """ "Café news" -> cafe-news; the next one, and one named by the slug, get -2 and -3."""
+    """ "Café news" -> cafe-news; the next ones with that slug get -2 and -3."""
     assert create_list("", "Café news", actor="test").slug == "cafe-news"
     assert create_list("", "Cafe News!", actor="test").slug == "cafe-news-2"
-    assert create_list("", "CAFÉ NEWS", actor="test").slug == "cafe-news-3"
+    assert create_list("", "CAFÉ NEWS!", actor="test").slug == "cafe-news-3"
     assert create_list("", "新闻", actor="test").slug == "list"
 
 

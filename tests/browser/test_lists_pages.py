@@ -38,7 +38,7 @@ def test_slug_follows_the_name_until_the_admin_types_one(page, live_server, make
 
 def test_without_script_an_empty_slug_is_made_on_the_server(browser, live_server, make):
     make.account(email=ADMIN, password=PASSWORD, role="admin")
-    make.list("cafe-news", name="Café news")
+    make.list("cafe-news", name="Cafe news")
     db.session.remove()
     context = browser.new_context(java_script_enabled=False)
     page = context.new_page()

@@ -46,6 +46,17 @@ def test_duplicate_slug_is_one_line_on_stderr_and_exit_1(runner, make):
     assert "Traceback" not in result.output
 
 
+def test_a_name_another_list_has_is_refused(runner, make):
+    """Two lists named alike would be two identical checkboxes on the sign-up form."""
+    make.list(slug="news", name="Monthly News")
+    result = run(runner, "news2", "--name", "monthly  news")
+    assert result.exit_code == 1
+    assert result.stderr.strip() == (
+        "Error: a list named 'Monthly News' exists already: choose another name"
+    )
+    assert db.session.scalars(select(MailingList.slug)).all() == ["news"]
+
+
 def test_bad_slug_is_one_line_and_exit_1(runner):
     """An unusable slug is a user error, and no list is made."""
     result = run(runner, "Bad Slug", "--name", "News")

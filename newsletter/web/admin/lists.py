@@ -97,6 +97,8 @@ def lists_new():
                 list_id_label=form.list_id_label.data or None,
                 actor=current_user._get_current_object(),
             )
+        except lists.ListNameTaken as error:
+            show_error(form.name, str(error))
         except NewsletterError as error:
             show_error(form.slug, str(error))
         else:
@@ -112,17 +114,21 @@ def lists_edit(slug: str):
     mailing_list = lists.get_list(slug)
     form = EditListForm(obj=mailing_list)
     if form.validate_on_submit():
-        lists.update_list(
-            mailing_list,
-            name=form.name.data,
-            description=form.description.data,
-            is_public=form.is_public.data,
-            double_opt_in=form.double_opt_in.data,
-            list_id_label=form.list_id_label.data,
-            actor=current_user._get_current_object(),
-        )
-        flash(f"Saved the list {mailing_list.name}.", "success")
-        return redirect(url_for("admin.lists_show", slug=mailing_list.slug))
+        try:
+            lists.update_list(
+                mailing_list,
+                name=form.name.data,
+                description=form.description.data,
+                is_public=form.is_public.data,
+                double_opt_in=form.double_opt_in.data,
+                list_id_label=form.list_id_label.data,
+                actor=current_user._get_current_object(),
+            )
+        except lists.ListNameTaken as error:
+            show_error(form.name, str(error))
+        else:
+            flash(f"Saved the list {mailing_list.name}.", "success")
+            return redirect(url_for("admin.lists_show", slug=mailing_list.slug))
     status = 422 if form.errors else 200
     page = render_template("admin/lists_form.html", form=form, mailing_list=mailing_list)
     return page, status

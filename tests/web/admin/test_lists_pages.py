@@ -74,6 +74,35 @@ def test_duplicate_slug_is_refused_on_the_slug_field(admin_client, make):
     assert list_slugs() == ["news"]
 
 
+def test_a_name_another_list_has_is_refused_on_the_name_field(admin_client, make):
+    """Names that read the same (case, width, an invisible space) would be two identical
+    checkboxes on the public sign-up form: refused on the name field, nothing created."""
+    make.list(slug="news", name="Straße News")
+    response = admin_client.post(
+        "/admin/lists/new", data={"slug": "", "name": "STRASSE\u200b NEWS"}
+    )
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert 'href="#name"' in page
+    assert "A list named &#39;Straße News&#39; exists already: choose another name" in page
+    assert list_slugs() == ["news"]
+
+
+def test_renaming_a_list_to_another_lists_name_changes_nothing(admin_client, make):
+    """Editing checks the name against the other lists, not against the list itself."""
+    news = make.list(slug="news", name="News")
+    make.list(slug="jobs", name="Jobs")
+    label = news.list_id_label
+    form = {"name": "jobs", "is_public": "y", "list_id_label": label}
+    response = admin_client.post("/admin/lists/news/edit", data=form)
+    assert response.status_code == 422
+    assert "A list named &#39;Jobs&#39; exists already" in response.get_data(as_text=True)
+    db.session.refresh(news)
+    assert news.name == "News"
+    form["name"] = "NEWS"  # its own name in other letters is no clash
+    assert admin_client.post("/admin/lists/news/edit", data=form).status_code == 302
+
+
 def test_edit_form_shows_the_current_settings(admin_client, make):
     """The edit page is filled in from the list."""
     make.list(slug="news", name="Monthly news")
@@ -210,8 +239,8 @@ def test_unknown_list_page_is_a_404(admin_client):
 
 def test_an_empty_slug_is_made_from_the_name(admin_client):
     """Left empty, the slug is the name in ASCII; a slug in use gets -2."""
-    for _ in range(2):
-        response = admin_client.post("/admin/lists/new", data={"slug": "", "name": "Café news"})
+    for name in ("Café news", "Cafe news"):
+        response = admin_client.post("/admin/lists/new", data={"slug": "", "name": name})
         assert response.status_code == 302
     assert list_slugs() == ["cafe-news", "cafe-news-2"]
     assert response.headers["Location"] == "/admin/lists/cafe-news-2"
