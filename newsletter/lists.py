@@ -219,8 +219,9 @@ def update_list(
     actor: Account | str | None = None,
 ) -> list[str]:
     """Change a list's settings; returns the names of the fields that changed."""
+    new_name = check_name(name)
     wanted = {
-        "name": check_name(name),
+        "name": new_name,
         "description": (description or "").strip(),
         "is_public": bool(is_public),
         "double_opt_in": bool(double_opt_in),
@@ -230,7 +231,7 @@ def update_list(
     if not changed:
         return []
     if "name" in changed:
-        check_name_free(wanted["name"], keep=mailing_list)
+        check_name_free(new_name, keep=mailing_list)
     for field in changed:
         setattr(mailing_list, field, wanted[field])
     record(
