@@ -65,23 +65,7 @@ def queue_upload(
     capped their size, MAX_CONTENT_LENGTH). The job's format stays what was asked for
     (maybe "auto") until the worker has recognised it; a file it cannot read fails the job
     with the reason, and nothing is imported."""
-    if wanted not in FORMATS:
-        raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
-    if not content:
-        raise ImportFileError(f"{name} is empty")
-    job = _add_job(
-        mailing_list,
-        consent,
-        actor,
-        file_name=name,
-        sha256=hashlib.sha256(content).hexdigest(),
-        size=len(content),
-        wanted=wanted,
-        column_map=None,
-        bytes_total=0,  # counted by the worker's check (`checking` until then)
-        warnings=[],
-        content=content,
-    )
+    job = keep_upload(name, content, mailing_list, wanted, consent, actor, previewing=False)
     enqueue.run_import(job.id)
     return job
 
@@ -120,9 +104,11 @@ def keep_upload(
     wanted: str,
     consent: ConsentMode,
     actor: Account,
+    previewing: bool = True,
 ) -> ImportJob:
     """Keep an upload whose preview the admin has seen, with a job that waits for them to
-    start it (`start`); the retention job deletes it if they never do."""
+    start it (`start`); the retention job deletes it if they never do. Not `previewing`,
+    the job is queued as it is (`queue_upload` hands it to a worker)."""
     if wanted not in FORMATS:
         raise ImportFileError(f"unknown format '{wanted}'; use one of {', '.join(FORMATS)}")
     if not content:
@@ -136,10 +122,10 @@ def keep_upload(
         size=len(content),
         wanted=wanted,
         column_map=None,
-        bytes_total=0,
+        bytes_total=0,  # counted by the worker's check (`checking` until then)
         warnings=[],
         content=content,
-        previewing=True,
+        previewing=previewing,
     )
 
 
