@@ -69,7 +69,9 @@ class MailPath:
 
 
 @pytest.fixture
-def mail(stub_broker, stub_worker, smtp_sink) -> MailPath:
+def mail(smtp_sink, stub_broker, stub_worker) -> MailPath:
+    # The sink first, so that it is stopped last: a worker still sending a confirmation when
+    # the test ends finishes against a live sink instead of timing out on a closed one.
     return MailPath(stub_broker, stub_worker, smtp_sink)
 
 
