@@ -92,6 +92,12 @@ def planned_recipients(issue: Issue) -> PlannedSend:
     return PlannedSend(recipients=count or 0, first=first)
 
 
+def has_recipients(issue: Issue) -> bool:
+    """Whether `write_ledger` would write any row now: the first mailable person, no count."""
+    chosen = mailable(confirmed_on_lists(issue)).subquery()
+    return db.session.scalar(sa.select(chosen.c.id).limit(1)) is not None
+
+
 def count_mailable(subscriber_ids: sa.Select) -> int:
     """How many rows `write_rows` would write for `subscriber_ids` now (one query)."""
     chosen = mailable(subscriber_ids).subquery()

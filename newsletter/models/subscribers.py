@@ -37,7 +37,8 @@ class Subscriber(Model):
     # with the person: it joins a person to their suppression entry in SQL, so the ledger,
     # the send's count and the subscribers page's "suppressed" filter are set-based queries.
     # The address never changes and the key is never rotated, so it is never rewritten.
-    key_hash: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # Indexed with the id (__table_args__).
+    key_hash: Mapped[str] = mapped_column(sa.String(64))
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     unsubscribe_token: Mapped[str] = mapped_column(
@@ -54,6 +55,13 @@ class Subscriber(Model):
     confirmation_mails: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    __table_args__ = (
+        # From the suppression list to its people (the "suppressed" filter, the send's count):
+        # with the id in the index, each of the suppressed is found without reading the
+        # person's row, a page of the heap each at a million people (migration 0020).
+        sa.Index("ix_subscriber_key_hash_id", "key_hash", "id"),
+    )
 
     # In the order the lists were made, so every page and mail names them the same way on
     # both databases (PostgreSQL returns rows in no particular order).

@@ -40,7 +40,7 @@ def _confirmation(issue, action: str, when=None, schedule_form=None):
         issue=issue,
         action=action,
         recipients=plan.recipients,
-        nobody=nobody_would_get_it(issue),
+        nobody=nobody_would_get_it(issue, plan.recipients),
         subject=str(message["Subject"]),
         when=when,
         schedule_form=schedule_form,

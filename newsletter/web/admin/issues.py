@@ -11,7 +11,7 @@ from newsletter.compose.placeholders import PLACEHOLDERS
 from newsletter.compose.render import SIZE_WARNING_BYTES, render_issue, sample_subject
 from newsletter.compose.times import DATE_HINT, TIME_HINT, uk_to_utc
 from newsletter.delivery import control, failures, scheduling
-from newsletter.delivery.ledger import outcome_counts, planned_recipients
+from newsletter.delivery.ledger import has_recipients, outcome_counts
 from newsletter.errors import NewsletterError, NotFoundError, ValidationError
 from newsletter.models import IssueKind
 from newsletter.models.base import utcnow
@@ -32,13 +32,17 @@ def _actor():
     return current_user._get_current_object()
 
 
-def nobody_would_get_it(issue) -> str | None:
+def nobody_would_get_it(issue, recipients: int | None = None) -> str | None:
     """The sentence saying nobody would get this draft now, or None when somebody would.
 
-    Counted with the delivery engine's own selection, as the confirmation page counts: a send
+    Judged with the delivery engine's own selection, as the confirmation page counts: a send
     or schedule to nobody would only archive the issue with nobody mailed, so it is refused.
+    Given the page's count, that is used; otherwise one mailable person is looked for, which
+    at a million people is immediate where counting them all is not.
     """
-    if issue.status not in issues.EDITABLE or planned_recipients(issue).recipients:
+    if issue.status not in issues.EDITABLE:
+        return None
+    if recipients if recipients is not None else has_recipients(issue):
         return None
     lists_have = "the list has" if len(issue.lists) == 1 else "the lists have"
     return (
