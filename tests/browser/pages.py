@@ -94,7 +94,14 @@ def _webhooks(ann_id: int) -> tuple[int, int]:
         db.session.execute(
             sa.update(table)
             .where(table.c.id == delivery_id)
-            .values(status=status, attempts=1, last_status=code, last_attempt_at=sa.func.now())
+            .values(
+                status=status,
+                attempts=1,
+                last_status=code,
+                last_attempt_at=sa.func.now(),
+                # A delivery that succeeded keeps no error, as dispatch.py records it.
+                last_error=None if status == "delivered" else table.c.last_error,
+            )
         )
     db.session.commit()
     return live.endpoint.id, off.endpoint.id
