@@ -6,7 +6,7 @@ Create Date: 2026-12-06
 
 The filter and its exact count tested each person's hash against the suppression list, an
 EXISTS of two index probes per suppressed person (about 10,000 at a million people); the flag
-and a partial index on the flagged ids make them an index walk. The flag is display-only: the
+and two partial indexes of the flagged people (by id, by address) make them an index walk. The flag is display-only: the
 send path keeps asking the suppression list (newsletter/suppression/__init__.py, sync_flags).
 """
 import sqlalchemy as sa
@@ -41,9 +41,17 @@ def upgrade():
             postgresql_where=sa.text('suppressed'),
             sqlite_where=sa.text('suppressed = 1'),
         )
+        batch_op.create_index(
+            'ix_subscriber_suppressed_email_key',
+            ['email_key'],
+            unique=False,
+            postgresql_where=sa.text('suppressed'),
+            sqlite_where=sa.text('suppressed = 1'),
+        )
 
 
 def downgrade():
     with op.batch_alter_table('subscriber', schema=None) as batch_op:
+        batch_op.drop_index('ix_subscriber_suppressed_email_key')
         batch_op.drop_index('ix_subscriber_suppressed_id')
         batch_op.drop_column('suppressed')
