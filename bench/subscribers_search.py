@@ -156,6 +156,13 @@ def load(app, rows: int) -> dict[str, str]:
             "INSERT INTO suppression_entry_reason (entry_id, reason, given_at, note) "
             "SELECT id, 'hard_bounce', created_at, '' FROM suppression_entry"
         )
+        # The subscribers page's display flag (suppression.sync_flags), as migration 0021
+        # backfills it, before VACUUM ANALYZE so the counts read only the indexes.
+        connection.execute(
+            "UPDATE subscriber SET suppressed = true WHERE key_hash IN ("
+            "SELECT e.key_hash FROM suppression_entry e JOIN suppression_entry_reason r"
+            " ON r.entry_id = e.id WHERE r.lifted_at IS NULL)"
+        )
         loaded = time.perf_counter()
         connection.execute(
             "CREATE INDEX ix_subscriber_search_trgm ON subscriber "

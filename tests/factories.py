@@ -35,7 +35,7 @@ from newsletter.models import (
 )
 from newsletter.models.base import utcnow
 from newsletter.subscriptions.signup import request_subscription
-from newsletter.suppression import address_hash
+from newsletter.suppression import address_hash, sync_flags
 
 # The password of every account a test makes, unless the test says otherwise.
 PASSWORD = "correct horse battery"
@@ -77,6 +77,7 @@ class Factories:
             name=name,
         )
         db.session.add(subscriber)
+        sync_flags([subscriber.key_hash])  # as the app's own writes of a person do
         for mailing_list in lists:
             db.session.add(
                 Subscription(

@@ -228,6 +228,9 @@ class BatchPlanner:
 
     def _subscribe(self, plan: Plan, row: Row, person: SubscriberRow | None) -> None:
         if person is None:
+            # A new person's `suppressed` flag is left false (its server default): _member
+            # rejected the row if a reason stood against the address, and leavers make nobody,
+            # so nothing stands. Reasons this batch gives are synced by BatchStore.suppress.
             subscriber_ref: int | str = row.key
             plan.new_subscribers[row.key] = {
                 "email": row.email,

@@ -26,6 +26,7 @@ from newsletter.models import (
     SuppressionEntryReason,
     SuppressionReason,
 )
+from newsletter.suppression import sync_flags
 
 SQLITE_CHUNK = 500
 
@@ -328,3 +329,7 @@ class BatchStore:
                 for row in rows
             ],
         )
+        # The people already held with these addresses show as suppressed from this batch on.
+        step = len(hashes) if self.postgres else SQLITE_CHUNK
+        for start in range(0, len(hashes), step):
+            sync_flags(hashes[start : start + step], self.connection)

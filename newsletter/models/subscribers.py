@@ -39,6 +39,12 @@ class Subscriber(Model):
     # The address never changes and the key is never rotated, so it is never rewritten.
     # Indexed with the id (__table_args__).
     key_hash: Mapped[str] = mapped_column(sa.String(64))
+    # True while a suppression reason stands against key_hash: for the subscribers page's
+    # "suppressed" filter and count only (display). The send path never reads it; it tests
+    # the suppression list itself (suppression.suppressed_sql). Kept in step by
+    # suppression.sync_flags wherever reasons are given or lifted, and computed in the INSERT
+    # of a sign-up (subscriptions/new_person.py); migration 0021.
+    suppressed: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     name: Mapped[str] = mapped_column(sa.String(200), default="")
     attributes: Mapped[dict] = mapped_column(sa.JSON, default=dict)
     unsubscribe_token: Mapped[str] = mapped_column(
@@ -61,6 +67,22 @@ class Subscriber(Model):
         # with the id in the index, each of the suppressed is found without reading the
         # person's row, a page of the heap each at a million people (migration 0020).
         sa.Index("ix_subscriber_key_hash_id", "key_hash", "id"),
+        # The suppressed people, few beside everyone, by id and by address: the "suppressed"
+        # filter walks them in each of its orders and joins each to the list's subscriptions,
+        # and its count reads the ids alone (migration 0021). SQLite's condition is spelled
+        # as SQLAlchemy writes the filter there, `suppressed = 1`, so its planner matches it.
+        sa.Index(
+            "ix_subscriber_suppressed_id",
+            "id",
+            postgresql_where=sa.text("suppressed"),
+            sqlite_where=sa.text("suppressed = 1"),
+        ),
+        sa.Index(
+            "ix_subscriber_suppressed_email_key",
+            "email_key",
+            postgresql_where=sa.text("suppressed"),
+            sqlite_where=sa.text("suppressed = 1"),
+        ),
     )
 
     # In the order the lists were made, so every page and mail names them the same way on

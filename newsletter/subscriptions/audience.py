@@ -4,8 +4,8 @@ Search matches part of an address or of a name. On PostgreSQL a trigram GIN inde
 together (migration 0005) keeps `LIKE '%term%'` fast at a million people; results are paged
 by keyset (`after` the last id shown), never by OFFSET. A broad match is counted only up to
 COUNT_CAP, since counting it all would read every matching row; list and status filters are
-counted exactly from the subscription indexes of migration 0011, and the suppressed through
-each person's stored suppression hash (migration 0015).
+counted exactly from the subscription indexes of migration 0011, and the suppressed from the
+partial index of each person's display flag `subscriber.suppressed` (migration 0021).
 
 Everything here reads, except `export_list`, which commits the export's audit record before
 the rows are read.
@@ -156,7 +156,9 @@ def _filtered(query: sa.Select, filters: Filters) -> sa.Select:
         # Case folded, ß and final ς included, on the index's own expression (search_text.py).
         query = query.where(contains_folded(SEARCH_TEXT, filters.term))
     if filters.suppressed:
-        query = query.where(suppression.suppressed_sql(table.c.key_hash))
+        # The display flag (kept by suppression.sync_flags), served by its partial index on
+        # id; the send path tests the suppression list itself, never this.
+        query = query.where(table.c.suppressed)
     if filters.list_id is not None:
         # One subscription a person and list: a join, which walks the list's own index.
         on = [subscription.c.subscriber_id == table.c.id]
@@ -232,8 +234,8 @@ def count_subscribers(filters: Filters) -> Count:
         n = db.session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
         return Count(min(n, COUNT_CAP), n > COUNT_CAP)
     if filters.suppressed:
-        # The suppressed people (few beside everyone) found from the suppression list through
-        # the index on their hash, then their lists and statuses checked.
+        # The suppressed people (few beside everyone) read from the partial index of the
+        # flagged ids, then their lists and statuses checked.
         query = _filtered(sa.select(sa.func.count()).select_from(table), filters)
         return Count(db.session.scalar(query) or 0, False)
     if filters.list_id is not None:

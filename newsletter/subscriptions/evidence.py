@@ -77,6 +77,8 @@ def add_with_evidence(
         return EvidenceResult(None, refused=[ml.slug for ml in lists])
     subscriber = find_subscriber(address.key)
     if subscriber is None:
+        # `suppressed` stays false (no suppression.sync_flags): a suppressed address was
+        # refused just above, so nothing stands against this new person.
         subscriber = Subscriber(
             email=address.email,
             email_key=address.key,

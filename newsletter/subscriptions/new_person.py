@@ -40,7 +40,8 @@ def insert_new_person(
     dialect = db.session.get_bind().dialect.name
     single_statement = dialect == "postgresql"
     guarded = unless_suppressed is not None
-    rows = [(Subscriber.__table__, person), *children]
+    # `suppressed` is computed by the INSERT (_person_insert), never taken from the caller.
+    rows = [(Subscriber.__table__, {**person, "suppressed": False}), *children]
     rows = [(table, _with_python_defaults(table, row)) for table, row in rows]
     shape = (single_statement, guarded) + tuple((table.name, tuple(row)) for table, row in rows)
     statement = _STATEMENTS.get(shape)
@@ -48,6 +49,7 @@ def insert_new_person(
         build = _chained_inserts if single_statement else _person_insert
         statement = _STATEMENTS.setdefault(shape, build(rows, dialect, guarded))
     parameters = {f"r{n}_{k}": v for n, (_, row) in enumerate(rows) for k, v in row.items()}
+    del parameters["r0_suppressed"]
     if guarded:
         parameters["key_hash"] = unless_suppressed
     if single_statement and not db.session().in_transaction():
@@ -69,7 +71,16 @@ def _person_insert(rows: Rows, dialect: str, guarded: bool) -> sa.Insert:
     """INSERT the person (the first row) unless known (or, guarded, suppressed), RETURNING id."""
     table, person = rows[0]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert
-    values = sa.select(*(sa.bindparam(f"r0_{k}", type_=table.c[k].type) for k in person))
+    columns = [
+        sa.bindparam(f"r0_{k}", type_=table.c[k].type) if k != "suppressed"
+        # The display flag (models/subscribers.py), from the suppression list in this same
+        # statement, so it holds on both paths, in the session's transaction or not; guarded,
+        # the person is written only if nothing stands, so it is false.
+        else sa.false() if guarded
+        else suppression.suppressed_sql(sa.bindparam("r0_key_hash", type_=table.c.key_hash.type))
+        for k in person
+    ]  # fmt: skip
+    values = sa.select(*columns)
     if guarded:
         standing = suppression.standing_hashes().where(
             SuppressionEntry.key_hash == sa.bindparam("key_hash")

@@ -7,6 +7,9 @@ reason, never deletes it. A person lifts `left_all`, `erased` and `imported_unsu
 opting in again; the other reasons only an admin lifts. `hasher`/`address_hash` and
 `standing_hashes` are the one hash and the one "reason still standing" query; `suppressed_sql`
 is that query as a test of a stored hash (each person keeps theirs in `subscriber.key_hash`).
+`sync_flags` copies its answer into `subscriber.suppressed`, a flag for the subscribers page's
+filter and count only (the send path always asks `suppressed_sql`): every change of a standing
+reason here, in manual.py and in the import's bulk writes calls it in the same transaction.
 
 Commits: `suppress`, `lift` and `lift_self_liftable` change the session and leave the commit
 to their caller, which commits them with the change that caused them; manual.py's functions,
@@ -30,6 +33,7 @@ from newsletter.extensions import db
 from newsletter.keys import get_setting
 from newsletter.models import (
     AppSetting,
+    Subscriber,
     SuppressionEntry,
     SuppressionEntryReason,
     SuppressionReason,
@@ -137,6 +141,32 @@ def suppressed_sql(key_hash: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
     )
 
 
+def sync_flags(
+    key_hashes: Iterable[str] | None = None, connection: sa.Connection | None = None
+) -> None:
+    """Set `subscriber.suppressed` to `suppressed_sql` for the people with these hashes (for
+    every person whose flag is wrong, when None), in one UPDATE, in the caller's transaction.
+
+    The flag is display-only (the subscribers page's "suppressed" filter and count); mail is
+    never sent or held on it. Through the session unless `connection` (a bulk writer's) is
+    given; the session is flushed first, so reasons it holds unwritten count.
+    """
+    table = Subscriber.__table__
+    standing = suppressed_sql(table.c.key_hash)
+    statement = sa.update(table).where(table.c.suppressed != standing)
+    if key_hashes is not None:
+        hashes = sorted(set(key_hashes))
+        if not hashes:
+            return
+        statement = statement.where(table.c.key_hash.in_(hashes))
+    statement = statement.values(suppressed=standing)
+    if connection is not None:
+        connection.execute(statement)
+        return
+    db.session.flush()
+    db.session.execute(statement)
+
+
 def find_entry(key: str) -> SuppressionEntry | None:
     return db.session.scalar(
         select(SuppressionEntry).where(SuppressionEntry.key_hash == address_hash(key))
@@ -176,6 +206,7 @@ def suppress(key: str, reason: SuppressionReason, note: str = "") -> bool:
     if reason in entry.active_reasons:
         return False
     entry.reasons.append(SuppressionEntryReason(reason=reason, note=note[:500]))
+    sync_flags([entry.key_hash])
     webhooks.emit_for_address(
         webhooks.EventType.SUBSCRIBER_SUPPRESSED, key, {"reason": reason.value}
     )
@@ -198,6 +229,8 @@ def lift_from_entry(
             row.lifted_at = utcnow()
             row.lifted_by = by[:100]
             lifted.append(row.reason)
+    if lifted:
+        sync_flags([entry.key_hash])
     return lifted
 
 

@@ -199,6 +199,7 @@ def _lift_by_admin(entry: SuppressionEntry, why: str, actor: Account) -> list[st
                 note="suppression removed by an admin: needs a fresh opt-in",
             )
         )
+        suppression.sync_flags([entry.key_hash])  # lift_from_entry unflagged; left_all stands
     record(
         "suppression.removed",
         target=f"suppression:{entry.id}",
