@@ -10,8 +10,10 @@ from newsletter.background.periodic import periodic_job
 from newsletter.delivery.counts import fold_old_deliveries
 from newsletter.delivery.scheduling import start_due_issues
 from newsletter.delivery.sweep import sweep
+from newsletter.extensions import db
 from newsletter.imports.retention import blank_old_import_evidence, delete_old_uploads
 from newsletter.subscriptions.retention import blank_old_request_details, purge_stale_signups
+from newsletter.suppression import sync_flags
 from newsletter.webhooks.dispatch import sweep as webhooks_sweep
 
 logger = logging.getLogger(__name__)
@@ -78,3 +80,14 @@ def fold_old_deliveries_job() -> None:
     folded = fold_old_deliveries()
     if folded:
         logger.info("folded %d old delivery rows into per-issue counts", folded)
+
+
+@periodic_job("sync_suppressed_flags", every=timedelta(hours=1))
+def sync_suppressed_flags_job() -> None:
+    """The subscribers page's "suppressed" flags, mended where they went wrong.
+
+    Every change keeps them right in its own transaction; a person created at the same moment
+    as their address is suppressed, in another transaction, can still miss it. The flag is
+    display-only (mail is held on the suppression list itself), so an hour is soon enough."""
+    sync_flags()
+    db.session.commit()

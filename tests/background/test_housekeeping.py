@@ -66,6 +66,21 @@ def test_jobs_run_often_enough():
     assert REGISTRY["blank_old_request_details"].every == timedelta(hours=6)
 
 
+def test_the_hourly_job_mends_a_wrong_suppressed_flag(make, news):
+    """A flag gone wrong (a suppression racing the person's creation) is put right."""
+    from newsletter import suppression
+    from newsletter.models import SuppressionReason
+
+    ann = make.subscriber("ann@example.com", lists=[news])
+    suppression.suppress("ann@example.com", SuppressionReason.HARD_BOUNCE)
+    db.session.execute(update(Subscriber).values(suppressed=False))  # as if raced
+    db.session.commit()
+    assert REGISTRY["sync_suppressed_flags"].every == timedelta(hours=1)
+    REGISTRY["sync_suppressed_flags"].func()
+    db.session.expire_all()
+    assert db.session.get(Subscriber, ann.id).suppressed is True
+
+
 def test_purge_job_deletes_a_form_sign_up_unconfirmed_for_30_days(client, news):
     """A sign-up through the form never confirmed is gone after 30 days, with its events."""
     sign_up(client, "stale@example.com", "news")
