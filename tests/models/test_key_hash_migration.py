@@ -16,24 +16,6 @@ from tests.support.configuration import base_config
 PEOPLE = ["ann@example.com", "zoë@exämple.org", "δοκιμή@παράδειγμα.δοκιμή"]
 
 
-@pytest.fixture
-def fresh_database_url(database_url: str, tmp_path):
-    """An empty database of its own, beside the suite's migrated one."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migration.db'}"
-        return
-    url = sa.make_url(database_url)
-    name = f"{url.database}_m15"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 @pytest.mark.parametrize("configured_key", ["an-operators-key", None])
 def test_people_held_before_0015_get_their_hash_and_filter_as_suppressed(
     fresh_database_url, configured_key

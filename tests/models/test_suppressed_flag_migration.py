@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import flask_migrate
-import pytest
 import sqlalchemy as sa
 
 from newsletter import create_app
@@ -13,24 +12,6 @@ from newsletter.subscriptions import audience
 from tests.support.configuration import base_config
 
 NOW = "2026-01-01 00:00:00+00:00"
-
-
-@pytest.fixture
-def fresh_database_url(database_url: str, tmp_path):
-    """An empty database of its own, beside the suite's migrated one."""
-    if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'migration.db'}"
-        return
-    url = sa.make_url(database_url)
-    name = f"{url.database}_m21"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield url.set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _person(connection, n: int, email: str) -> None:
