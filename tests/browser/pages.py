@@ -40,6 +40,8 @@ class World:
     """Rows every page can be shown with; plain values, so no test holds a database session."""
 
     draft_issue_id: int
+    # A draft to a list nobody is confirmed on: nothing to send or schedule.
+    nobody_issue_id: int
     scheduled_issue_id: int
     sending_issue_id: int
     paused_issue_id: int
@@ -168,11 +170,13 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     news = make.list("news", name="News", description="Monthly news from the coalition.")
     jobs = make.list("jobs", name="Jobs", description="Vacancies, every Friday.")
     members = make.list("members", name="Members", is_public=False)
+    make.list("board", name="Board", is_public=False)
     ann = make.subscriber("ann@example.com", lists=[news, members], name="Ann")
     bob = make.subscriber("bob@example.com", lists=[news], status="pending")
     draft = create_issue(
         "Summer news", "Hello **everyone**.\n", ["news"], actor="test", preheader="Sun and fun."
     )
+    nobody = create_issue("Board minutes", "Minutes.\n", ["board"], actor="test")
     scheduled = create_issue("Autumn news", "Leaves fall.\n", ["news"], actor="test")
     schedule_issue(scheduled, datetime.now(UTC) + timedelta(days=7), actor="test")
     # Not dispatched: the ledger is written and nothing works through it, so it stays sending.
@@ -225,6 +229,7 @@ def world(live_server, make, stub_broker, stub_worker) -> World:
     web_token = make_token("web_version", {"i": private.id})
     built = World(
         draft_issue_id=draft.id,
+        nobody_issue_id=nobody.id,
         scheduled_issue_id=scheduled.id,
         sending_issue_id=sending.id,
         paused_issue_id=paused.id,
@@ -709,6 +714,12 @@ ADMIN_PAGES = [
         shows=ERRORS,
     ),
     PageState("send confirmation", "/admin/issues/{draft_issue_id}/send", ADMIN, shows="main dl"),
+    PageState(
+        "send confirmation, nobody would get it",
+        "/admin/issues/{nobody_issue_id}/send",
+        ADMIN,
+        shows="main [role=alert]",
+    ),
     PageState(
         "schedule confirmation",
         "/admin/issues/{draft_issue_id}/schedule?date=01/07/2099&time=09:30",

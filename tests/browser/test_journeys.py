@@ -280,6 +280,7 @@ def test_admin_schedules_an_issue_and_cancels_the_schedule(page, live_server, ma
     from newsletter.compose.issues import create_issue
 
     make.account(email=ADMIN, password=PASSWORD, role="admin")
+    make.subscriber("ann@example.com", lists=[news])  # someone to schedule it for
     issue_id = create_issue("Winter fair", "See you there.\n", ["news"], actor="test").id
     db.session.remove()
     tomorrow = (datetime.now(ZoneInfo("Europe/London")) + timedelta(days=1)).date()
